@@ -1,0 +1,96 @@
+"""Vertexlate: every Vertex AI model family in the OpenAI format, driven by YAML specs.
+
+    import engine
+    resp = engine.completion(model="vertex_ai/gemini-2.5-flash", messages=[...])
+
+Module-level settings mirror LiteLLM's (``engine.vertex_project`` and friends) and
+are read at call time. Importing this package does no network I/O and loads no
+spec: the heavy modules load on the first call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    AuthenticationError,
+    BadRequestError,
+    ContentPolicyViolationError,
+    ContextWindowExceededError,
+    InternalServerError,
+    JSONSchemaValidationError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServiceUnavailableError,
+    SpecError,
+    Timeout,
+    UnprocessableEntityError,
+    UnsupportedParamsError,
+)
+
+__version__ = "0.1.0"
+
+# Module-level settings (LiteLLM names), read at call time.
+vertex_project: str | None = None
+vertex_location: str | None = None
+vertex_ai_safety_settings: list[dict[str, Any]] | None = None
+drop_params: bool = False
+set_verbose: bool = False
+num_retries: int = 0
+request_timeout: float = 600.0
+
+_LAZY = {
+    "completion": "engine.api",
+    "acompletion": "engine.api",
+    "text_completion": "engine.api",
+    "atext_completion": "engine.api",
+    "embedding": "engine.api",
+    "aembedding": "engine.api",
+    "image_generation": "engine.api",
+    "aimage_generation": "engine.api",
+    "speech": "engine.api",
+    "aspeech": "engine.api",
+    "add_spec_dir": "engine.registry",
+    "ModelResponse": "engine.types",
+    "ModelResponseStream": "engine.types",
+    "EmbeddingResponse": "engine.types",
+    "ImageResponse": "engine.types",
+    "TextCompletionResponse": "engine.types",
+    "SpeechResponse": "engine.types",
+}
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ContentPolicyViolationError",
+    "ContextWindowExceededError",
+    "InternalServerError",
+    "JSONSchemaValidationError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServiceUnavailableError",
+    "SpecError",
+    "Timeout",
+    "UnprocessableEntityError",
+    "UnsupportedParamsError",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

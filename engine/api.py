@@ -1,0 +1,337 @@
+"""The public calls: ``completion``, ``acompletion`` and their siblings for every operation.
+
+Each call runs the same generic pipeline, whatever the model family:
+
+1. resolve ``vertex_ai/<name>`` to a compiled spec entry (registry);
+2. build the body from the parameter table (request), render the URL;
+3. attach a cached Google access token (auth) and send with retries (transport);
+4. normalize the reply or the event stream into OpenAI objects (response).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import httpx
+
+from engine import auth
+from engine.compiler import Operation
+from engine.errors import APIError, APIResponseValidationError, BadRequestError
+from engine.registry import Resolved, default_registry
+from engine.request import ENGINE_OPTIONS, RequestContext, build_body, merge, render_url, url_needs
+from engine.response import BUILDERS, ChatStream
+from engine.sse import SSEDecoder
+from engine.transport import (
+    async_client,
+    connection_error,
+    decide,
+    sleep_for,
+    sync_client,
+    timeout_of,
+    upstream_error,
+)
+from engine.types import ModelResponseStream, OpenAIObject
+
+log = logging.getLogger("vertexlate")
+
+
+def _settings() -> Any:
+    return sys.modules["engine"]
+
+
+@dataclass
+class Call:
+    """Everything needed to send one request and read its reply."""
+
+    resolved: Resolved
+    op: Operation
+    context: RequestContext
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: dict[str, Any] | None
+    stream: bool
+    include_usage: bool
+    credential: auth.CachedCredential | None
+    timeout: httpx.Timeout
+    num_retries: int
+
+    @property
+    def model(self) -> str:
+        return self.resolved.name
+
+
+@lru_cache(maxsize=1024)
+def _needs(resolved: Resolved, op_name: str) -> frozenset[str]:
+    return url_needs(resolved, resolved.family.operations[op_name])
+
+
+def prepare(operation: str, kwargs: dict[str, Any]) -> Call:
+    """Steps 1 and 2 of the pipeline, plus credential lookup: no network I/O except a first token."""
+    settings = _settings()
+    model = kwargs.get("model")
+    if not isinstance(model, str):
+        raise BadRequestError("parameter 'model' is required (e.g. 'vertex_ai/gemini-2.5-flash')", param="model")
+    options = {k: v for k, v in kwargs.items() if k in ENGINE_OPTIONS and v is not None}
+    params = {k: v for k, v in kwargs.items() if k not in ENGINE_OPTIONS and v is not None}
+    resolved = default_registry().resolve(model, operation)
+    op = resolved.family.operations[operation]
+    stream = bool(options.get("stream"))
+    if stream and op.stream is None:
+        raise BadRequestError(f"{resolved.name} does not support streaming for {operation}", model=resolved.name, param="stream")
+    drop = options.get("drop_params", settings.drop_params)
+    ctx = build_body(resolved, op, params, settings, bool(drop))
+    body = merge(ctx.body, options["extra_body"]) if isinstance(options.get("extra_body"), dict) else ctx.body
+
+    needs = _needs(resolved, operation)
+    credential = auth.credential_for(options.get("vertex_credentials")) if op.auth == "google" else None
+    project = auth.resolve_project(options, settings, credential) if "project" in needs else None
+    location = auth.resolve_location(options, settings, resolved.capabilities) if "location" in needs else None
+    url = render_url(resolved, op, stream, project, location, options.get("api_base") or options.get("base_url"))
+    headers = {"content-type": "application/json"}
+    if op.headers:
+        tctx = {"model": resolved.model_id, "project": project, "location": location}
+        headers.update({k: t.render(tctx) for k, t in op.headers.items()})
+    if options.get("extra_headers"):
+        headers.update(options["extra_headers"])
+    stream_options = options.get("stream_options") or {}
+    return Call(
+        resolved=resolved,
+        op=op,
+        context=ctx,
+        method=op.method,
+        url=url,
+        headers=headers,
+        body=body if op.method != "GET" else None,
+        stream=stream,
+        include_usage=bool(stream_options.get("include_usage")),
+        credential=credential,
+        timeout=timeout_of(options.get("timeout", options.get("request_timeout", getattr(settings, "request_timeout", None)))),
+        num_retries=int(options.get("num_retries", options.get("max_retries", settings.num_retries)) or 0),
+    )
+
+
+def _request(call: Call, client: httpx.Client | httpx.AsyncClient, token: str | None) -> httpx.Request:
+    headers = dict(call.headers)
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    content = json.dumps(call.body, separators=(",", ":"), ensure_ascii=False).encode() if call.body is not None else None
+    _log_request(call, headers)
+    return client.build_request(call.method, call.url, headers=headers, content=content, timeout=call.timeout)
+
+
+def _log_request(call: Call, headers: dict[str, str]) -> None:
+    if _settings().set_verbose:
+        _ensure_verbose_logging()
+        shown = {k: ("Bearer ***" if k.lower() == "authorization" else v) for k, v in headers.items()}
+        log.debug("POST %s\nheaders=%s\nbody=%s", call.url, shown, json.dumps(call.body)[:4000])
+
+
+def _ensure_verbose_logging() -> None:
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("vertexlate %(levelname)s %(message)s"))
+        log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+
+
+def send(call: Call) -> httpx.Response:
+    client = sync_client()
+    attempt, refreshed = 0, False
+    while True:
+        token = call.credential.token(force=refreshed) if call.credential else None
+        try:
+            response = client.send(_request(call, client, token), stream=call.stream)
+        except httpx.HTTPError as exc:
+            status, error, headers = None, connection_error(exc, call.model), None
+        else:
+            if response.status_code < 400:
+                return response
+            response.read()
+            response.close()
+            status, headers = response.status_code, response.headers
+            error = upstream_error(call.resolved.family.errors, status, response.content, headers, call.model)
+        step = decide(status, error, headers, attempt, call.num_retries, refreshed, call.credential is not None)
+        if step.error is not None:
+            raise step.error
+        refreshed = refreshed or step.refresh
+        attempt += 0 if step.refresh else 1
+        sleep_for(step)
+
+
+async def asend(call: Call) -> httpx.Response:
+    import asyncio
+
+    client = async_client()
+    attempt, refreshed = 0, False
+    while True:
+        token = await asyncio.to_thread(call.credential.token, refreshed) if call.credential else None
+        try:
+            response = await client.send(_request(call, client, token), stream=call.stream)
+        except httpx.HTTPError as exc:
+            status, error, headers = None, connection_error(exc, call.model), None
+        else:
+            if response.status_code < 400:
+                return response
+            await response.aread()
+            await response.aclose()
+            status, headers = response.status_code, response.headers
+            error = upstream_error(call.resolved.family.errors, status, response.content, headers, call.model)
+        step = decide(status, error, headers, attempt, call.num_retries, refreshed, call.credential is not None)
+        if step.error is not None:
+            raise step.error
+        refreshed = refreshed or step.refresh
+        attempt += 0 if step.refresh else 1
+        if step.delay:
+            await asyncio.sleep(step.delay)
+
+
+def parse(call: Call, response: httpx.Response) -> OpenAIObject:
+    """Step 4 for a non-streamed reply."""
+    try:
+        data = response.json()
+    except ValueError:
+        raise APIResponseValidationError(
+            f"Vertex AI answered {response.status_code} with a body that is not JSON: {response.text[:200]!r}", model=call.model
+        ) from None
+    if _settings().set_verbose:
+        log.debug("response %s: %s", response.status_code, json.dumps(data)[:4000])
+    try:
+        result = BUILDERS[call.op.name](call.op.response, data, call.model)
+    except APIError:
+        raise
+    except Exception as exc:
+        raise APIResponseValidationError(
+            f"could not read the Vertex AI reply for {call.op.name}: {type(exc).__name__}: {exc}", model=call.model
+        ) from None
+    for fn in call.op.response.finalize:
+        result = fn(result, data, call.context)
+    result._hidden_params.update(
+        {"custom_llm_provider": "vertex_ai", "family": call.resolved.family.name, "api_base": call.url.split("?")[0]}
+    )
+    return result
+
+
+def _chat_stream(call: Call) -> ChatStream:
+    spec = call.op.stream
+    assert spec is not None
+    return ChatStream(spec.events, spec.chunk, spec.event_key, call.model, call.include_usage)
+
+
+def _decode(call: Call, data: str) -> Any | None:
+    spec = call.op.stream
+    assert spec is not None
+    if spec.done is not None and data.strip() == spec.done:
+        return None
+    try:
+        event = json.loads(data)
+    except ValueError:
+        raise APIResponseValidationError(f"malformed stream event from Vertex AI: {data[:200]!r}", model=call.model) from None
+    if spec.error_key is not None and spec.error_key.search(event) is not None:
+        raise upstream_error(call.resolved.family.errors, 500, json.dumps(event).encode(), {}, call.model)
+    return event
+
+
+def iter_stream(call: Call, response: httpx.Response) -> Iterator[ModelResponseStream]:
+    normalizer, decoder = _chat_stream(call), SSEDecoder()
+    try:
+        for raw in response.iter_bytes():
+            for event in decoder.feed(raw):
+                if (data := _decode(call, event.data)) is not None:
+                    yield from normalizer.feed(data)
+        for event in decoder.close():
+            if (data := _decode(call, event.data)) is not None:
+                yield from normalizer.feed(data)
+    except httpx.HTTPError as exc:
+        raise connection_error(exc, call.model) from None
+    finally:
+        response.close()
+    yield from normalizer.finish()
+
+
+async def aiter_stream(call: Call, response: httpx.Response) -> AsyncIterator[ModelResponseStream]:
+    normalizer, decoder = _chat_stream(call), SSEDecoder()
+    try:
+        async for raw in response.aiter_bytes():
+            for event in decoder.feed(raw):
+                if (data := _decode(call, event.data)) is not None:
+                    for chunk in normalizer.feed(data):
+                        yield chunk
+        for event in decoder.close():
+            if (data := _decode(call, event.data)) is not None:
+                for chunk in normalizer.feed(data):
+                    yield chunk
+    except httpx.HTTPError as exc:
+        raise connection_error(exc, call.model) from None
+    finally:
+        await response.aclose()
+    for chunk in normalizer.finish():
+        yield chunk
+
+
+def run(operation: str, kwargs: dict[str, Any]) -> Any:
+    call = prepare(operation, kwargs)
+    response = send(call)
+    if call.stream:
+        return iter_stream(call, response)
+    try:
+        return parse(call, response)
+    finally:
+        response.close()
+
+
+async def arun(operation: str, kwargs: dict[str, Any]) -> Any:
+    call = prepare(operation, kwargs)
+    response = await asend(call)
+    if call.stream:
+        return aiter_stream(call, response)
+    try:
+        return parse(call, response)
+    finally:
+        await response.aclose()
+
+
+# --------------------------------------------------------------------------- public functions
+
+
+def completion(model: str, messages: list[dict[str, Any]] | None = None, **kwargs: Any) -> Any:
+    """OpenAI chat completion against any Vertex AI model; ``stream=True`` returns an iterator of chunks."""
+    return run("chat", {"model": model, "messages": messages, **kwargs})
+
+
+async def acompletion(model: str, messages: list[dict[str, Any]] | None = None, **kwargs: Any) -> Any:
+    """Async :func:`completion`; with ``stream=True`` returns an async iterator of chunks."""
+    return await arun("chat", {"model": model, "messages": messages, **kwargs})
+
+
+def text_completion(model: str, prompt: Any = None, **kwargs: Any) -> Any:
+    """OpenAI ``/completions`` (e.g. Codestral fill-in-the-middle, PaLM text models)."""
+    return run("text_completion", {"model": model, "prompt": prompt, **kwargs})
+
+
+async def atext_completion(model: str, prompt: Any = None, **kwargs: Any) -> Any:
+    return await arun("text_completion", {"model": model, "prompt": prompt, **kwargs})
+
+
+def embedding(model: str, input: Any = None, **kwargs: Any) -> Any:  # noqa: A002 - OpenAI's name
+    """OpenAI ``/embeddings`` against Vertex AI embedding models."""
+    return run("embedding", {"model": model, "input": input, **kwargs})
+
+
+async def aembedding(model: str, input: Any = None, **kwargs: Any) -> Any:  # noqa: A002
+    return await arun("embedding", {"model": model, "input": input, **kwargs})
+
+
+def image_generation(prompt: str | None = None, model: str | None = None, **kwargs: Any) -> Any:
+    """OpenAI ``/images/generations`` against Imagen."""
+    return run("image_generation", {"model": model, "prompt": prompt, **kwargs})
+
+
+async def aimage_generation(prompt: str | None = None, model: str | None = None, **kwargs: Any) -> Any:
+    return await arun("image_generation", {"model": model, "prompt": prompt, **kwargs})

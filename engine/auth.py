@@ -1,0 +1,220 @@
+"""Google credentials, project and location: where they come from, and cached access tokens.
+
+Credentials are resolved in LiteLLM's order: ``vertex_credentials`` (a JSON string,
+a dict or a file path), then ``GOOGLE_APPLICATION_CREDENTIALS``, then Application
+Default Credentials (which also covers Cloud Run's metadata server). google-auth
+does the real OAuth work; this module only gives it an httpx transport (so the
+``requests`` package is not needed) and caches one credential object per source,
+refreshing its token shortly before expiry under a lock, so threads and asyncio
+tasks share one refresh.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import AuthenticationError, BadRequestError
+
+SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+REFRESH_MARGIN = dt.timedelta(minutes=5)
+
+PROJECT_SOURCES = ("vertex_project", "vertex_ai_project")
+LOCATION_SOURCES = ("vertex_location", "vertex_ai_location")
+PROJECT_ENV = ("VERTEXAI_PROJECT", "VERTEX_AI_PROJECT")
+LOCATION_ENV = ("VERTEXAI_LOCATION", "VERTEX_AI_LOCATION")
+
+
+class _HttpxAuthResponse:
+    def __init__(self, status: int, headers: Mapping[str, str], data: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.data = data
+
+
+class HttpxAuthRequest:
+    """google-auth's transport interface over a small private httpx client."""
+
+    def __init__(self) -> None:
+        import httpx
+
+        self._client = httpx.Client(timeout=30.0)
+
+    def __call__(self, url: str, method: str = "GET", body: bytes | None = None, headers: Any = None, timeout: Any = None, **_: Any) -> _HttpxAuthResponse:
+        import google.auth.exceptions
+        import httpx
+
+        try:
+            resp = self._client.request(method, url, content=body, headers=headers, timeout=timeout or 30.0)
+        except httpx.HTTPError as exc:
+            raise google.auth.exceptions.TransportError(f"{type(exc).__name__} contacting {url}") from exc
+        return _HttpxAuthResponse(resp.status_code, resp.headers, resp.content)
+
+
+_transport: HttpxAuthRequest | None = None
+
+
+def auth_transport() -> HttpxAuthRequest:
+    global _transport
+    if _transport is None:
+        _transport = HttpxAuthRequest()
+    return _transport
+
+
+@dataclass
+class CachedCredential:
+    """One credential source with its token; ``lock`` serializes refreshes."""
+
+    credentials: Any
+    project: str | None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def token(self, force: bool = False) -> str:
+        if not force and self._fresh():
+            return self.credentials.token
+        with self.lock:
+            if force or not self._fresh():
+                self._refresh()
+            return self.credentials.token
+
+    def _fresh(self) -> bool:
+        creds = self.credentials
+        if not creds.token:
+            return False
+        expiry = getattr(creds, "expiry", None)
+        if expiry is None:
+            return True
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        return expiry - now > REFRESH_MARGIN
+
+    def _refresh(self) -> None:
+        import google.auth.exceptions
+
+        try:
+            self.credentials.refresh(auth_transport())
+        except google.auth.exceptions.GoogleAuthError as exc:
+            raise AuthenticationError(f"could not obtain a Google access token: {_first_line(exc)}", status_code=401) from None
+
+
+_cache: dict[str, CachedCredential] = {}
+_cache_lock = threading.Lock()
+
+
+def credential_for(vertex_credentials: Any) -> CachedCredential:
+    """The cached credential for a source (resolving it the first time it is seen)."""
+    key = _cache_key(vertex_credentials)
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = _load(vertex_credentials)
+        return _cache[key]
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def _cache_key(source: Any) -> str:
+    if source is None:
+        env = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+        return f"env:{env}" if env else "adc:" + os.environ.get("GCE_METADATA_HOST", "")
+    if isinstance(source, Mapping):
+        return "info:" + hashlib.sha256(json.dumps(source, sort_keys=True).encode()).hexdigest()
+    if isinstance(source, str):
+        return "str:" + hashlib.sha256(source.encode()).hexdigest()
+    return f"obj:{id(source)}"
+
+
+def _load(source: Any) -> CachedCredential:
+    import google.auth
+    import google.auth.exceptions
+
+    try:
+        if source is None:
+            env = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+            if env:
+                creds, project = google.auth.load_credentials_from_file(env, scopes=SCOPES)
+            else:
+                creds, project = google.auth.default(scopes=SCOPES, request=auth_transport())
+        elif hasattr(source, "refresh") and hasattr(source, "token"):
+            creds, project = source, getattr(source, "project_id", None)
+        else:
+            info = _credential_info(source)
+            creds, project = google.auth.load_credentials_from_dict(info, scopes=SCOPES)
+            project = project or info.get("project_id") or info.get("quota_project_id")
+    except google.auth.exceptions.GoogleAuthError as exc:
+        raise AuthenticationError(
+            "no usable Google credentials: pass vertex_credentials (JSON string, dict or file path), "
+            f"set GOOGLE_APPLICATION_CREDENTIALS, or configure Application Default Credentials ({_first_line(exc)})",
+            status_code=401,
+        ) from None
+    return CachedCredential(creds, project)
+
+
+def _credential_info(source: Any) -> dict[str, Any]:
+    if isinstance(source, Mapping):
+        return dict(source)
+    text = source.strip()
+    if text.startswith("{"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BadRequestError(f"vertex_credentials is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    try:
+        with open(os.path.expanduser(text), encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise BadRequestError("vertex_credentials is neither JSON nor the path of an existing file") from None
+    except json.JSONDecodeError as exc:
+        raise BadRequestError(f"the vertex_credentials file is not valid JSON: {exc.msg}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    """A google-auth message without anything that could carry a secret (first line only)."""
+    text = str(exc.args[0] if exc.args else exc)
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def resolve_project(options: Mapping[str, Any], settings: Any, credential: CachedCredential | None) -> str:
+    for name in PROJECT_SOURCES:
+        if options.get(name):
+            return options[name]
+    if getattr(settings, "vertex_project", None):
+        return settings.vertex_project
+    for name in PROJECT_ENV:
+        if os.environ.get(name):
+            return os.environ[name]
+    if credential is not None and credential.project:
+        return credential.project
+    raise BadRequestError(
+        "no Vertex AI project: looked for the vertex_project / vertex_ai_project argument, engine.vertex_project, "
+        "the VERTEXAI_PROJECT and VERTEX_AI_PROJECT environment variables, and the project of the credentials",
+        param="vertex_project",
+    )
+
+
+def resolve_location(options: Mapping[str, Any], settings: Any, capabilities: Mapping[str, Any]) -> str:
+    for name in LOCATION_SOURCES:
+        if options.get(name):
+            return options[name]
+    if getattr(settings, "vertex_location", None):
+        return settings.vertex_location
+    for name in LOCATION_ENV:
+        if os.environ.get(name):
+            return os.environ[name]
+    if capabilities.get("default_location"):
+        return capabilities["default_location"]
+    raise BadRequestError(
+        "no Vertex AI location: looked for the vertex_location / vertex_ai_location argument, engine.vertex_location, "
+        "the VERTEXAI_LOCATION and VERTEX_AI_LOCATION environment variables, and the model spec's default_location",
+        param="vertex_location",
+    )

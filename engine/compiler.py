@@ -1,0 +1,432 @@
+"""Turn validated spec data into compiled, ready-to-run objects.
+
+Everything expensive happens here, once per process: Jinja2 templates are
+compiled, JMESPath expressions parsed, model-name patterns turned into regular
+expressions, named transforms looked up. The per-request path only renders,
+searches and looks up. Compilation also is the deepest check of a spec: a template
+that does not compile or a transform that does not exist is reported with the
+file, line and key, and collected rather than raised one at a time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import jinja2.meta
+import jmespath
+import jmespath.exceptions
+
+from engine import transforms
+from engine.errors import error_class
+from engine.loader import SpecDocument, where
+
+_JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
+_PLACEHOLDER = re.compile(r"\{(\w+)(?::([^}]+))?\}")
+
+
+class Problems:
+    """Collects compile problems with their location instead of stopping at the first."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.items: list[str] = []
+
+    def add(self, keys: list[Any], message: str) -> None:
+        self.items.append(f"{where(self.path, keys)}: {message}")
+
+
+# --------------------------------------------------------------------------- compiled pieces
+
+
+@dataclass
+class Template:
+    source: str
+    compiled: jinja2.Template
+    variables: frozenset[str]
+
+    def render(self, context: dict[str, Any]) -> str:
+        return self.compiled.render(context)
+
+
+@dataclass
+class Extractor:
+    """A JMESPath expression plus the small post-processing a spec can ask for."""
+
+    path: Any  # jmespath.parser.ParsedResult
+    join: str | None = None
+    table: dict[str, Any] | None = None
+    default: Any = None
+    transform: Callable[[Any], Any] | None = None
+
+    def __call__(self, data: Any) -> Any:
+        value = self.path.search(data)
+        if self.join is not None and isinstance(value, list):
+            value = self.join.join(str(v) for v in value if v is not None) if value else None
+        if self.table is not None and value is not None:
+            value = self.table.get(value, self.default)
+        if value is None:
+            value = self.default
+        if self.transform is not None:
+            value = self.transform(value)
+        return value
+
+
+@dataclass
+class Items:
+    """``each`` selects a list; ``fields`` are extracted from every element."""
+
+    each: Any
+    fields: dict[str, Extractor]
+    when_empty: tuple[Any, str | None] | None = None
+    on_tool_calls: str | None = None
+
+
+@dataclass
+class ResponseSpec:
+    format: str = "json"
+    id: Extractor | None = None
+    model: Extractor | None = None
+    created: Extractor | None = None
+    choices: Items | None = None
+    data: Items | None = None
+    usage: dict[str, Extractor] = field(default_factory=dict)
+    hidden: dict[str, Extractor] = field(default_factory=dict)
+    finalize: list[Callable[..., Any]] = field(default_factory=list)
+
+
+@dataclass
+class StreamSpec:
+    format: str
+    done: str | None
+    event_key: Any | None
+    events: dict[str, ResponseSpec]
+    chunk: ResponseSpec
+    error_key: Any | None
+
+
+@dataclass
+class Param:
+    name: str
+    to: tuple[str, ...] | None = None
+    type: str | None = None
+    min: float | None = None
+    max: float | None = None
+    min_from: str | None = None
+    max_from: str | None = None
+    enum: list[Any] | None = None
+    table: dict[str, Any] | None = None
+    map_by: str | None = None
+    maps: dict[str, dict[str, Any]] | None = None
+    transform: Callable[..., Any] | None = None
+    default: Any = None
+    default_setting: str | None = None
+    requires: str | None = None
+    required: bool = False
+
+
+@dataclass
+class ErrorSpec:
+    message: Any | None
+    status: Any | None
+    by_status: dict[int, type]
+    by_message: list[tuple[re.Pattern[str], type]]
+
+
+@dataclass
+class Operation:
+    name: str
+    method: str
+    url: Template
+    stream_url: Template | None
+    auth: str
+    headers: dict[str, Template]
+    body: dict[str, Any]
+    params: dict[str, Param]
+    finalize: list[Callable[..., Any]]
+    response: ResponseSpec
+    stream: StreamSpec | None
+    batch: dict[str, Any] | None
+
+
+@dataclass(eq=False)
+class ModelEntry:
+    pattern: str
+    regex: re.Pattern[str] | None  # None for an exact name
+    specificity: int  # literal characters: a more specific pattern wins
+    capabilities: dict[str, Any]
+    vars: dict[str, Template]
+    operations: frozenset[str] | None
+    family: Family
+
+    def supports(self, operation: str) -> bool:
+        return operation in self.family.operations and (self.operations is None or operation in self.operations)
+
+
+@dataclass(eq=False)
+class Family:
+    name: str
+    path: Path
+    description: str
+    docs: str | None
+    operations: dict[str, Operation]
+    models: list[ModelEntry]
+    aliases: dict[str, str]
+    errors: ErrorSpec
+
+
+# --------------------------------------------------------------------------- compile functions
+
+
+def compile_template(source: str, keys: list[Any], problems: Problems) -> Template | None:
+    try:
+        parsed = _JINJA.parse(source)
+        variables = frozenset(jinja2.meta.find_undeclared_variables(parsed))
+        return Template(source, _JINJA.from_string(source), variables)
+    except jinja2.TemplateSyntaxError as exc:
+        problems.add(keys, f"template does not compile: {exc.message}")
+        return None
+
+
+def compile_jmespath(expr: str, keys: list[Any], problems: Problems) -> Any:
+    try:
+        return jmespath.compile(expr)
+    except jmespath.exceptions.JMESPathError as exc:
+        problems.add(keys, f"JMESPath does not compile: {str(exc).splitlines()[0]}")
+        return None
+
+
+def lookup_transform(name: str, keys: list[Any], problems: Problems) -> Callable[..., Any] | None:
+    fn = transforms.get(name)
+    if fn is None:
+        problems.add(keys, f"unknown transform {name!r} (known: {', '.join(sorted(transforms.names()))})")
+    return fn
+
+
+def compile_extractor(raw: Any, keys: list[Any], problems: Problems) -> Extractor | None:
+    if isinstance(raw, str):
+        raw = {"path": raw}
+    path = compile_jmespath(raw["path"], [*keys, "path"] if "path" in raw else keys, problems)
+    fn = lookup_transform(raw["transform"], [*keys, "transform"], problems) if "transform" in raw else None
+    if path is None:
+        return None
+    return Extractor(path, raw.get("join"), raw.get("map"), raw.get("default"), fn)
+
+
+def compile_extractors(raw: dict[str, Any], keys: list[Any], problems: Problems) -> dict[str, Extractor]:
+    out = {}
+    for name, value in raw.items():
+        ex = compile_extractor(value, [*keys, name], problems)
+        if ex is not None:
+            out[name] = ex
+    return out
+
+
+def compile_items(raw: dict[str, Any] | None, keys: list[Any], problems: Problems) -> Items | None:
+    if raw is None:
+        return None
+    special = {"each", "when_empty", "on_tool_calls"}
+    each = compile_jmespath(raw["each"], [*keys, "each"], problems)
+    fields = compile_extractors({k: v for k, v in raw.items() if k not in special}, keys, problems)
+    when_empty = None
+    if "when_empty" in raw:
+        we = raw["when_empty"]
+        when_empty = (compile_jmespath(we["path"], [*keys, "when_empty", "path"], problems), we.get("finish_reason"))
+    return Items(each, fields, when_empty, raw.get("on_tool_calls"))
+
+
+def compile_response(raw: dict[str, Any], keys: list[Any], problems: Problems) -> ResponseSpec:
+    single = {name: compile_extractor(raw[name], [*keys, name], problems) for name in ("id", "model", "created") if name in raw}
+    return ResponseSpec(
+        format=raw.get("format", "json"),
+        choices=compile_items(raw.get("choices"), [*keys, "choices"], problems),
+        data=compile_items(raw.get("data"), [*keys, "data"], problems),
+        usage=compile_extractors(raw.get("usage", {}), [*keys, "usage"], problems),
+        hidden=compile_extractors(raw.get("hidden", {}), [*keys, "hidden"], problems),
+        finalize=[f for i, n in enumerate(raw.get("finalize", [])) if (f := lookup_transform(n, [*keys, "finalize", i], problems))],
+        **single,
+    )
+
+
+def compile_stream(raw: dict[str, Any] | None, response: ResponseSpec, keys: list[Any], problems: Problems) -> StreamSpec | None:
+    if raw is None:
+        return None
+    events = {name: compile_response(r, [*keys, "events", name], problems) for name, r in raw.get("events", {}).items()}
+    chunk = compile_response(raw["chunk"], [*keys, "chunk"], problems) if "chunk" in raw else response
+    event_key = compile_jmespath(raw["event_key"], [*keys, "event_key"], problems) if "event_key" in raw else None
+    error_key = compile_jmespath(raw["error_key"], [*keys, "error_key"], problems) if "error_key" in raw else None
+    if events and event_key is None:
+        problems.add([*keys, "events"], "`events` needs `event_key` to choose among them")
+    return StreamSpec(raw["format"], raw.get("done"), event_key, events, chunk, error_key)
+
+
+def compile_body(raw: Any, keys: list[Any], problems: Problems) -> Any:
+    """Static body: strings with ``{{`` become templates, everything else stays literal."""
+    if isinstance(raw, dict):
+        return {k: compile_body(v, [*keys, k], problems) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [compile_body(v, [*keys, i], problems) for i, v in enumerate(raw)]
+    if isinstance(raw, str) and "{{" in raw:
+        return compile_template(raw, keys, problems)
+    return raw
+
+
+def compile_params(raw: dict[str, Any], keys: list[Any], problems: Problems) -> dict[str, Param]:
+    params: dict[str, Param] = {}
+    for name, spec in raw.items():
+        pkeys = [*keys, name]
+        if "same_as" in spec:
+            target = raw.get(spec["same_as"])
+            if target is None or "same_as" in target:
+                problems.add([*pkeys, "same_as"], f"same_as names {spec['same_as']!r}, which is not a plain parameter here")
+                continue
+            spec = {**target, **{k: v for k, v in spec.items() if k != "same_as"}}
+        fn = lookup_transform(spec["transform"], [*pkeys, "transform"], problems) if "transform" in spec else None
+        if "map_by" in spec and "maps" not in spec:
+            problems.add(pkeys, "map_by needs maps")
+        params[name] = Param(
+            name=name,
+            to=tuple(spec["to"].split(".")) if "to" in spec else None,
+            type=spec.get("type"),
+            min=spec.get("min"),
+            max=spec.get("max"),
+            min_from=spec.get("min_from"),
+            max_from=spec.get("max_from"),
+            enum=spec.get("enum"),
+            table=spec.get("map"),
+            map_by=spec.get("map_by"),
+            maps=spec.get("maps"),
+            transform=fn,
+            default=spec.get("default"),
+            default_setting=spec.get("default_setting"),
+            requires=spec.get("requires"),
+            required=spec.get("required", False),
+        )
+    return params
+
+
+def compile_operation(name: str, raw: dict[str, Any], keys: list[Any], problems: Problems) -> Operation | None:
+    url = compile_template(raw["url"], [*keys, "url"], problems)
+    stream_url = compile_template(raw["stream_url"], [*keys, "stream_url"], problems) if "stream_url" in raw else None
+    request = raw.get("request", {})
+    response = compile_response(raw["response"], [*keys, "response"], problems)
+    stream = compile_stream(raw.get("stream"), response, [*keys, "stream"], problems)
+    if stream is not None and stream_url is None:
+        problems.add([*keys, "stream"], "a stream section needs stream_url")
+    headers = {h: t for h, v in raw.get("headers", {}).items() if (t := compile_template(v, [*keys, "headers", h], problems))}
+    finalize = [
+        f for i, n in enumerate(request.get("finalize", [])) if (f := lookup_transform(n, [*keys, "request", "finalize", i], problems))
+    ]
+    if url is None:
+        return None
+    return Operation(
+        name=name,
+        method=raw.get("method", "POST"),
+        url=url,
+        stream_url=stream_url,
+        auth=raw.get("auth", "google"),
+        headers=headers,
+        body=compile_body(request.get("body", {}), [*keys, "request", "body"], problems),
+        params=compile_params(request.get("params", {}), [*keys, "request", "params"], problems),
+        finalize=finalize,
+        response=response,
+        stream=stream,
+        batch=raw.get("batch"),
+    )
+
+
+def pattern_regex(pattern: str) -> re.Pattern[str] | None:
+    """``gemini-*`` and ``gemini/{endpoint_id}`` style patterns; None for an exact name."""
+    if "*" not in pattern and "{" not in pattern:
+        return None
+    out, pos = [], 0
+    for m in _PLACEHOLDER.finditer(pattern):
+        out.append(re.escape(pattern[pos : m.start()]).replace(r"\*", ".*"))
+        out.append(f"(?P<{m.group(1)}>{m.group(2) or '[^/]+'})")
+        pos = m.end()
+    out.append(re.escape(pattern[pos:]).replace(r"\*", ".*"))
+    return re.compile("".join(out) + r"\Z")
+
+
+def compile_errors(raw: dict[str, Any], keys: list[Any], problems: Problems) -> ErrorSpec:
+    by_message = []
+    for i, rule in enumerate(raw.get("by_message", [])):
+        try:
+            by_message.append((re.compile(rule["pattern"]), error_class(rule["error"])))
+        except re.error as exc:
+            problems.add([*keys, "by_message", i, "pattern"], f"regular expression does not compile: {exc}")
+    return ErrorSpec(
+        message=compile_jmespath(raw["message"], [*keys, "message"], problems) if "message" in raw else None,
+        status=compile_jmespath(raw["status"], [*keys, "status"], problems) if "status" in raw else None,
+        by_status={int(code): error_class(name) for code, name in raw.get("by_status", {}).items()},
+        by_message=by_message,
+    )
+
+
+def compile_family(doc: SpecDocument, problems: Problems) -> Family:
+    data = doc.data
+    operations = {}
+    for name, raw in data.get("operations", {}).items():
+        op = compile_operation(name, raw, ["operations", name], problems)
+        if op is not None:
+            if "auth" not in raw:
+                op.auth = data.get("auth", "google")
+            operations[name] = op
+    family = Family(
+        name=data["name"],
+        path=doc.path,
+        description=data.get("description", ""),
+        docs=data.get("docs"),
+        operations=operations,
+        models=[],
+        aliases={},
+        errors=compile_errors(data.get("errors", {}), ["errors"], problems),
+    )
+    family_vars = {k: t for k, v in data.get("vars", {}).items() if (t := compile_template(v, ["vars", k], problems))}
+    family_caps = data.get("capabilities", {})
+    if not data.get("models"):
+        problems.add(["models"], "a family needs at least one model entry")
+    for i, raw in enumerate(data.get("models", [])):
+        model_vars = {k: t for k, v in raw.get("vars", {}).items() if (t := compile_template(v, ["models", i, "vars", k], problems))}
+        ops = raw.get("operations")
+        for op_name in ops or []:
+            if op_name not in operations:
+                problems.add(["models", i, "operations"], f"model names operation {op_name!r}, which this family does not define")
+        regex = pattern_regex(raw["name"])
+        family.models.append(
+            ModelEntry(
+                pattern=raw["name"],
+                regex=regex,
+                specificity=len(_PLACEHOLDER.sub("", raw["name"]).replace("*", "")),
+                capabilities={**family_caps, **raw.get("capabilities", {})},
+                vars={**family_vars, **model_vars},
+                operations=frozenset(ops) if ops is not None else None,
+                family=family,
+            )
+        )
+        for alias in raw.get("aliases", []):
+            family.aliases[alias] = raw["name"]
+    _check_references(family, problems)
+    return family
+
+
+def _check_references(family: Family, problems: Problems) -> None:
+    """Capabilities that parameters name must be known capability keys."""
+    known = set(_capability_keys())
+    for op in family.operations.values():
+        for p in op.params.values():
+            for cap in (p.requires, p.map_by, p.min_from, p.max_from):
+                if cap is not None and cap not in known:
+                    problems.add(["operations", op.name, "request", "params", p.name], f"unknown capability {cap!r}")
+        if op.batch and op.batch["max_from"] not in known:
+            problems.add(["operations", op.name, "batch", "max_from"], f"unknown capability {op.batch['max_from']!r}")
+
+
+def _capability_keys() -> list[str]:
+    from engine.loader import spec_schema
+
+    return list(spec_schema()["$defs"]["capabilities"]["properties"])

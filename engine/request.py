@@ -1,0 +1,243 @@
+"""Build the upstream HTTP request from the caller's parameters and a compiled operation.
+
+The parameter table of the spec drives everything: each OpenAI-side parameter is
+type-checked, bounded, looked up in a value table or handed to a named transform,
+and written to its target path. A parameter the table does not list is rejected
+with an error that names it (architecture rule 5), unless ``drop_params`` is set.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.compiler import Operation, Param, Template
+from engine.errors import BadRequestError, UnsupportedParamsError
+from engine.registry import Resolved
+
+log = logging.getLogger("vertexlate")
+
+# Options the engine itself consumes; they never reach a spec's parameter table.
+ENGINE_OPTIONS = frozenset(
+    {
+        "model",
+        "stream",
+        "stream_options",
+        "timeout",
+        "request_timeout",
+        "num_retries",
+        "max_retries",
+        "drop_params",
+        "vertex_project",
+        "vertex_location",
+        "vertex_ai_project",
+        "vertex_ai_location",
+        "vertex_credentials",
+        "api_base",
+        "base_url",
+        "extra_headers",
+        "extra_body",
+        "custom_llm_provider",
+    }
+)
+
+
+@dataclass
+class RequestContext:
+    """What a transform may look at: the model, its capabilities, all parameters, the body so far."""
+
+    resolved: Resolved
+    operation: str
+    params: dict[str, Any]
+    body: dict[str, Any] = field(default_factory=dict)
+    settings: Any = None  # the ``engine`` module: module-level settings
+
+    @property
+    def capabilities(self) -> dict[str, Any]:
+        return self.resolved.capabilities
+
+    @property
+    def model(self) -> str:
+        return self.resolved.name
+
+
+@dataclass
+class PreparedRequest:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: dict[str, Any] | None
+    stream: bool
+    context: RequestContext
+
+
+def render_url(resolved: Resolved, op: Operation, stream: bool, project: str | None, location: str | None, api_base: str | None) -> str:
+    """Render the family's vars, then the (stream) URL; ``api_base`` replaces the ``host`` var."""
+    ctx: dict[str, Any] = {"model": resolved.model_id, "project": project, "location": location, "caps": resolved.capabilities}
+    ctx.update(resolved.captures)
+    for name, template in resolved.entry.vars.items():
+        if name == "host" and api_base:
+            ctx["host"] = api_base.rstrip("/")
+        else:
+            ctx[name] = template.render(ctx)
+    if api_base and "host" not in resolved.entry.vars:
+        ctx["host"] = api_base.rstrip("/")
+    template = op.stream_url if stream and op.stream_url is not None else op.url
+    return template.render(ctx)
+
+
+def url_needs(resolved: Resolved, op: Operation) -> frozenset[str]:
+    """Template variables the URL depends on (so project/location are only resolved when used)."""
+    names = set(op.url.variables) | (set(op.stream_url.variables) if op.stream_url else set())
+    for template in resolved.entry.vars.values():
+        names |= template.variables
+    return frozenset(names)
+
+
+def build_body(resolved: Resolved, op: Operation, params: dict[str, Any], settings: Any, drop_params: bool) -> RequestContext:
+    """Apply the parameter table; return the context whose ``body`` is ready to send."""
+    ctx = RequestContext(resolved, op.name, params, settings=settings)
+    caps = resolved.capabilities
+    ctx.body = _render_static(op.body, {"model": resolved.model_id, "caps": caps, **dict(resolved.captures)})
+
+    unknown = [name for name in params if name not in op.params]
+    unsupported = [p.name for p in op.params.values() if p.requires and p.name in params and not caps.get(p.requires)]
+    rejected = unknown + unsupported
+    if rejected and not drop_params:
+        raise UnsupportedParamsError(
+            f"{resolved.name} does not support parameter(s) {', '.join(sorted(rejected))} for {op.name}. "
+            "Pass drop_params=True to drop them.",
+            model=resolved.name,
+            param=sorted(rejected)[0],
+        )
+    if rejected:
+        log.debug("dropping unsupported params %s for %s", rejected, resolved.name)
+
+    for param in op.params.values():
+        if param.name in rejected:
+            continue
+        value = params.get(param.name)
+        if value is None:
+            value = _default(param, settings)
+        if value is None:
+            if param.required:
+                raise BadRequestError(f"missing required parameter {param.name!r}", model=resolved.name, param=param.name)
+            continue
+        value = _convert(param, value, caps, resolved.name, ctx)
+        if value is None:
+            continue
+        if param.to is None:
+            if not isinstance(value, dict):
+                raise TypeError(f"transform for {param.name!r} without `to` must return a body fragment")
+            ctx.body = merge(ctx.body, value)
+        else:
+            set_path(ctx.body, param.to, value)
+
+    for fn in op.finalize:
+        ctx.body = fn(ctx.body, ctx)
+    return ctx
+
+
+def _default(param: Param, settings: Any) -> Any:
+    if param.default_setting is not None:
+        value = getattr(settings, param.default_setting, None)
+        if value is not None:
+            return value
+    return param.default
+
+
+_TYPE_CHECKS: dict[str, Any] = {
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "string": lambda v: isinstance(v, str),
+    "list": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+    "string_list": lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),
+}
+
+
+def _convert(param: Param, value: Any, caps: dict[str, Any], model: str, ctx: RequestContext) -> Any:
+    if param.type == "string_list" and isinstance(value, str):
+        value = [value]
+    if param.type == "integer" and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    check = _TYPE_CHECKS.get(param.type or "any")
+    if check is not None and not check(value):
+        raise BadRequestError(
+            f"parameter {param.name!r} must be of type {param.type}, got {type(value).__name__} {value!r}",
+            model=model,
+            param=param.name,
+        )
+    if param.enum is not None and value not in param.enum:
+        raise BadRequestError(
+            f"parameter {param.name!r} must be one of {param.enum}, got {value!r}", model=model, param=param.name
+        )
+    low = caps.get(param.min_from) if param.min_from else param.min
+    high = caps.get(param.max_from) if param.max_from else param.max
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise BadRequestError(
+            f"parameter {param.name!r} is {value}, outside the range [{low if low is not None else '-inf'}, "
+            f"{high if high is not None else 'inf'}] for {model}",
+            model=model,
+            param=param.name,
+        )
+    table = param.table
+    if param.map_by is not None:
+        style = caps.get(param.map_by)
+        table = (param.maps or {}).get(style)
+        if table is None:
+            raise UnsupportedParamsError(
+                f"{model} does not support parameter {param.name!r} ({param.map_by}={style!r})", model=model, param=param.name
+            )
+    if table is not None:
+        key = value if isinstance(value, (str, int, bool)) else repr(value)
+        if key not in table:
+            raise BadRequestError(
+                f"parameter {param.name!r} has no mapping for {value!r}; accepted: {', '.join(map(str, table))}",
+                model=model,
+                param=param.name,
+            )
+        value = resolve_caps(table[key], caps)
+    if param.transform is not None:
+        value = param.transform(value, ctx)
+    return value
+
+
+def resolve_caps(value: Any, caps: dict[str, Any]) -> Any:
+    """Replace ``{"$cap": name}`` in value tables by the model's capability value."""
+    if isinstance(value, dict):
+        if len(value) == 1 and "$cap" in value:
+            return caps.get(value["$cap"])
+        return {k: resolve_caps(v, caps) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_caps(v, caps) for v in value]
+    return value
+
+
+def _render_static(body: Any, ctx: dict[str, Any]) -> Any:
+    if isinstance(body, dict):
+        return {k: _render_static(v, ctx) for k, v in body.items()}
+    if isinstance(body, list):
+        return [_render_static(v, ctx) for v in body]
+    if isinstance(body, Template):
+        return body.render(ctx)
+    return body
+
+
+def set_path(body: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    node = body
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    leaf = path[-1]
+    node[leaf] = merge(node[leaf], value) if isinstance(node.get(leaf), dict) and isinstance(value, dict) else value
+
+
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge without copying what is not changed (hot path: no deepcopy)."""
+    out = dict(base)
+    for key, value in over.items():
+        current = out.get(key)
+        out[key] = merge(current, value) if isinstance(current, dict) and isinstance(value, dict) else value
+    return out

@@ -1,0 +1,290 @@
+"""Normalize upstream replies into OpenAI objects, driven by a spec's extractors.
+
+The spec says *where* things are (JMESPath); this module knows only the OpenAI
+shapes: a chat completion has choices with a message, a chunk has choices with a
+delta, usage has prompt and completion tokens. Choice fields the builder does not
+know by name (``reasoning_content``, ``thinking_blocks``, ``annotations``...) are
+copied onto the message as they are, so a spec can add fields without code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from engine.compiler import Items, ResponseSpec
+from engine.types import (
+    EmbeddingResponse,
+    ImageResponse,
+    ModelResponse,
+    ModelResponseStream,
+    OpenAIObject,
+    TextCompletionResponse,
+)
+
+_CHOICE_KEYS = frozenset({"index", "finish_reason", "logprobs", "tool_calls", "content"})
+
+
+def new_id(prefix: str = "chatcmpl-") -> str:
+    return prefix + uuid.uuid4().hex
+
+
+def _call_id(seed: str) -> str:
+    return "call_" + hashlib.sha1(seed.encode()).hexdigest()[:24]
+
+
+def normalize_tool_call(raw: dict[str, Any], seed: str) -> dict[str, Any]:
+    """``{id?, name, arguments, signature?}`` from an extractor → an OpenAI tool call."""
+    arguments = raw.get("arguments")
+    if not isinstance(arguments, str):
+        arguments = json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
+    call: dict[str, Any] = {
+        "id": raw.get("id") or _call_id(seed),
+        "type": "function",
+        "function": {"name": raw.get("name"), "arguments": arguments},
+    }
+    if raw.get("signature"):
+        call["provider_specific_fields"] = {"thought_signature": raw["signature"]}
+    return call
+
+
+def extract_usage(spec: ResponseSpec, data: Any) -> dict[str, Any] | None:
+    if not spec.usage:
+        return None
+    values = {name: ex(data) for name, ex in spec.usage.items()}
+    return values if any(v is not None for v in values.values()) else None
+
+
+def usage_object(values: dict[str, Any] | None) -> dict[str, Any]:
+    """OpenAI usage with ``prompt_tokens_details`` and ``completion_tokens_details`` always present."""
+    values = dict(values or {})
+    prompt = values.pop("prompt_tokens", None) or 0
+    completion = values.pop("completion_tokens", None) or 0
+    total = values.pop("total_tokens", None) or prompt + completion
+    usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
+    usage["prompt_tokens_details"] = {"cached_tokens": values.pop("cached_tokens", None) or 0}
+    usage["completion_tokens_details"] = {"reasoning_tokens": values.pop("reasoning_tokens", None) or 0}
+    usage.update({k: v for k, v in values.items() if v is not None})
+    return usage
+
+
+def hidden_params(spec: ResponseSpec, data: Any) -> dict[str, Any]:
+    return {name: ex(data) for name, ex in spec.hidden.items()}
+
+
+def _items(items: Items, data: Any) -> list[Any]:
+    found = items.each.search(data)
+    return found if isinstance(found, list) else ([] if found is None else [found])
+
+
+def _blocked_choice(items: Items, data: Any) -> dict[str, Any] | None:
+    if items.when_empty is None:
+        return None
+    reason = items.when_empty[0].search(data)
+    if reason is None:
+        return None
+    return {"index": 0, "finish_reason": items.when_empty[1] or "content_filter", "content": None, "block_reason": reason}
+
+
+def build_chat(spec: ResponseSpec, data: Any, model: str) -> ModelResponse:
+    assert spec.choices is not None, "chat response spec without choices"
+    response_id = (spec.id(data) if spec.id else None) or new_id()
+    choices = []
+    raw_items = _items(spec.choices, data)
+    if not raw_items and (blocked := _blocked_choice(spec.choices, data)):
+        choices.append(
+            {"index": 0, "finish_reason": blocked["finish_reason"], "logprobs": None, "message": {"role": "assistant", "content": None}}
+        )
+    for position, raw in enumerate(raw_items):
+        fields = {name: ex(raw) for name, ex in spec.choices.fields.items()}
+        index = fields.get("index")
+        index = position if index is None else index
+        message: dict[str, Any] = {"role": "assistant", "content": fields.get("content")}
+        calls = fields.get("tool_calls") or []
+        if calls:
+            message["tool_calls"] = [normalize_tool_call(c, f"{response_id}:{index}:{i}") for i, c in enumerate(calls)]
+        for key, value in fields.items():
+            if key not in _CHOICE_KEYS and value not in (None, [], ""):
+                message[key] = value
+        finish = fields.get("finish_reason") or "stop"
+        if calls and spec.choices.on_tool_calls and finish == "stop":
+            finish = spec.choices.on_tool_calls
+        choices.append({"index": index, "finish_reason": finish, "logprobs": fields.get("logprobs"), "message": message})
+    resp = ModelResponse(
+        id=response_id,
+        object="chat.completion",
+        created=_created(spec, data),
+        model=model,
+        system_fingerprint=None,
+        choices=choices,
+        usage=usage_object(extract_usage(spec, data)),
+    )
+    resp._hidden_params = hidden_params(spec, data)
+    if raw_items == [] and choices:
+        resp._hidden_params["block_reason"] = spec.choices.when_empty[0].search(data)  # type: ignore[index]
+    return resp
+
+
+def _created(spec: ResponseSpec, data: Any) -> int:
+    value = spec.created(data) if spec.created else None
+    return value if isinstance(value, int) else int(time.time())
+
+
+class ChatStream:
+    """Turns a sequence of decoded upstream events into ``chat.completion.chunk`` objects.
+
+    Keeps the little state streaming needs: the response id, whether each choice
+    has sent its role yet, the OpenAI index of every tool call (keyed by the
+    upstream's own key, e.g. an Anthropic content-block index), and the latest usage.
+    """
+
+    def __init__(self, events: dict[str, ResponseSpec], chunk: ResponseSpec, event_key: Any, model: str, include_usage: bool) -> None:
+        self.events = events
+        self.chunk_spec = chunk
+        self.event_key = event_key
+        self.model = model
+        self.include_usage = include_usage
+        self.id: str | None = None
+        self.created = int(time.time())
+        self.role_sent: set[int] = set()
+        self.tool_index: dict[int, dict[Any, int]] = {}
+        self.tool_seen: set[int] = set()
+        self.usage: dict[str, Any] = {}
+        self.hidden: dict[str, Any] = {}
+
+    def spec_for(self, event: Any) -> ResponseSpec | None:
+        if self.event_key is None:
+            return self.chunk_spec
+        return self.events.get(self.event_key.search(event))
+
+    def feed(self, event: Any) -> list[ModelResponseStream]:
+        spec = self.spec_for(event)
+        if spec is None:
+            return []
+        if self.id is None and spec.id is not None:
+            self.id = spec.id(event)
+        usage = extract_usage(spec, event)
+        if usage:
+            self.usage.update({k: v for k, v in usage.items() if v is not None})
+        for key, value in hidden_params(spec, event).items():
+            if value is not None:
+                self.hidden.setdefault(key, []).append(value)
+        if spec.choices is None:
+            return []
+        raw_items = _items(spec.choices, event)
+        if not raw_items and (blocked := _blocked_choice(spec.choices, event)):
+            return [self._chunk([{"index": 0, "delta": self._delta(0, {}), "finish_reason": blocked["finish_reason"]}])]
+        out = []
+        for position, raw in enumerate(raw_items):
+            fields = {name: ex(raw) for name, ex in spec.choices.fields.items()}
+            index = fields.get("index")
+            index = position if index is None else index
+            delta = self._delta(index, fields)
+            finish = fields.get("finish_reason")
+            if finish == "stop" and index in self.tool_seen and spec.choices.on_tool_calls:
+                finish = spec.choices.on_tool_calls
+            if len(delta) > (0 if index in self.role_sent else 1) or finish:
+                self.role_sent.add(index)
+                out.append(self._chunk([{"index": index, "delta": delta, "finish_reason": finish, "logprobs": None}]))
+        return out
+
+    def _delta(self, index: int, fields: dict[str, Any]) -> dict[str, Any]:
+        delta: dict[str, Any] = {} if index in self.role_sent else {"role": "assistant"}
+        for key, value in fields.items():
+            if key in ("index", "finish_reason", "logprobs", "tool_calls") or value in (None, [], ""):
+                continue
+            delta[key] = value
+        calls = fields.get("tool_calls") or []
+        if calls:
+            delta["tool_calls"] = [self._tool_delta(index, call) for call in calls]
+            self.tool_seen.add(index)
+        return delta
+
+    def _tool_delta(self, choice: int, raw: dict[str, Any]) -> dict[str, Any]:
+        indices = self.tool_index.setdefault(choice, {})
+        key = raw.get("key")
+        if key is None or key not in indices:
+            position = len(indices)
+            indices[key if key is not None else object()] = position
+            seed = f"{self.id}:{choice}:{position}"
+            call = normalize_tool_call(raw, seed)
+            call["index"] = position
+            if raw.get("arguments") is None:
+                call["function"]["arguments"] = ""
+            return call
+        args = raw.get("arguments")
+        return {"index": indices[key], "function": {"arguments": args if isinstance(args, str) else json.dumps(args)}}
+
+    def _chunk(self, choices: list[dict[str, Any]]) -> ModelResponseStream:
+        if self.id is None:
+            self.id = new_id()
+        chunk = ModelResponseStream(
+            id=self.id, object="chat.completion.chunk", created=self.created, model=self.model, system_fingerprint=None, choices=choices
+        )
+        chunk._hidden_params = self.hidden
+        return chunk
+
+    def finish(self) -> list[ModelResponseStream]:
+        if not self.include_usage:
+            return []
+        chunk = self._chunk([])
+        chunk["usage"] = usage_object(self.usage)
+        return [chunk]
+
+
+def build_text_completion(spec: ResponseSpec, data: Any, model: str) -> TextCompletionResponse:
+    """OpenAI ``text_completion``: the chat extractors' ``content`` becomes ``text``."""
+    chat = build_chat(spec, data, model)
+    resp = TextCompletionResponse(
+        id=chat["id"].replace("chatcmpl-", "cmpl-"),
+        object="text_completion",
+        created=chat["created"],
+        model=model,
+        choices=[
+            {"index": c["index"], "text": c["message"]["content"] or "", "finish_reason": c["finish_reason"], "logprobs": None}
+            for c in chat["choices"]
+        ],
+        usage=chat["usage"],
+    )
+    resp._hidden_params = chat._hidden_params
+    return resp
+
+
+def build_embedding(spec: ResponseSpec, data: Any, model: str) -> EmbeddingResponse:
+    assert spec.data is not None, "embedding response spec without data"
+    items = []
+    for position, raw in enumerate(_items(spec.data, data)):
+        fields = {name: ex(raw) for name, ex in spec.data.fields.items()}
+        items.append({"object": "embedding", "index": position, "embedding": fields.get("embedding")})
+    usage = usage_object(extract_usage(spec, data))
+    resp = EmbeddingResponse(
+        object="list",
+        data=items,
+        model=model,
+        usage={"prompt_tokens": usage["prompt_tokens"], "total_tokens": usage["total_tokens"]},
+    )
+    resp._hidden_params = hidden_params(spec, data)
+    return resp
+
+
+def build_images(spec: ResponseSpec, data: Any, model: str) -> ImageResponse:
+    assert spec.data is not None, "image response spec without data"
+    items = []
+    for raw in _items(spec.data, data):
+        fields = {name: ex(raw) for name, ex in spec.data.fields.items()}
+        items.append({k: v for k, v in fields.items() if v is not None})
+    resp = ImageResponse(created=_created(spec, data), data=items)
+    resp._hidden_params = hidden_params(spec, data)
+    return resp
+
+
+BUILDERS: dict[str, Callable[[ResponseSpec, Any, str], OpenAIObject]] = {
+    "chat": build_chat,
+    "text_completion": build_text_completion,
+    "embedding": build_embedding,
+    "image_generation": build_images,
+}

@@ -1,0 +1,117 @@
+"""OpenAI ``messages`` → Gemini ``contents`` and ``systemInstruction``.
+
+Gemini wants alternating ``user``/``model`` turns made of typed parts, with system
+text outside the turns. That restructuring is not a field mapping, so it is a
+named transform. Content-part conversion is a table keyed by OpenAI part type
+(``PART_CONVERTERS``), so new part kinds are one function each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from engine.errors import BadRequestError
+from engine.transforms import register
+
+ROLES = {"user": "user", "assistant": "model", "tool": "user", "function": "user"}
+
+PartConverter = Callable[[dict[str, Any], Any, str], list[dict[str, Any]]]
+PART_CONVERTERS: dict[str, PartConverter] = {}
+
+
+def part_converter(kind: str) -> Callable[[PartConverter], PartConverter]:
+    def decorate(fn: PartConverter) -> PartConverter:
+        PART_CONVERTERS[kind] = fn
+        return fn
+
+    return decorate
+
+
+def bad(where: str, message: str, ctx: Any) -> BadRequestError:
+    return BadRequestError(f"{where}: {message}", model=getattr(ctx, "model", None), param="messages")
+
+
+@part_converter("text")
+def _text_part(part: dict[str, Any], ctx: Any, where: str) -> list[dict[str, Any]]:
+    text = part.get("text")
+    if not isinstance(text, str):
+        raise bad(where, "a text part needs a string 'text'", ctx)
+    if not text.strip():
+        raise bad(where, "text is empty; Gemini rejects empty text parts", ctx)
+    return [{"text": text}]
+
+
+def content_parts(content: Any, ctx: Any, where: str) -> list[dict[str, Any]]:
+    """The parts of one message's ``content`` (a string or a list of typed parts)."""
+    if isinstance(content, str):
+        return _text_part({"text": content}, ctx, where)
+    if not isinstance(content, list):
+        raise bad(where, f"content must be a string or a list of parts, got {type(content).__name__}", ctx)
+    parts: list[dict[str, Any]] = []
+    for i, part in enumerate(content):
+        pwhere = f"{where}.content[{i}]"
+        if not isinstance(part, dict) or "type" not in part:
+            raise bad(pwhere, "each content part must be an object with a 'type'", ctx)
+        convert = PART_CONVERTERS.get(part["type"])
+        if convert is None:
+            raise bad(pwhere, f"unsupported content part type {part['type']!r} (supported: {', '.join(sorted(PART_CONVERTERS))})", ctx)
+        parts += convert(part, ctx, pwhere)
+    if not parts:
+        raise bad(where, "content is empty", ctx)
+    return parts
+
+
+MessageConverter = Callable[[dict[str, Any], Any, str, dict[str, Any]], list[dict[str, Any]]]
+MESSAGE_CONVERTERS: dict[str, MessageConverter] = {}
+
+
+def message_converter(role: str) -> Callable[[MessageConverter], MessageConverter]:
+    """Register the converter for one OpenAI role (e.g. ``tool``); default handles plain content."""
+
+    def decorate(fn: MessageConverter) -> MessageConverter:
+        MESSAGE_CONVERTERS[role] = fn
+        return fn
+
+    return decorate
+
+
+def _default_message(message: dict[str, Any], ctx: Any, where: str, state: dict[str, Any]) -> list[dict[str, Any]]:
+    return content_parts(message.get("content"), ctx, where)
+
+
+@register("gemini_contents")
+def gemini_contents(messages: list[Any], ctx: Any) -> dict[str, Any]:
+    """Build ``contents`` (same-role turns merged) and ``systemInstruction`` from OpenAI messages."""
+    if not messages:
+        raise bad("messages", "at least one message is required", ctx)
+    system_parts: list[dict[str, Any]] = []
+    contents: list[dict[str, Any]] = []
+    state: dict[str, Any] = {}  # shared by converters, e.g. tool-call ids → names
+    for i, message in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(message, dict):
+            raise bad(where, f"each message must be an object, got {type(message).__name__}", ctx)
+        role = message.get("role")
+        if role in ("system", "developer"):
+            system_parts += content_parts(message.get("content"), ctx, where)
+            continue
+        if role not in ROLES:
+            raise bad(where, f"unknown role {role!r} (expected system, user, assistant or tool)", ctx)
+        parts = MESSAGE_CONVERTERS.get(role, _default_message)(message, ctx, where, state)
+        gemini_role = ROLES[role]
+        if contents and contents[-1]["role"] == gemini_role:
+            contents[-1]["parts"] += parts
+        else:
+            contents.append({"role": gemini_role, "parts": parts})
+    body: dict[str, Any] = {"contents": contents}
+    if system_parts:
+        if ctx.capabilities.get("system_messages", True):
+            body["systemInstruction"] = {"parts": system_parts}
+        elif contents and contents[0]["role"] == "user":
+            contents[0]["parts"] = system_parts + contents[0]["parts"]
+        else:
+            contents.insert(0, {"role": "user", "parts": system_parts})
+    if not contents:
+        raise bad("messages", "Gemini needs at least one user or assistant message besides system messages", ctx)
+    return body

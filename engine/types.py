@@ -1,0 +1,114 @@
+"""Response objects that behave like LiteLLM's ``ModelResponse``.
+
+They are plain dicts underneath (cheap to build on the hot path, trivially JSON),
+with attribute access on top, so both ``resp.choices[0].message.content`` and
+``resp["choices"][0]["message"]["content"]`` work. ``model_dump()`` returns the
+OpenAI wire shape; the tests validate it against the ``openai`` package's types.
+Provider data that is not part of OpenAI's schema lives in ``_hidden_params``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+class OpenAIObject(dict):
+    """A dict whose keys are also attributes; nested dicts and lists are wrapped on set."""
+
+    def __init__(self, data: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__()
+        for key, value in {**(data or {}), **kwargs}.items():
+            dict.__setitem__(self, key, _wrap(value))
+        self._hidden_params: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__} has no field {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        else:
+            dict.__setitem__(self, name, _wrap(value))
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        dict.__setitem__(self, key, _wrap(value))
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return dict.get(self, key, default)
+
+    def model_dump(self, exclude_none: bool = False) -> dict[str, Any]:
+        """The OpenAI wire shape as plain dicts and lists."""
+        return _unwrap(self, exclude_none)
+
+    def model_dump_json(self, exclude_none: bool = False) -> str:
+        return json.dumps(self.model_dump(exclude_none), separators=(",", ":"))
+
+    json = model_dump_json
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({dict.__repr__(self)})"
+
+
+def _wrap(value: Any) -> Any:
+    if isinstance(value, OpenAIObject):
+        return value
+    if isinstance(value, dict):
+        return OpenAIObject(value)
+    if isinstance(value, list):
+        return [_wrap(item) for item in value]
+    return value
+
+
+def _unwrap(value: Any, exclude_none: bool) -> Any:
+    if isinstance(value, dict):
+        return {k: _unwrap(v, exclude_none) for k, v in value.items() if not (exclude_none and v is None)}
+    if isinstance(value, list):
+        return [_unwrap(item, exclude_none) for item in value]
+    return value
+
+
+class ModelResponse(OpenAIObject):
+    """A ``chat.completion`` object."""
+
+
+class ModelResponseStream(OpenAIObject):
+    """A ``chat.completion.chunk`` object."""
+
+
+class TextCompletionResponse(OpenAIObject):
+    """A ``text_completion`` object."""
+
+
+class EmbeddingResponse(OpenAIObject):
+    """A ``list`` of ``embedding`` objects (OpenAI's ``CreateEmbeddingResponse``)."""
+
+
+class ImageResponse(OpenAIObject):
+    """OpenAI's ``ImagesResponse``: ``created`` and ``data[i].b64_json``."""
+
+
+class SpeechResponse:
+    """Audio bytes, with the two ways the OpenAI SDK exposes them."""
+
+    def __init__(self, content: bytes, media_type: str, hidden_params: dict[str, Any] | None = None) -> None:
+        self.content = content
+        self.media_type = media_type
+        self._hidden_params = hidden_params or {}
+
+    def stream_to_file(self, path: str | Path) -> None:
+        Path(path).write_bytes(self.content)
+
+    def iter_bytes(self, chunk_size: int = 65536) -> Iterator[bytes]:
+        for start in range(0, len(self.content), chunk_size):
+            yield self.content[start : start + chunk_size]
+
+    def read(self) -> bytes:
+        return self.content

@@ -1,0 +1,73 @@
+"""Shared fixtures: a live emulator over real HTTP and a service account it issued.
+
+google-auth's real service-account flow runs in every engine test: the
+credential below is a freshly generated RSA key whose ``token_uri`` points at the
+emulator's loopback OAuth endpoint, which verifies the signed JWT.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+# Never let google-auth probe the real GCE metadata address (169.254.169.254): tests reach loopback only.
+os.environ.setdefault("NO_GCE_CHECK", "True")
+os.environ.setdefault("GCE_METADATA_HOST", "127.0.0.1:9")
+os.environ.setdefault("GCE_METADATA_IP", "127.0.0.1:9")
+
+import engine  # noqa: E402
+from engine import auth, registry  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Any]:
+    from engine.emulator import Emulator
+
+    with Emulator() as emu:
+        yield emu
+
+
+@pytest.fixture(scope="session")
+def service_account(emulator: Any) -> dict[str, Any]:
+    return emulator.issue_service_account(project_id="emulator-project")
+
+
+@pytest.fixture
+def vx(emulator: Any, service_account: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments that point an engine call at the emulator."""
+    emulator.reset()
+    return {
+        "api_base": emulator.url,
+        "vertex_credentials": service_account,
+        "vertex_location": "us-central1",
+    }
+
+
+@pytest.fixture(autouse=True)
+def _clean_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test starts with default module settings and no project/location from the environment."""
+    for name in ("VERTEXAI_PROJECT", "VERTEXAI_LOCATION", "VERTEX_AI_PROJECT", "VERTEX_AI_LOCATION", "GOOGLE_APPLICATION_CREDENTIALS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {
+        "vertex_project": None,
+        "vertex_location": None,
+        "vertex_ai_safety_settings": None,
+        "drop_params": False,
+        "set_verbose": False,
+        "num_retries": 0,
+    }.items():
+        monkeypatch.setattr(engine, name, value)
+    yield
+    if registry._extra_dirs:
+        registry.reset()
+
+
+@pytest.fixture
+def fresh_auth() -> Iterator[None]:
+    """Forget cached credentials before and after a test that checks credential resolution."""
+    auth.clear_cache()
+    yield
+    auth.clear_cache()
