@@ -1,0 +1,24 @@
+"""A local Vertex AI emulator speaking Google's wire protocol (issue 3).
+
+Independent of the engine: it imports nothing from ``engine`` outside this
+package. Serves, under Google's URL shapes, Gemini (generate/stream/count),
+Claude (rawPredict/streamRawPredict), OpenAI-format partner and MaaS models,
+``:predict`` models (embeddings, Imagen, PaLM), cachedContents/batch/tuning
+jobs, Text-to-Speech, an OAuth 2.0 token endpoint and a GCE metadata server.
+
+Control API (no auth): ``POST /emulator/script`` ``{"model", "responses": [...]}``
+where each item is one of ``{"text"}``, ``{"function_calls": [{"name", "args"}]}``,
+``{"thought", "thought_signature", "text"}``, ``{"grounding_metadata", "text"}``,
+``{"block_reason"}``, ``{"finish_reason"}``, ``{"json"}``, ``{"stream_events"}``,
+and faults ``{"status", "retry_after"?, "message"?}``, ``{"delay_ms"}``,
+``{"cut_stream_after": N}``, ``{"malformed_chunk": true}`` (faults combine with
+content); ``GET /emulator/requests[?model=]``; ``POST /emulator/reset``;
+``POST /emulator/service-accounts``; ``POST /emulator/unknown-models``;
+``GET /emulator/health``.
+"""
+
+from engine.emulator.app import create_app
+from engine.emulator.server import Emulator, main
+from engine.emulator.state import EmulatorState
+
+__all__ = ["Emulator", "EmulatorState", "create_app", "main"]

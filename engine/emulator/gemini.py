@@ -1,0 +1,247 @@
+"""Gemini on Vertex AI: ``:generateContent``, ``:streamGenerateContent``, ``:countTokens``.
+
+Shapes follow Google's API reference (https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/inference)
+and the v1 discovery document (GoogleCloudAiplatformV1GenerateContentResponse):
+``candidates[].content.parts``, ``finishReason``, ``usageMetadata``
+(promptTokenCount, candidatesTokenCount, thoughtsTokenCount, totalTokenCount),
+``modelVersion``, ``createTime``, ``responseId``. Streaming chunks repeat the
+envelope and carry the finish reason and full usage on the last chunk, as in
+Vertex's ``?alt=sse`` output.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+
+from engine.emulator import media
+from engine.emulator.errors import google_error, not_found
+from engine.emulator.reply import Reply
+from engine.emulator.routing import ENDPOINT, PUBLISHER_MODEL, Call, Route, endpoint_missing, route
+from engine.emulator.sample import example
+from engine.emulator.streaming import GEMINI_ARRAY, GEMINI_SSE, fault, stream
+from engine.emulator.text import (
+    chunks,
+    collect_texts,
+    count_tokens,
+    digest,
+    echo,
+    prompt_tokens,
+    signature_for,
+)
+from engine.emulator.validation import invalid
+
+SAFETY_RATINGS = [
+    {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "probabilityScore": 0.93,
+     "severity": "HARM_SEVERITY_HIGH", "severityScore": 0.91, "blocked": True},
+]
+
+
+def _last_user_text(body: dict[str, Any]) -> str:
+    """Text of the last user turn; a function response is described instead."""
+    for content in reversed(body.get("contents") or []):
+        if content.get("role", "user") == "model":
+            continue
+        pieces = []
+        for part in content.get("parts") or []:
+            if "text" in part:
+                pieces.append(part["text"])
+            elif "functionResponse" in part:
+                response = part["functionResponse"]
+                pieces.append(f"{response.get('name')} returned {json.dumps(response.get('response'), sort_keys=True)}")
+        return " ".join(pieces)
+    return ""
+
+
+def _config(body: dict[str, Any]) -> dict[str, Any]:
+    return body.get("generationConfig") or {}
+
+
+def default_reply(body: dict[str, Any]) -> Reply:
+    """Echo of the last user text; JSON of the requested schema in JSON mode; a thought when asked."""
+    said = _last_user_text(body)
+    config = _config(body)
+    text = echo(said)
+    if config.get("responseMimeType") == "application/json":
+        schema = config.get("responseJsonSchema") or config.get("responseSchema")
+        text = json.dumps(example(schema, text) if schema else {"echo": text})
+    thinking = config.get("thinkingConfig") or {}
+    thought = f"Thinking about: {said}" if thinking.get("includeThoughts") else None
+    return Reply(text=text, thought=thought)
+
+
+def _answer_parts(reply: Reply, body: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """Parts grouped per stream chunk: thought, text pieces, function calls, media."""
+    groups: list[list[dict[str, Any]]] = []
+    if reply.thought:
+        groups.append([{"text": reply.thought, "thought": True}])
+    modalities = _config(body).get("responseModalities") or []
+    if reply.text is not None and "AUDIO" in modalities:
+        pcm = media.pcm16(reply.text, 0.3)
+        groups.append([{"inlineData": {"mimeType": "audio/L16;codec=pcm;rate=24000", "data": base64.b64encode(pcm).decode()}}])
+    elif reply.text is not None:
+        groups.extend([[{"text": piece}] for piece in chunks(reply.text)])
+    if reply.function_calls:
+        groups.append([{"functionCall": {"name": c["name"], "args": c.get("args", {})}} for c in reply.function_calls])
+    if reply.text is not None and "IMAGE" in modalities:
+        groups.append([{"inlineData": {"mimeType": "image/png", "data": base64.b64encode(media.png(reply.text)).decode()}}])
+    signature = reply.thought_signature or (signature_for(reply.thought) if reply.thought else None)
+    if signature:
+        target = next((g[0] for g in groups if not g[0].get("thought")), groups[0][0] if groups else None)
+        if target is not None:
+            target["thoughtSignature"] = signature
+    return groups
+
+
+def _usage(body: dict[str, Any], reply: Reply, cached: int) -> dict[str, Any]:
+    prompt = prompt_tokens({"contents": body.get("contents"), "systemInstruction": body.get("systemInstruction")}) + cached
+    output = count_tokens(reply.text or "") + sum(count_tokens(json.dumps(c.get("args", {}))) + 1 for c in reply.function_calls)
+    thoughts = count_tokens(reply.thought or "")
+    usage: dict[str, Any] = {"promptTokenCount": prompt}
+    if not reply.block_reason:
+        usage["candidatesTokenCount"] = output
+    if thoughts:
+        usage["thoughtsTokenCount"] = thoughts
+    if cached:
+        usage["cachedContentTokenCount"] = cached
+    usage["totalTokenCount"] = prompt + (0 if reply.block_reason else output) + thoughts
+    usage["trafficType"] = "ON_DEMAND"
+    usage["promptTokensDetails"] = [{"modality": "TEXT", "tokenCount": prompt}]
+    return usage
+
+
+def _envelope(call: Call, response_id: str, created: str) -> dict[str, Any]:
+    return {"modelVersion": call.model, "createTime": created, "responseId": response_id}
+
+
+def _candidate(parts: list[dict[str, Any]] | None, reply: Reply, final: bool) -> dict[str, Any]:
+    candidate: dict[str, Any] = {}
+    if parts:
+        candidate["content"] = {"role": "model", "parts": parts}
+    if final:
+        candidate["finishReason"] = reply.finish_reason or "STOP"
+        if reply.finish_reason == "SAFETY":
+            candidate["safetyRatings"] = SAFETY_RATINGS
+        if reply.grounding_metadata is not None:
+            candidate["groundingMetadata"] = reply.grounding_metadata
+    return candidate
+
+
+def _events(call: Call, reply: Reply, cached: int) -> list[dict[str, Any]]:
+    """The response as a list of chunks (a unary response is their merge)."""
+    body = call.body
+    envelope = _envelope(call, digest(body, call.state.next_id()), _now())
+    usage = _usage(body, reply, cached)
+    if reply.block_reason:
+        feedback = {"blockReason": reply.block_reason, "safetyRatings": SAFETY_RATINGS}
+        return [{"promptFeedback": feedback, "usageMetadata": usage, **envelope}]
+    groups = _answer_parts(reply, body) if reply.finish_reason != "SAFETY" or reply.text else []
+    if not groups:
+        return [{"candidates": [_candidate(None, reply, True)], "usageMetadata": usage, **envelope}]
+    events = []
+    for index, group in enumerate(groups):
+        final = index == len(groups) - 1
+        chunk = {"candidates": [_candidate(group, reply, final)],
+                 "usageMetadata": usage if final else {"trafficType": "ON_DEMAND"}, **envelope}
+        events.append(chunk)
+    return events
+
+
+def _merge(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Join streamed chunks into one unary response (adjacent text parts concatenated)."""
+    merged = dict(events[-1])
+    if "candidates" not in merged:
+        return merged
+    parts: list[dict[str, Any]] = []
+    for event in events:
+        for part in event["candidates"][0].get("content", {}).get("parts", []):
+            same_kind = parts and "text" in part and "text" in parts[-1] and bool(part.get("thought")) == bool(parts[-1].get("thought"))
+            if same_kind and "thoughtSignature" not in part:
+                parts[-1] = {**parts[-1], "text": parts[-1]["text"] + part["text"]}
+            else:
+                parts.append(dict(part))
+    candidate = dict(merged["candidates"][0])
+    if parts:
+        candidate["content"] = {"role": "model", "parts": parts}
+    merged["candidates"] = [candidate]
+    return merged
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _cached_tokens(call: Call) -> int | Response:
+    name = call.body.get("cachedContent")
+    if not name:
+        return 0
+    found = call.state.collection("cachedContents").get(name)
+    if found is None:
+        return not_found(f"Not found: cached content metadata for {name.rsplit('/', 1)[-1]}.")
+    return int(found.get("usageMetadata", {}).get("totalTokenCount", 0))
+
+
+async def _generate(call: Call, streaming: bool) -> Response:
+    problem = invalid(call.body, "GoogleCloudAiplatformV1GenerateContentRequest")
+    if problem:
+        return problem
+    if not call.body.get("contents"):
+        return google_error(400, "Unable to submit request because it must include at least one parts field, "
+                                 "which describes the prompt input. Learn more: "
+                                 "https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/gemini")
+    cached = _cached_tokens(call)
+    if isinstance(cached, Response):
+        return cached
+    reply = call.reply(default_reply(call.body))
+    failed = await fault(reply)
+    if failed:
+        return failed
+    if reply.has_json and not streaming:
+        return JSONResponse(reply.raw_json)
+    events = [reply.raw_json] if reply.has_json else _events(call, reply, cached)
+    if not streaming:
+        return JSONResponse(_merge(events))
+    framing = GEMINI_SSE if call.query.get("alt") == "sse" else GEMINI_ARRAY
+    return stream(events, framing, reply)
+
+
+async def generate_content(call: Call) -> Response:
+    """``:generateContent``."""
+    return await _generate(call, streaming=False)
+
+
+async def stream_generate_content(call: Call) -> Response:
+    """``:streamGenerateContent`` (``?alt=sse`` for SSE, else a streamed JSON array)."""
+    return await _generate(call, streaming=True)
+
+
+async def count_tokens_handler(call: Call) -> Response:
+    """``:countTokens``: totalTokens and billable characters of the prompt."""
+    problem = invalid(call.body, "GoogleCloudAiplatformV1CountTokensRequest")
+    if problem:
+        return problem
+    reply = call.reply(Reply())
+    failed = await fault(reply)
+    if failed:
+        return failed
+    if reply.has_json:
+        return JSONResponse(reply.raw_json)
+    prompt = {"contents": call.body.get("contents"), "systemInstruction": call.body.get("systemInstruction")}
+    tokens = prompt_tokens(prompt)
+    characters = sum(len("".join(t.split())) for t in collect_texts(prompt))
+    return JSONResponse({"totalTokens": tokens, "totalBillableCharacters": characters,
+                         "promptTokensDetails": [{"modality": "TEXT", "tokenCount": tokens}]})
+
+
+ROUTES: list[Route] = [
+    route("POST", PUBLISHER_MODEL + ":generateContent", generate_content),
+    route("POST", PUBLISHER_MODEL + ":streamGenerateContent", stream_generate_content),
+    route("POST", PUBLISHER_MODEL + ":countTokens", count_tokens_handler),
+    route("POST", ENDPOINT + ":generateContent", generate_content, missing=endpoint_missing),
+    route("POST", ENDPOINT + ":streamGenerateContent", stream_generate_content, missing=endpoint_missing),
+    route("POST", ENDPOINT + ":countTokens", count_tokens_handler, missing=endpoint_missing),
+]

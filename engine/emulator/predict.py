@@ -1,0 +1,132 @@
+"""``:predict`` for the instance/parameters models: embeddings, Imagen, PaLM text/chat/code.
+
+Shapes follow Google's model references:
+text embeddings https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/text-embeddings-api
+(``predictions[].embeddings{values, statistics{token_count, truncated}}``),
+multimodal embeddings https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/multimodal-embeddings-api
+(``textEmbedding``, ``imageEmbedding``, ``videoEmbeddings[{startOffsetSec, endOffsetSec, embedding}]``),
+Imagen https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/imagen-api
+(``predictions[{bytesBase64Encoded, mimeType}]``), and the PaLM text/chat/code-completion
+references (``content``, ``safetyAttributes``, ``citationMetadata``; chat ``candidates[{author, content}]``).
+The request envelope is validated against ``GoogleCloudAiplatformV1PredictRequest``.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+
+from engine.emulator import media
+from engine.emulator.errors import google_error
+from engine.emulator.reply import Reply
+from engine.emulator.routing import ENDPOINT, PUBLISHER_MODEL, Call, Route, endpoint_missing, route
+from engine.emulator.streaming import fault
+from engine.emulator.text import count_tokens, echo
+from engine.emulator.validation import invalid
+from engine.emulator.vectors import embed
+
+SAFETY = {"blocked": False, "categories": [], "scores": []}
+ASPECTS = {"1:1": (8, 8), "16:9": (16, 9), "9:16": (9, 16), "4:3": (8, 6), "3:4": (6, 8)}
+
+
+def _text_embedding(instance: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
+    content = str(instance.get("content", ""))
+    tokens = count_tokens(content)
+    return {"embeddings": {"values": embed(f"{instance.get('task_type', '')}|{content}", int(parameters.get("outputDimensionality") or 768)),
+                           "statistics": {"token_count": tokens, "truncated": False}}}
+
+
+def _media_key(item: dict[str, Any]) -> str:
+    return str(item.get("gcsUri") or item.get("bytesBase64Encoded") or "")
+
+
+def _multimodal(instance: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
+    size = int(parameters.get("dimension") or 1408)
+    prediction: dict[str, Any] = {}
+    if "text" in instance:
+        prediction["textEmbedding"] = embed("text|" + str(instance["text"]), size)
+    if "image" in instance:
+        prediction["imageEmbedding"] = embed("image|" + _media_key(instance["image"]), size)
+    if "video" in instance:
+        video = instance["video"]
+        config = video.get("videoSegmentConfig") or {}
+        start = int(config.get("startOffsetSec", 0))
+        end = int(config.get("endOffsetSec", start + 16))
+        step = int(config.get("intervalSec", 16))
+        prediction["videoEmbeddings"] = [
+            {"startOffsetSec": s, "endOffsetSec": min(s + step, end), "embedding": embed(f"video|{_media_key(video)}|{s}", size)}
+            for s in range(start, end, step)
+        ]
+    return prediction
+
+
+def _images(instance: dict[str, Any], parameters: dict[str, Any], reply: Reply) -> list[dict[str, Any]]:
+    width, height = ASPECTS.get(str(parameters.get("aspectRatio", "1:1")), (8, 8))
+    seed = f"{instance.get('prompt')}|{parameters.get('seed')}|{parameters.get('negativePrompt')}"
+    count = int(parameters.get("sampleCount") or 1)
+    return [{"bytesBase64Encoded": base64.b64encode(media.png(f"{seed}|{i}", width, height)).decode("ascii"),
+             "mimeType": "image/png"} for i in range(count)]
+
+
+def _palm_text(text: str) -> dict[str, Any]:
+    return {"content": text, "safetyAttributes": SAFETY, "citationMetadata": {"citations": []}}
+
+
+def _palm_chat(instance: dict[str, Any], text: str) -> dict[str, Any]:
+    return {"candidates": [{"author": "bot", "content": text}], "safetyAttributes": [SAFETY],
+            "citationMetadata": [{"citations": []}]}
+
+
+def _said(instance: dict[str, Any]) -> str:
+    if "messages" in instance:
+        messages = instance["messages"] or [{}]
+        return str(messages[-1].get("content", ""))
+    return str(instance.get("prompt") or instance.get("prefix") or "")
+
+
+def _prediction(model: str, instance: dict[str, Any], parameters: dict[str, Any], reply: Reply) -> Any:
+    """One prediction, chosen by the instance's documented fields (and Imagen by model id)."""
+    if "content" in instance:
+        return _text_embedding(instance, parameters)
+    if {"image", "video"} & instance.keys() or ("text" in instance and model.startswith("multimodalembedding")):
+        return _multimodal(instance, parameters)
+    text = reply.text if reply.text is not None else echo(_said(instance))
+    if "messages" in instance:
+        return _palm_chat(instance, text)
+    return _palm_text(text)
+
+
+async def predict(call: Call) -> Response:
+    """``:predict`` on a publisher model or an endpoint."""
+    problem = invalid(call.body, "GoogleCloudAiplatformV1PredictRequest")
+    if problem:
+        return problem
+    instances = call.body.get("instances")
+    if not instances or not all(isinstance(i, dict) for i in instances):
+        return google_error(400, "Request contains an invalid argument: instances must be a non-empty list of objects.")
+    reply = call.reply(Reply())
+    failed = await fault(reply)
+    if failed:
+        return failed
+    if reply.has_json:
+        return JSONResponse(reply.raw_json)
+    parameters = call.body.get("parameters") or {}
+    model = call.model or ""
+    if model.startswith(("imagen", "imagegeneration")):
+        predictions = [p for i in instances for p in _images(i, parameters, reply)]
+    else:
+        predictions = [_prediction(model, i, parameters, reply) for i in instances]
+    result: dict[str, Any] = {"predictions": predictions}
+    if call.params.get("endpoint"):
+        result["deployedModelId"] = call.params["endpoint"]
+    else:
+        result["metadata"] = {"billableCharacterCount": sum(len(_said(i) or str(i.get("content", ""))) for i in instances)}
+    return JSONResponse(result)
+
+
+ROUTES: list[Route] = [
+    route("POST", PUBLISHER_MODEL + ":predict", predict),
+    route("POST", ENDPOINT + ":predict", predict, missing=endpoint_missing),
+]

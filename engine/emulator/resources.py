@@ -1,0 +1,210 @@
+"""Long-running resources: ``cachedContents``, ``batchPredictionJobs``, ``tuningJobs``.
+
+Methods exactly where the v1 discovery document has them (cachedContents:
+create/get/list/patch/delete; batchPredictionJobs: create/get/list/cancel/delete;
+tuningJobs: create/get/list/cancel). Jobs move through Google's JobState values
+(JOB_STATE_PENDING → JOB_STATE_RUNNING → JOB_STATE_SUCCEEDED, or
+JOB_STATE_CANCELLING → JOB_STATE_CANCELLED) one ``job_step_seconds`` at a
+time, computed when read so no background thread is needed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+
+from engine.emulator.errors import google_error, not_found
+from engine.emulator.reply import Reply
+from engine.emulator.routing import PREFIX, Call, Route, route
+from engine.emulator.streaming import fault
+from engine.emulator.text import prompt_tokens
+from engine.emulator.validation import invalid
+
+TERMINAL = ("JOB_STATE_SUCCEEDED", "JOB_STATE_CANCELLED", "JOB_STATE_FAILED")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One resource collection and which of Google's methods it has."""
+
+    collection: str
+    schema: str
+    required: tuple[str, ...]
+    job: bool
+    methods: frozenset[str]
+
+
+KINDS = (
+    Kind("cachedContents", "GoogleCloudAiplatformV1CachedContent", ("model",), False,
+         frozenset({"create", "get", "list", "patch", "delete"})),
+    Kind("batchPredictionJobs", "GoogleCloudAiplatformV1BatchPredictionJob",
+         ("displayName", "model", "inputConfig", "outputConfig"), True,
+         frozenset({"create", "get", "list", "cancel", "delete"})),
+    Kind("tuningJobs", "GoogleCloudAiplatformV1TuningJob", ("baseModel",), True,
+         frozenset({"create", "get", "list", "cancel"})),
+)
+
+
+def _stamp(seconds: float) -> str:
+    moment = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _ttl_seconds(value: str) -> float:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)s", value.strip())
+    return float(match.group(1)) if match else 3600.0
+
+
+def _job_state(stored: dict[str, Any], step: float, now: float) -> tuple[str, float | None, float | None]:
+    """(state, startTime, endTime) of a job at ``now``."""
+    created = stored["_created"]
+    started = created + step
+    cancelled = stored.get("_cancelled")
+    if cancelled is not None:
+        done = cancelled + step
+        return ("JOB_STATE_CANCELLED", started if cancelled >= started else None, done) if now >= done \
+            else ("JOB_STATE_CANCELLING", started if now >= started else None, None)
+    if now < started:
+        return "JOB_STATE_PENDING", None, None
+    finished = created + 2 * step
+    return ("JOB_STATE_RUNNING", started, None) if now < finished else ("JOB_STATE_SUCCEEDED", started, finished)
+
+
+def _job_outputs(stored: dict[str, Any]) -> dict[str, Any]:
+    """What a succeeded job reports: output location or tuned model."""
+    name = stored["name"]
+    parent = name.split("/tuningJobs/")[0].split("/batchPredictionJobs/")[0]
+    if "/tuningJobs/" in name:
+        ident = name.rsplit("/", 1)[1]
+        return {"tunedModel": {"model": f"{parent}/models/{ident}", "endpoint": f"{parent}/endpoints/{ident}"}}
+    destination = stored.get("outputConfig") or {}
+    stamp = datetime.datetime.fromtimestamp(stored["_wall"], datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if "gcsDestination" in destination:
+        prefix = destination["gcsDestination"].get("outputUriPrefix", "").rstrip("/")
+        return {"outputInfo": {"gcsOutputDirectory": f"{prefix}/prediction-model-{stamp}"}}
+    if "bigqueryDestination" in destination:
+        uri = destination["bigqueryDestination"].get("outputUri", "")
+        return {"outputInfo": {"bigqueryOutputDataset": uri, "bigqueryOutputTable": f"predictions_{stamp}"}}
+    return {}
+
+
+def view(call: Call, stored: dict[str, Any]) -> dict[str, Any]:
+    """The public JSON of a stored resource at this moment (internal ``_`` keys dropped)."""
+    public = {k: v for k, v in stored.items() if not k.startswith("_")}
+    if not stored.get("_job"):
+        return public
+    now = time.monotonic()
+    state, started, ended = _job_state(stored, call.state.job_step_seconds, now)
+    offset = stored["_wall"] - stored["_created"]
+    public["state"] = state
+    public["updateTime"] = _stamp(offset + max(x for x in (stored["_created"], started, ended) if x is not None))
+    if started is not None:
+        public["startTime"] = _stamp(offset + started)
+    if ended is not None:
+        public["endTime"] = _stamp(offset + ended)
+    if state == "JOB_STATE_SUCCEEDED":
+        public.update(_job_outputs(stored))
+    return public
+
+
+def _parent(call: Call) -> str:
+    return f"projects/{call.params['project']}/locations/{call.params['location']}"
+
+
+def _new(call: Call, kind: Kind) -> dict[str, Any]:
+    body = call.body
+    wall = time.time()
+    name = f"{_parent(call)}/{kind.collection}/{call.state.next_id()}"
+    stored: dict[str, Any] = {**body, "name": name, "createTime": _stamp(wall), "updateTime": _stamp(wall),
+                              "_created": time.monotonic(), "_wall": wall, "_job": kind.job}
+    if kind.job:
+        return stored
+    for key in ("contents", "systemInstruction", "tools", "toolConfig", "ttl"):
+        stored.pop(key, None)
+    expire = wall + _ttl_seconds(body.get("ttl", "3600s"))
+    stored["expireTime"] = body.get("expireTime") or _stamp(expire)
+    stored["usageMetadata"] = {"totalTokenCount": prompt_tokens(
+        {"contents": body.get("contents"), "systemInstruction": body.get("systemInstruction")})}
+    return stored
+
+
+def _missing(name: str, kind: Kind) -> Response:
+    return not_found(f"{kind.schema.removeprefix('GoogleCloudAiplatformV1')} `{name}` not found.")
+
+
+def handler(kind: Kind, method: str):  # noqa: ANN201 - returns a route handler
+    """The route handler for ``method`` on ``kind``."""
+
+    async def handle(call: Call) -> Response:
+        failed = await fault(call.reply(Reply()))
+        if failed:
+            return failed
+        store = call.state.collection(kind.collection)
+        if method == "create":
+            problem = invalid(call.body, kind.schema)
+            if problem:
+                return problem
+            absent = [f for f in kind.required if not call.body.get(f)]
+            if absent:
+                return google_error(400, f"{absent[0]} is required.")
+            stored = _new(call, kind)
+            store[stored["name"]] = stored
+            return JSONResponse(view(call, stored))
+        if method == "list":
+            prefix = f"{_parent(call)}/{kind.collection}/"
+            items = [view(call, s) for n, s in store.items() if n.startswith(prefix)]
+            return JSONResponse({kind.collection: items} if items else {})
+        name = f"{_parent(call)}/{kind.collection}/{call.params['id']}"
+        stored = store.get(name)
+        if stored is None:
+            return _missing(name, kind)
+        if method == "get":
+            return JSONResponse(view(call, stored))
+        if method == "patch":
+            problem = invalid(call.body, kind.schema)
+            if problem:
+                return problem
+            if "ttl" in call.body:
+                stored["expireTime"] = _stamp(time.time() + _ttl_seconds(call.body["ttl"]))
+            stored.update({k: v for k, v in call.body.items() if k in ("expireTime", "displayName")})
+            stored["updateTime"] = _stamp(time.time())
+            return JSONResponse(view(call, stored))
+        if method == "cancel":
+            state = view(call, stored)["state"]
+            if state in TERMINAL or state == "JOB_STATE_CANCELLING":
+                return google_error(400, f"Cannot cancel {name} in state {state}.", status="FAILED_PRECONDITION")
+            stored["_cancelled"] = time.monotonic()
+            return JSONResponse({})
+        del store[name]
+        if kind.job:
+            return JSONResponse({"name": f"{name}/operations/{call.state.next_id()}", "done": True,
+                                 "metadata": {"@type": "type.googleapis.com/google.cloud.aiplatform.v1.DeleteOperationMetadata",
+                                              "genericMetadata": {"createTime": _stamp(time.time()), "updateTime": _stamp(time.time())}},
+                                 "response": {"@type": "type.googleapis.com/google.protobuf.Empty"}})
+        return JSONResponse({})
+
+    return handle
+
+
+def _key(kind: Kind):  # noqa: ANN202 - returns a ModelKey
+    return lambda params, body: kind.collection
+
+
+def _routes() -> list[Route]:
+    verbs = {"create": ("POST", ""), "list": ("GET", ""), "get": ("GET", "/(?P<id>[^/:]+)"),
+             "patch": ("PATCH", "/(?P<id>[^/:]+)"), "delete": ("DELETE", "/(?P<id>[^/:]+)"),
+             "cancel": ("POST", "/(?P<id>[^/:]+):cancel")}
+    routes = []
+    for kind in KINDS:
+        for method in sorted(kind.methods):
+            http, suffix = verbs[method]
+            routes.append(route(http, PREFIX + kind.collection + suffix, handler(kind, method), model=_key(kind)))
+    return routes
+
+
+ROUTES: list[Route] = _routes()

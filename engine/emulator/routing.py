@@ -1,0 +1,142 @@
+"""URL dispatch for Google's resource paths, with auth, logging and 404s in one place.
+
+Why not Starlette's router: Google's paths carry custom verbs after a colon
+(``models/{m}:generateContent``) and every unmatched path must still answer in
+Google's error format; a small regex table keeps both explicit and lets the
+request log, the bearer check and the unknown-model check run uniformly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from engine.emulator.auth import unauthenticated
+from engine.emulator.errors import google_error, not_found
+from engine.emulator.reply import Reply, build
+from engine.emulator.state import EmulatorState
+
+PREFIX = r"^/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/"
+PUBLISHER_MODEL = PREFIX + r"publishers/(?P<publisher>[^/]+)/models/(?P<model>[^/:]+)"
+ENDPOINT = PREFIX + r"endpoints/(?P<endpoint>[^/:]+)"
+
+
+@dataclass
+class Call:
+    """One request on its way to a handler: parsed body, path parameters, script key."""
+
+    request: Request
+    state: EmulatorState
+    params: dict[str, str]
+    body: Any
+    model: str | None
+
+    def reply(self, default: Reply) -> Reply:
+        """The scripted reply for this call's model, else ``default``."""
+        item = self.state.pop_script(self.model) if self.model else None
+        return build(item, default)
+
+    @property
+    def query(self) -> dict[str, str]:
+        """Query parameters (last value wins)."""
+        return dict(self.request.query_params)
+
+
+Handler = Callable[[Call], Awaitable[Response]]
+ModelKey = Callable[[dict[str, str], Any], str | None]
+
+
+def path_model(params: dict[str, str], body: Any) -> str | None:
+    """Script key of publisher-model routes: the model id from the path."""
+    return params.get("model") or params.get("endpoint")
+
+
+def no_model(params: dict[str, str], body: Any) -> str | None:
+    """Routes that address no model (resources, TTS uses a fixed key)."""
+    return None
+
+
+def publisher_missing(params: dict[str, str]) -> str:
+    """Vertex's 404 text for an unknown publisher model."""
+    name = f"projects/{params['project']}/locations/{params['location']}/publishers/{params.get('publisher', 'google')}/models/{params.get('model')}"
+    return (
+        f"Publisher Model `{name}` was not found or your project does not have access to it. "
+        "Please ensure you are using a valid model version. "
+        "For more information, see: https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions"
+    )
+
+
+def endpoint_missing(params: dict[str, str]) -> str:
+    """Vertex's 404 text for an unknown endpoint."""
+    return f"Endpoint `projects/{params['project']}/locations/{params['location']}/endpoints/{params.get('endpoint')}` not found."
+
+
+@dataclass(frozen=True)
+class Route:
+    """One method + path pattern and how to treat it."""
+
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    model: ModelKey = path_model
+    missing: Callable[[dict[str, str]], str] = publisher_missing
+    auth: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def route(method: str, regex: str, handler: Handler, **options: Any) -> Route:
+    """Compile ``regex`` (anchored at the end) into a :class:`Route`."""
+    return Route(method, re.compile(regex + "$"), handler, **options)
+
+
+def _headers(request: Request) -> dict[str, str]:
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    if "authorization" in headers:
+        scheme = headers["authorization"].partition(" ")[0]
+        headers["authorization"] = f"{scheme} <redacted>"
+    return headers
+
+
+async def _body(request: Request) -> tuple[Any, bool]:
+    """(parsed JSON body or None, ok)."""
+    raw = await request.body()
+    if not raw:
+        return None, True
+    try:
+        return json.loads(raw), True
+    except ValueError:
+        return raw.decode("utf-8", "replace"), False
+
+
+async def dispatch(request: Request, state: EmulatorState, routes: list[Route]) -> Response:
+    """Find the route, log the request, check auth and the model, call the handler."""
+    path = request.url.path
+    for candidate in routes:
+        match = candidate.pattern.match(path)
+        if match and candidate.method == request.method:
+            break
+    else:
+        state.record({"method": request.method, "path": path, "query": dict(request.query_params),
+                      "headers": _headers(request), "body": None, "model": None, "time": time.time()})
+        return not_found(f"The requested URL {path} was not found on this server.")
+    params = {k: v for k, v in match.groupdict().items() if v is not None} | candidate.extra
+    body, ok = await _body(request)
+    model = candidate.model(params, body) if ok else None
+    state.record({"method": request.method, "path": path, "query": dict(request.query_params),
+                  "headers": _headers(request), "body": body, "model": model, "time": time.time()})
+    if candidate.auth:
+        denied = unauthenticated(request, state)
+        if denied is not None:
+            return denied
+    if not ok:
+        return google_error(400, "Invalid JSON payload received. Unexpected token.")
+    if model is not None and state.is_unknown(model):
+        return not_found(candidate.missing(params))
+    return await candidate.handler(Call(request, state, params, body, model))

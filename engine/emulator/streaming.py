@@ -1,0 +1,129 @@
+"""Streamed responses with the three framings in use, and stream faults.
+
+Why one streamer: Gemini SSE (``data: {json}\\r\\n\\r\\n``), Gemini's JSON-array
+stream, Anthropic SSE (``event: <type>\\ndata: {json}\\n\\n``) and OpenAI SSE
+(``data: {json}\\n\\n`` … ``data: [DONE]``) differ only in framing; cutting a
+stream mid-way or injecting a malformed chunk must work the same for all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from engine.emulator.errors import error_body
+from engine.emulator.reply import Reply
+
+
+class StreamCut(Exception):
+    """Raised inside a streaming body to drop the connection without a clean end."""
+
+
+def _is_cut(exc: BaseException | None) -> bool:
+    if isinstance(exc, StreamCut):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        return any(_is_cut(e) for e in exc.exceptions)
+    return exc is not None and (_is_cut(exc.__cause__) or _is_cut(exc.__context__))
+
+
+class _QuietCuts(logging.Filter):
+    """Keep uvicorn's log free of tracebacks for cuts the test asked for."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and _is_cut(record.exc_info[1]))
+
+
+def install_log_filter() -> None:
+    """Attach the filter once to uvicorn's error logger."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _QuietCuts) for f in logger.filters):
+        logger.addFilter(_QuietCuts())
+
+
+def _payload(event: Any) -> str:
+    return event if isinstance(event, str) else json.dumps(event, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Framing:
+    """How events are written on one stream kind."""
+
+    media_type: str
+    frame: Callable[[Any, bool], str]
+    opening: str = ""
+    closing: str = ""
+    malformed: str = '{"candidates": [{"content": '
+
+
+def _gemini_sse(event: Any, first: bool) -> str:
+    return f"data: {_payload(event)}\r\n\r\n"
+
+
+def _json_array(event: Any, first: bool) -> str:
+    return ("" if first else ",\r\n") + _payload(event) + "\n"
+
+
+def _anthropic_sse(event: Any, first: bool) -> str:
+    kind = event.get("type", "message") if isinstance(event, dict) else "message"
+    return f"event: {kind}\ndata: {_payload(event)}\n\n"
+
+
+def _openai_sse(event: Any, first: bool) -> str:
+    return f"data: {_payload(event)}\n\n"
+
+
+GEMINI_SSE = Framing("text/event-stream", _gemini_sse)
+GEMINI_ARRAY = Framing("application/json", _json_array, opening="[", closing="]")
+ANTHROPIC_SSE = Framing("text/event-stream", _anthropic_sse)
+OPENAI_SSE = Framing("text/event-stream", _openai_sse, closing="data: [DONE]\n\n")
+
+
+async def _frames(events: list[Any], framing: Framing, reply: Reply) -> AsyncIterator[str]:
+    if framing.opening:
+        yield framing.opening
+    sent = 0
+    for index, event in enumerate(events):
+        if reply.cut_stream_after is not None and sent >= reply.cut_stream_after:
+            raise StreamCut(f"stream cut after {sent} events")
+        yield framing.frame(event, index == 0)
+        sent += 1
+        if reply.malformed_chunk and index == 0:
+            yield framing.frame(framing.malformed, False)
+        await asyncio.sleep(0)
+    if reply.cut_stream_after is not None and sent >= reply.cut_stream_after:
+        raise StreamCut(f"stream cut after {sent} events")
+    if framing.closing:
+        yield framing.closing
+
+
+def stream(events: list[Any], framing: Framing, reply: Reply, headers: dict[str, str] | None = None) -> Response:
+    """Send ``events`` (or the scripted raw ``stream_events``) with ``framing``."""
+    chosen = reply.stream_events if reply.stream_events is not None else events
+    raw = reply.stream_events is not None
+    plain = Framing(framing.media_type, framing.frame, framing.opening, "" if raw else framing.closing, framing.malformed)
+    return StreamingResponse(_frames(chosen, plain, reply), media_type=framing.media_type, headers=headers)
+
+
+async def fault(reply: Reply) -> Response | None:
+    """Apply added latency; return the scripted error response, if any."""
+    if reply.delay_ms:
+        await asyncio.sleep(reply.delay_ms / 1000)
+    if reply.status is None or reply.status < 400:
+        return None
+    headers = {"Retry-After": str(reply.retry_after)} if reply.retry_after is not None else None
+    body = reply.raw_json if reply.has_json else error_body(reply.status, reply.message)
+    return JSONResponse(body, status_code=reply.status, headers=headers)
+
+
+def raw_json(reply: Reply) -> Response | None:
+    """The scripted raw body, sent as is, when the item was ``{"json": ...}``."""
+    if reply.has_json:
+        return JSONResponse(reply.raw_json, status_code=reply.status or 200)
+    return None
