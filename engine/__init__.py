@@ -42,6 +42,11 @@ drop_params: bool = False
 set_verbose: bool = False
 num_retries: int = 0
 request_timeout: float = 600.0
+# Media URLs in messages: None follows the model spec (fetch_media_urls capability), True/False overrides it.
+fetch_media_urls: bool | None = None
+media_fetch_max_bytes: int = 20 * 1024 * 1024
+media_fetch_timeout: float = 10.0
+media_fetch_allow_private: bool = False  # never fetch from private/loopback/link-local hosts unless set
 
 _LAZY = {
     "completion": "engine.api",

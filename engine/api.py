@@ -14,7 +14,7 @@ import json
 import logging
 import sys
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -24,8 +24,8 @@ from engine import auth
 from engine.compiler import Operation
 from engine.errors import APIError, APIResponseValidationError, BadRequestError
 from engine.registry import Resolved, default_registry
-from engine.request import ENGINE_OPTIONS, RequestContext, build_body, merge, render_url, url_needs
-from engine.response import BUILDERS, ChatStream
+from engine.request import ENGINE_OPTIONS, RequestContext, build_body, merge, render_url, stream_fields, url_needs
+from engine.response import BUILDERS, ChatStream, merge_parts
 from engine.sse import SSEDecoder
 from engine.transport import (
     async_client,
@@ -88,6 +88,8 @@ def prepare(operation: str, kwargs: dict[str, Any]) -> Call:
     drop = options.get("drop_params", settings.drop_params)
     ctx = build_body(resolved, op, params, settings, bool(drop))
     body = merge(ctx.body, options["extra_body"]) if isinstance(options.get("extra_body"), dict) else ctx.body
+    if stream:
+        body = merge(body, stream_fields(resolved, op))
 
     needs = _needs(resolved, operation)
     credential = auth.credential_for(options.get("vertex_credentials")) if op.auth == "google" else None
@@ -275,8 +277,41 @@ async def aiter_stream(call: Call, response: httpx.Response) -> AsyncIterator[Mo
         yield chunk
 
 
+def split(call: Call) -> list[Call]:
+    """The spec's ``batch``: one call per slice of a body list longer than the model's per-request maximum."""
+    batch = call.op.batch
+    if not batch or call.stream or not isinstance(call.body, dict):
+        return [call]
+    limit = call.resolved.capabilities.get(batch["max_from"])
+    items = call.body.get(batch["param"])
+    if not isinstance(limit, int) or not isinstance(items, list) or len(items) <= limit:
+        return [call]
+    return [replace(call, body={**call.body, batch["param"]: items[i : i + limit]}) for i in range(0, len(items), limit)]
+
+
+def _concurrency(call: Call, parts: int) -> int:
+    return max(1, min(int((call.op.batch or {}).get("concurrency", 4)), parts))
+
+
+def _send_and_parse(call: Call) -> OpenAIObject:
+    response = send(call)
+    try:
+        return parse(call, response)
+    finally:
+        response.close()
+
+
 def run(operation: str, kwargs: dict[str, Any]) -> Any:
     call = prepare(operation, kwargs)
+    parts = split(call)
+    if len(parts) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=_concurrency(call, len(parts)), thread_name_prefix="vertexlate-batch")
+        try:
+            return merge_parts(list(pool.map(_send_and_parse, parts)))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     response = send(call)
     if call.stream:
         return iter_stream(call, response)
@@ -286,8 +321,33 @@ def run(operation: str, kwargs: dict[str, Any]) -> Any:
         response.close()
 
 
+async def _asend_and_parse(call: Call, limit: Any) -> OpenAIObject:
+    async with limit:
+        response = await asend(call)
+        try:
+            return parse(call, response)
+        finally:
+            await response.aclose()
+
+
+async def _arun_parts(call: Call, parts: list[Call]) -> Any:
+    import asyncio
+
+    limit = asyncio.Semaphore(_concurrency(call, len(parts)))
+    tasks = [asyncio.ensure_future(_asend_and_parse(part, limit)) for part in parts]
+    try:
+        return merge_parts(list(await asyncio.gather(*tasks)))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        raise
+
+
 async def arun(operation: str, kwargs: dict[str, Any]) -> Any:
     call = prepare(operation, kwargs)
+    parts = split(call)
+    if len(parts) > 1:
+        return await _arun_parts(call, parts)
     response = await asend(call)
     if call.stream:
         return aiter_stream(call, response)
@@ -335,3 +395,15 @@ def image_generation(prompt: str | None = None, model: str | None = None, **kwar
 
 async def aimage_generation(prompt: str | None = None, model: str | None = None, **kwargs: Any) -> Any:
     return await arun("image_generation", {"model": model, "prompt": prompt, **kwargs})
+
+
+def speech(model: str, input: str | None = None, voice: Any = None, **kwargs: Any) -> Any:  # noqa: A002
+    """OpenAI ``/audio/speech`` against Cloud Text-to-Speech; returns :class:`engine.types.SpeechResponse`.
+
+    ``model="vertex_ai/"`` is enough: the service has no model parameter.
+    """
+    return run("speech", {"model": model, "input": input, "voice": voice, **kwargs})
+
+
+async def aspeech(model: str, input: str | None = None, voice: Any = None, **kwargs: Any) -> Any:  # noqa: A002
+    return await arun("speech", {"model": model, "input": input, "voice": voice, **kwargs})

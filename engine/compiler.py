@@ -20,6 +20,7 @@ import jinja2
 import jinja2.meta
 import jmespath
 import jmespath.exceptions
+import jmespath.visitor
 
 from engine import transforms
 from engine.errors import error_class
@@ -107,6 +108,7 @@ class StreamSpec:
     events: dict[str, ResponseSpec]
     chunk: ResponseSpec
     error_key: Any | None
+    body: dict[str, Any] = field(default_factory=dict)  # static fields only streamed requests carry
 
 
 @dataclass
@@ -137,7 +139,7 @@ class ErrorSpec:
     by_message: list[tuple[re.Pattern[str], type]]
 
 
-@dataclass
+@dataclass(eq=False)
 class Operation:
     name: str
     method: str
@@ -192,9 +194,51 @@ def compile_template(source: str, keys: list[Any], problems: Problems) -> Templa
         return None
 
 
-def compile_jmespath(expr: str, keys: list[Any], problems: Problems) -> Any:
+class Path:
+    """A compiled JMESPath expression; plain ``a.b.c`` paths skip the interpreter entirely.
+
+    ``jmespath.compile(...).search`` builds a new interpreter on every call; here one
+    shared, stateless interpreter walks the parsed tree, and the most common
+    expressions (field chains) become a few dict lookups.
+    """
+
+    __slots__ = ("expression", "search")
+
+    def __init__(self, expression: str, parsed: Any) -> None:
+        self.expression = expression
+        chain = _field_chain(parsed.parsed)
+        if chain is not None:
+            self.search = _chain_getter(chain)
+        else:
+            ast, visit = parsed.parsed, _INTERPRETER.visit
+            self.search = lambda data: visit(ast, data)
+
+
+_INTERPRETER = jmespath.visitor.TreeInterpreter()
+
+
+def _field_chain(ast: dict[str, Any]) -> tuple[str, ...] | None:
+    if ast["type"] == "field":
+        return (ast["value"],)
+    if ast["type"] == "subexpression" and all(child["type"] == "field" for child in ast["children"]):
+        return tuple(child["value"] for child in ast["children"])
+    return None
+
+
+def _chain_getter(chain: tuple[str, ...]) -> Callable[[Any], Any]:
+    def get(data: Any) -> Any:
+        for name in chain:
+            if not isinstance(data, dict):
+                return None
+            data = data.get(name)
+        return data
+
+    return get
+
+
+def compile_jmespath(expr: str, keys: list[Any], problems: Problems) -> Path | None:
     try:
-        return jmespath.compile(expr)
+        return Path(expr, jmespath.compile(expr))
     except jmespath.exceptions.JMESPathError as exc:
         problems.add(keys, f"JMESPath does not compile: {str(exc).splitlines()[0]}")
         return None
@@ -261,7 +305,8 @@ def compile_stream(raw: dict[str, Any] | None, response: ResponseSpec, keys: lis
     error_key = compile_jmespath(raw["error_key"], [*keys, "error_key"], problems) if "error_key" in raw else None
     if events and event_key is None:
         problems.add([*keys, "events"], "`events` needs `event_key` to choose among them")
-    return StreamSpec(raw["format"], raw.get("done"), event_key, events, chunk, error_key)
+    body = compile_body(raw.get("body", {}), [*keys, "body"], problems)
+    return StreamSpec(raw["format"], raw.get("done"), event_key, events, chunk, error_key, body)
 
 
 def compile_body(raw: Any, keys: list[Any], problems: Problems) -> Any:

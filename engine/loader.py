@@ -108,12 +108,19 @@ def where(path: Path, keys: Iterable[Any]) -> str:
     return f"{path}:{line or 1}: {dotted}"
 
 
-def schema_problems(path: Path, data: Any) -> list[str]:
-    """Every JSON-Schema violation in one parsed file, each naming file, line and key."""
+def schema_problems(path: Path, data: Any, partial: bool = False, required_only: bool = False) -> list[str]:
+    """Every JSON-Schema violation in one parsed file, each naming file, line and key.
+
+    ``partial``: the file ``extends`` another, so it may leave out required keys its
+    parent supplies (e.g. override only an operation's URL); the merged result is
+    checked again for them (``required_only``) after ``extends`` is resolved.
+    """
     if not isinstance(data, dict):
         return [f"{path}:1: a spec must be a mapping, got {type(data).__name__}"]
     problems = []
     for err in sorted(_schema_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        if (partial and err.validator == "required") or (required_only and err.validator != "required"):
+            continue
         problems.append(f"{where(path, err.absolute_path)}: {_short(err)}")
     return problems
 
@@ -149,7 +156,7 @@ def load_documents(dirs: Iterable[Path]) -> tuple[list[SpecDocument], list[str]]
             line = mark.line + 1 if mark else 1
             problems.append(f"{path}:{line}: not valid YAML: {getattr(exc, 'problem', exc)}")
             continue
-        found = schema_problems(path, data)
+        found = schema_problems(path, data, partial=isinstance(data, dict) and "extends" in data)
         if found:
             problems += found
             continue
@@ -160,6 +167,10 @@ def load_documents(dirs: Iterable[Path]) -> tuple[list[SpecDocument], list[str]]
     families: list[SpecDocument] = []
     for doc in by_name.values():
         resolved = _resolve_extends(doc, by_name, problems)
+        if resolved is not None and resolved.get("kind", "family") == "family" and "extends" in doc.data:
+            found = schema_problems(doc.path, resolved, required_only=True)
+            problems += found
+            resolved = None if found else resolved
         if resolved is not None and resolved.get("kind", "family") == "family":
             families.append(SpecDocument(doc.path, resolved))
     return families, problems

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from engine.compiler import Operation, Param, Template
@@ -72,8 +73,12 @@ class PreparedRequest:
     context: RequestContext
 
 
+@lru_cache(maxsize=4096)
 def render_url(resolved: Resolved, op: Operation, stream: bool, project: str | None, location: str | None, api_base: str | None) -> str:
-    """Render the family's vars, then the (stream) URL; ``api_base`` replaces the ``host`` var."""
+    """Render the family's vars, then the (stream) URL; ``api_base`` replaces the ``host`` var.
+
+    The URL depends only on these arguments, so it is rendered once per combination.
+    """
     ctx: dict[str, Any] = {"model": resolved.model_id, "project": project, "location": location, "caps": resolved.capabilities}
     ctx.update(resolved.captures)
     for name, template in resolved.entry.vars.items():
@@ -119,14 +124,14 @@ def build_body(resolved: Resolved, op: Operation, params: dict[str, Any], settin
             continue
         value = params.get(param.name)
         if value is None:
-            value = _default(param, settings)
+            value = resolve_caps(_default(param, settings), caps)
         if value is None:
             if param.required:
                 raise BadRequestError(f"missing required parameter {param.name!r}", model=resolved.name, param=param.name)
             continue
         value = _convert(param, value, caps, resolved.name, ctx)
-        if value is None:
-            continue
+        if value is None or (param.to is None and param.transform is None):
+            continue  # no target: the parameter is only validated, and read by transforms from ctx.params
         if param.to is None:
             if not isinstance(value, dict):
                 raise TypeError(f"transform for {param.name!r} without `to` must return a body fragment")
@@ -137,6 +142,13 @@ def build_body(resolved: Resolved, op: Operation, params: dict[str, Any], settin
     for fn in op.finalize:
         ctx.body = fn(ctx.body, ctx)
     return ctx
+
+
+def stream_fields(resolved: Resolved, op: Operation) -> dict[str, Any]:
+    """The spec's ``stream.body``: fields only a streamed request carries (e.g. ``stream: true``)."""
+    if op.stream is None or not op.stream.body:
+        return {}
+    return _render_static(op.stream.body, {"model": resolved.model_id, "caps": resolved.capabilities, **dict(resolved.captures)})
 
 
 def _default(param: Param, settings: Any) -> Any:
@@ -191,7 +203,7 @@ def _convert(param: Param, value: Any, caps: dict[str, Any], model: str, ctx: Re
             raise UnsupportedParamsError(
                 f"{model} does not support parameter {param.name!r} ({param.map_by}={style!r})", model=model, param=param.name
             )
-    if table is not None:
+    if table is not None and not isinstance(value, dict):  # an object is the upstream shape itself
         key = value if isinstance(value, (str, int, bool)) else repr(value)
         if key not in table:
             raise BadRequestError(

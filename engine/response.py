@@ -17,12 +17,14 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.compiler import Items, ResponseSpec
+from engine.errors import APIResponseValidationError
 from engine.types import (
     EmbeddingResponse,
     ImageResponse,
     ModelResponse,
     ModelResponseStream,
     OpenAIObject,
+    SpeechResponse,
     TextCompletionResponse,
 )
 
@@ -95,7 +97,12 @@ def build_chat(spec: ResponseSpec, data: Any, model: str) -> ModelResponse:
     response_id = (spec.id(data) if spec.id else None) or new_id()
     choices = []
     raw_items = _items(spec.choices, data)
-    if not raw_items and (blocked := _blocked_choice(spec.choices, data)):
+    if not raw_items:
+        blocked = _blocked_choice(spec.choices, data)
+        if blocked is None:
+            raise APIResponseValidationError(
+                f"the reply has no choices at {spec.choices.each.expression!r}: {json.dumps(data)[:200]}", model=model
+            )
         choices.append(
             {"index": 0, "finish_reason": blocked["finish_reason"], "logprobs": None, "message": {"role": "assistant", "content": None}}
         )
@@ -132,6 +139,16 @@ def build_chat(spec: ResponseSpec, data: Any, model: str) -> ModelResponse:
 def _created(spec: ResponseSpec, data: Any) -> int:
     value = spec.created(data) if spec.created else None
     return value if isinstance(value, int) else int(time.time())
+
+
+def merge_per_choice(merged: list[Any], values: list[Any]) -> None:
+    """A list-valued hidden extractor yields one entry per choice; across stream events the
+    latest non-null entry of each position wins, so the stream ends with one entry per choice
+    (as the unary reply has), not one list per event."""
+    merged.extend([None] * (len(values) - len(merged)))
+    for position, value in enumerate(values):
+        if value is not None:
+            merged[position] = value
 
 
 class ChatStream:
@@ -171,7 +188,9 @@ class ChatStream:
         if usage:
             self.usage.update({k: v for k, v in usage.items() if v is not None})
         for key, value in hidden_params(spec, event).items():
-            if value is not None:
+            if isinstance(value, list):
+                merge_per_choice(self.hidden.setdefault(key, []), value)
+            elif value is not None:
                 self.hidden.setdefault(key, []).append(value)
         if spec.choices is None:
             return []
@@ -282,9 +301,53 @@ def build_images(spec: ResponseSpec, data: Any, model: str) -> ImageResponse:
     return resp
 
 
+def build_speech(spec: ResponseSpec, data: Any, model: str) -> SpeechResponse:
+    """Audio: the first ``data`` item's ``content`` (bytes, via an extractor transform) and ``media_type``."""
+    assert spec.data is not None, "speech response spec without data"
+    found = _items(spec.data, data)
+    fields = {name: ex(found[0]) for name, ex in spec.data.fields.items()} if found else {}
+    content = fields.get("content")
+    if not isinstance(content, bytes) or not content:
+        raise APIResponseValidationError(f"the reply has no audio: {json.dumps(data)[:200]}", model=model)
+    return SpeechResponse(content, fields.get("media_type") or "application/octet-stream", hidden_params(spec, data))
+
+
+def merge_parts(parts: list[Any]) -> Any:
+    """One response from the replies to a request the engine split (spec ``batch``), in order.
+
+    ``data`` lists are concatenated and re-indexed, usage counts added up; hidden
+    params that are lists are concatenated, the others come from the first part.
+    """
+    first = parts[0]
+    merged = type(first)(dict(first))
+    data = [item for part in parts for item in part.get("data") or []]
+    for position, item in enumerate(data):
+        if "index" in item:
+            item["index"] = position
+    merged["data"] = data
+    if isinstance(first.get("usage"), dict):
+        merged["usage"] = _sum_counts([part.get("usage") or {} for part in parts])
+    hidden = dict(first._hidden_params)
+    for key, value in hidden.items():
+        if isinstance(value, list):
+            hidden[key] = [v for part in parts for v in part._hidden_params.get(key) or []]
+    hidden["batch_requests"] = len(parts)
+    merged._hidden_params = hidden
+    return merged
+
+
+def _sum_counts(values: list[Any]) -> Any:
+    if all(isinstance(v, dict) for v in values):
+        return {key: _sum_counts([v.get(key) for v in values]) for key in values[0]}
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return sum(values)
+    return values[0]
+
+
 BUILDERS: dict[str, Callable[[ResponseSpec, Any, str], OpenAIObject]] = {
     "chat": build_chat,
     "text_completion": build_text_completion,
     "embedding": build_embedding,
     "image_generation": build_images,
+    "speech": build_speech,  # type: ignore[dict-item]  # binary audio, not an OpenAI JSON object
 }

@@ -16,13 +16,26 @@ from typing import Any
 
 
 class OpenAIObject(dict):
-    """A dict whose keys are also attributes; nested dicts and lists are wrapped on set."""
+    """A dict whose keys are also attributes.
 
-    def __init__(self, data: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        super().__init__()
-        for key, value in {**(data or {}), **kwargs}.items():
-            dict.__setitem__(self, key, _wrap(value))
+    Nested dicts are wrapped lazily, on first access, and the wrapped object is stored
+    back: building a response stays a plain dict construction (the hot path), and
+    ``resp.choices[0].message.content`` still works all the way down.
+    """
+
+    def __init__(self, data: dict[str, Any] | None = None, /, **kwargs: Any) -> None:  # `data=` is a field name (embeddings, images)
+        if data:
+            dict.__init__(self, data, **kwargs)
+        else:
+            dict.__init__(self, **kwargs)
         self._hidden_params: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        value = dict.__getitem__(self, key)
+        wrapped = _wrap(value)
+        if wrapped is not value:
+            dict.__setitem__(self, key, wrapped)
+        return wrapped
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -36,13 +49,10 @@ class OpenAIObject(dict):
         if name.startswith("_"):
             object.__setattr__(self, name, value)
         else:
-            dict.__setitem__(self, name, _wrap(value))
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        dict.__setitem__(self, key, _wrap(value))
+            dict.__setitem__(self, name, value)
 
     def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        return dict.get(self, key, default)
+        return self[key] if key in self else default
 
     def model_dump(self, exclude_none: bool = False) -> dict[str, Any]:
         """The OpenAI wire shape as plain dicts and lists."""
@@ -58,18 +68,16 @@ class OpenAIObject(dict):
 
 
 def _wrap(value: Any) -> Any:
-    if isinstance(value, OpenAIObject):
-        return value
-    if isinstance(value, dict):
+    if type(value) is dict:
         return OpenAIObject(value)
-    if isinstance(value, list):
-        return [_wrap(item) for item in value]
+    if type(value) is list and value and type(value[0]) is dict:
+        return [OpenAIObject(item) if type(item) is dict else item for item in value]
     return value
 
 
 def _unwrap(value: Any, exclude_none: bool) -> Any:
     if isinstance(value, dict):
-        return {k: _unwrap(v, exclude_none) for k, v in value.items() if not (exclude_none and v is None)}
+        return {k: _unwrap(v, exclude_none) for k, v in dict.items(value) if not (exclude_none and v is None)}
     if isinstance(value, list):
         return [_unwrap(item, exclude_none) for item in value]
     return value

@@ -14,6 +14,7 @@ and faults ``{"status", "retry_after"?, "message"?}``, ``{"delay_ms"}``,
 ``{"cut_stream_after": N}``, ``{"malformed_chunk": true}`` (faults combine with
 content); ``GET /emulator/requests[?model=]``; ``POST /emulator/reset``;
 ``POST /emulator/service-accounts``; ``POST /emulator/unknown-models``;
+``POST /emulator/advance`` ``{"seconds"}`` (job clock);
 ``GET /emulator/health``.
 """
 

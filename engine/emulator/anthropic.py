@@ -16,10 +16,10 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from engine.emulator.reply import Reply
+from engine.emulator.reply import Reply, limit
 from engine.emulator.routing import PREFIX, Call, Route, route
-from engine.emulator.streaming import ANTHROPIC_SSE, fault, stream
-from engine.emulator.text import chunks, count_tokens, digest, echo, prompt_tokens, signature_for
+from engine.emulator.streaming import ANTHROPIC_SSE, early, stream
+from engine.emulator.text import chunks, digest, echo, prompt_tokens, signature_for
 
 CLAUDE = PREFIX + r"publishers/(?P<publisher>anthropic)/models/(?P<model>[^/:]+)"
 
@@ -67,7 +67,8 @@ def default_reply(body: dict[str, Any]) -> Reply:
     """Echo of the last user text, with a thinking block when thinking is enabled."""
     said = _last_user_text(body)
     thinking = (body.get("thinking") or {}).get("type") in ("enabled", "adaptive")
-    return Reply(text=echo(said), thought=f"Thinking about: {said}" if thinking else None)
+    reply = Reply(text=echo(said), thought=f"Thinking about: {said}" if thinking else None)
+    return limit(reply, body.get("max_tokens"), body.get("stop_sequences"))
 
 
 def _blocks(reply: Reply) -> list[dict[str, Any]]:
@@ -88,12 +89,13 @@ def _stop_reason(reply: Reply) -> str:
         return "refusal"
     if reply.finish_reason == "MAX_TOKENS":
         return "max_tokens"
+    if reply.stop_sequence is not None:
+        return "stop_sequence"
     return "tool_use" if reply.function_calls else "end_turn"
 
 
 def _usage(body: dict[str, Any], reply: Reply) -> dict[str, int]:
-    output = count_tokens(reply.text or "") + count_tokens(reply.thought or "")
-    output += sum(count_tokens(json.dumps(c.get("args", {}))) + 1 for c in reply.function_calls)
+    output = reply.answer_tokens() + reply.thought_tokens()
     return {"input_tokens": prompt_tokens({"system": body.get("system"), "messages": body.get("messages")}),
             "output_tokens": output, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
 
@@ -102,7 +104,7 @@ def message(call: Call, reply: Reply) -> dict[str, Any]:
     """The unary Messages API response."""
     return {"id": f"msg_vrtx_{digest(call.body, call.state.next_id(), length=24)}", "type": "message",
             "role": "assistant", "model": call.model, "content": _blocks(reply), "stop_reason": _stop_reason(reply),
-            "stop_sequence": None, "usage": _usage(call.body, reply)}
+            "stop_sequence": reply.stop_sequence, "usage": _usage(call.body, reply)}
 
 
 def _block_events(index: int, block: dict[str, Any]) -> list[dict[str, Any]]:
@@ -136,7 +138,8 @@ def stream_events(full: dict[str, Any]) -> list[dict[str, Any]]:
         events += block_events[:1] + ([{"type": "ping"}] if index == 0 else []) + block_events[1:]
     if not full["content"]:
         events.append({"type": "ping"})
-    events.append({"type": "message_delta", "delta": {"stop_reason": full["stop_reason"], "stop_sequence": None},
+    events.append({"type": "message_delta",
+                   "delta": {"stop_reason": full["stop_reason"], "stop_sequence": full["stop_sequence"]},
                    "usage": {"output_tokens": usage["output_tokens"]}})
     events.append({"type": "message_stop"})
     return events
@@ -148,17 +151,16 @@ async def _predict(call: Call, streaming: bool) -> Response:
     if problem:
         return request_error(problem)
     reply = call.reply(Reply() if counting else default_reply(call.body))
-    failed = await fault(reply)
-    if failed:
-        return failed
-    if reply.has_json and not streaming:
-        return JSONResponse(reply.raw_json)
+    streams = streaming or bool(call.body.get("stream"))
+    done = await early(reply, streams)
+    if done is not None:
+        return done
     if counting:
         return JSONResponse({"input_tokens": _usage(call.body, reply)["input_tokens"]})
     full = message(call, reply)
-    if not (streaming or call.body.get("stream")):
+    if not streams:
         return JSONResponse(full)
-    return stream([reply.raw_json] if reply.has_json else stream_events(full), ANTHROPIC_SSE, reply)
+    return stream(stream_events(full), ANTHROPIC_SSE, reply)
 
 
 async def raw_predict(call: Call) -> Response:

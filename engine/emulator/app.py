@@ -15,7 +15,7 @@ from engine.emulator import anthropic, gemini, openai_compat, predict, resources
 from engine.emulator.auth import token_endpoint
 from engine.emulator.control import control
 from engine.emulator.metadata import metadata, root
-from engine.emulator.routing import Route, dispatch
+from engine.emulator.routing import Route, dispatch, log_entry
 from engine.emulator.state import EmulatorState
 from engine.emulator.streaming import install_log_filter
 
@@ -40,12 +40,14 @@ def create_app(state: EmulatorState | None = None) -> Starlette:
         return await dispatch(request, shared, API_ROUTES)
 
     async def token(request: Request) -> Response:
+        shared.record(log_entry(request, None, None))
         return await token_endpoint(request, shared)
 
     async def control_call(request: Request) -> Response:
         return await control(request, shared, request.path_params["action"])
 
     async def metadata_call(request: Request) -> Response:
+        shared.record(log_entry(request, None, None))
         return metadata(request, shared, request.path_params["path"])
 
     methods = ["GET", "POST", "PATCH", "DELETE", "PUT"]

@@ -43,6 +43,12 @@ async def control(request: Request, state: EmulatorState, action: str) -> Respon
             return _bad('expected {"model": str, "responses": [...]}')
         state.push_script(body["model"], body["responses"])
         return JSONResponse({"queued": len(body["responses"])})
+    if action == "advance":
+        seconds = body.get("seconds") if isinstance(body, dict) else None
+        if not isinstance(seconds, (int, float)) or seconds < 0:
+            return _bad('expected {"seconds": number >= 0}')
+        state.advance(float(seconds))
+        return JSONResponse({"advanced": seconds})
     if action == "reset":
         state.reset()
         return JSONResponse({"status": "reset"})

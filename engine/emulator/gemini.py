@@ -20,14 +20,13 @@ from starlette.responses import JSONResponse, Response
 
 from engine.emulator import media
 from engine.emulator.errors import google_error, not_found
-from engine.emulator.reply import Reply
+from engine.emulator.reply import Reply, limit
 from engine.emulator.routing import ENDPOINT, PUBLISHER_MODEL, Call, Route, endpoint_missing, route
 from engine.emulator.sample import example
-from engine.emulator.streaming import GEMINI_ARRAY, GEMINI_SSE, fault, stream
+from engine.emulator.streaming import GEMINI_ARRAY, GEMINI_SSE, early, stream
 from engine.emulator.text import (
     chunks,
     collect_texts,
-    count_tokens,
     digest,
     echo,
     prompt_tokens,
@@ -71,7 +70,7 @@ def default_reply(body: dict[str, Any]) -> Reply:
         text = json.dumps(example(schema, text) if schema else {"echo": text})
     thinking = config.get("thinkingConfig") or {}
     thought = f"Thinking about: {said}" if thinking.get("includeThoughts") else None
-    return Reply(text=text, thought=thought)
+    return limit(Reply(text=text, thought=thought), config.get("maxOutputTokens"), config.get("stopSequences"))
 
 
 def _answer_parts(reply: Reply, body: dict[str, Any]) -> list[list[dict[str, Any]]]:
@@ -99,8 +98,8 @@ def _answer_parts(reply: Reply, body: dict[str, Any]) -> list[list[dict[str, Any
 
 def _usage(body: dict[str, Any], reply: Reply, cached: int) -> dict[str, Any]:
     prompt = prompt_tokens({"contents": body.get("contents"), "systemInstruction": body.get("systemInstruction")}) + cached
-    output = count_tokens(reply.text or "") + sum(count_tokens(json.dumps(c.get("args", {}))) + 1 for c in reply.function_calls)
-    thoughts = count_tokens(reply.thought or "")
+    output = reply.answer_tokens()
+    thoughts = reply.thought_tokens()
     usage: dict[str, Any] = {"promptTokenCount": prompt}
     if not reply.block_reason:
         usage["candidatesTokenCount"] = output
@@ -197,12 +196,10 @@ async def _generate(call: Call, streaming: bool) -> Response:
     if isinstance(cached, Response):
         return cached
     reply = call.reply(default_reply(call.body))
-    failed = await fault(reply)
-    if failed:
-        return failed
-    if reply.has_json and not streaming:
-        return JSONResponse(reply.raw_json)
-    events = [reply.raw_json] if reply.has_json else _events(call, reply, cached)
+    done = await early(reply, streaming)
+    if done is not None:
+        return done
+    events = _events(call, reply, cached)
     if not streaming:
         return JSONResponse(_merge(events))
     framing = GEMINI_SSE if call.query.get("alt") == "sse" else GEMINI_ARRAY
@@ -224,12 +221,9 @@ async def count_tokens_handler(call: Call) -> Response:
     problem = invalid(call.body, "GoogleCloudAiplatformV1CountTokensRequest")
     if problem:
         return problem
-    reply = call.reply(Reply())
-    failed = await fault(reply)
-    if failed:
-        return failed
-    if reply.has_json:
-        return JSONResponse(reply.raw_json)
+    done = await early(call.reply(Reply()))
+    if done is not None:
+        return done
     prompt = {"contents": call.body.get("contents"), "systemInstruction": call.body.get("systemInstruction")}
     tokens = prompt_tokens(prompt)
     characters = sum(len("".join(t.split())) for t in collect_texts(prompt))

@@ -29,15 +29,22 @@ def _account_info(email: str) -> dict[str, object]:
     return {"aliases": ["default"], "email": email, "scopes": list(DEFAULT_SCOPES)}
 
 
+def _flavor_missing(request: Request) -> Response | None:
+    if request.headers.get("metadata-flavor") != "Google":
+        return _text("Missing Metadata-Flavor:Google header.", 403)
+    return None
+
+
 async def root(request: Request) -> Response:
-    """``GET /``: google-auth's ping only checks the status and the flavor header."""
-    return _text("computeMetadata/\n")
+    """``GET /``: google-auth's ping checks the status and the flavor header it gets back."""
+    return _flavor_missing(request) or _text("computeMetadata/\n")
 
 
 def metadata(request: Request, state: EmulatorState, path: str) -> Response:
     """``GET /computeMetadata/v1/<path>``."""
-    if request.headers.get("metadata-flavor") != "Google":
-        return _text("Missing Metadata-Flavor:Google header.", 403)
+    missing = _flavor_missing(request)
+    if missing is not None:
+        return missing
     parts = [p for p in path.split("/") if p]
     if parts == ["project", "project-id"]:
         return _text(DEFAULT_PROJECT)

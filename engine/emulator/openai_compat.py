@@ -21,10 +21,10 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from engine.emulator.errors import google_error
-from engine.emulator.reply import Reply
+from engine.emulator.reply import Reply, limit
 from engine.emulator.routing import ENDPOINT, PREFIX, Call, Route, endpoint_missing, route
 from engine.emulator.sample import example
-from engine.emulator.streaming import OPENAI_SSE, fault, stream
+from engine.emulator.streaming import OPENAI_SSE, early, stream
 from engine.emulator.text import chunks, count_tokens, digest, echo, prompt_tokens
 from engine.emulator.vectors import embed
 
@@ -64,7 +64,8 @@ def default_reply(body: dict[str, Any]) -> Reply:
         text = json.dumps(example(schema, text))
     elif response_format.get("type") == "json_object":
         text = json.dumps({"echo": text})
-    return Reply(text=text)
+    most = body.get("max_completion_tokens", body.get("max_tokens"))
+    return limit(Reply(text=text), most, body.get("stop"))
 
 
 def _finish(reply: Reply) -> str:
@@ -90,8 +91,7 @@ def completion(call: Call, reply: Reply) -> dict[str, Any]:
         message["tool_calls"] = _tool_calls(reply)
     prompt = prompt_tokens({"messages": call.body.get("messages"), "prompt": call.body.get("prompt"),
                             "suffix": call.body.get("suffix")})
-    output = count_tokens(reply.text or "") + count_tokens(reply.thought or "")
-    output += sum(count_tokens(json.dumps(c.get("args", {}))) + 1 for c in reply.function_calls)
+    output = reply.answer_tokens() + reply.thought_tokens()
     return {"id": f"chatcmpl-{digest(call.body, call.state.next_id(), length=24)}", "object": "chat.completion",
             "created": int(time.time()), "model": call.body.get("model") or call.model,
             "choices": [{"index": 0, "message": message, "finish_reason": _finish(reply), "logprobs": None}],
@@ -124,17 +124,15 @@ async def chat(call: Call, force_stream: bool = False) -> Response:
     if not isinstance(call.body, dict) or not (call.body.get("messages") or "prompt" in call.body):
         return google_error(400, "Invalid request: 'messages' is a required property.")
     reply = call.reply(default_reply(call.body))
-    failed = await fault(reply)
-    if failed:
-        return failed
     streaming = force_stream or bool(call.body.get("stream"))
-    if reply.has_json and not streaming:
-        return JSONResponse(reply.raw_json)
+    done = await early(reply, streaming)
+    if done is not None:
+        return done
     full = completion(call, reply)
     if not streaming:
         return JSONResponse(full)
     include_usage = bool((call.body.get("stream_options") or {}).get("include_usage"))
-    return stream([reply.raw_json] if reply.has_json else chunk_events(full, include_usage), OPENAI_SSE, reply)
+    return stream(chunk_events(full, include_usage), OPENAI_SSE, reply)
 
 
 async def chat_completions(call: Call) -> Response:
@@ -151,12 +149,9 @@ async def embeddings(call: Call) -> Response:
     """OpenAI ``/embeddings`` on an endpoint: deterministic vectors per input."""
     if not isinstance(call.body, dict) or "input" not in call.body:
         return google_error(400, "Invalid request: 'input' is a required property.")
-    reply = call.reply(Reply())
-    failed = await fault(reply)
-    if failed:
-        return failed
-    if reply.has_json:
-        return JSONResponse(reply.raw_json)
+    done = await early(call.reply(Reply()))
+    if done is not None:
+        return done
     inputs = call.body["input"] if isinstance(call.body["input"], list) else [call.body["input"]]
     size = int(call.body.get("dimensions") or 768)
     data = []

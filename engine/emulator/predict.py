@@ -22,7 +22,7 @@ from engine.emulator import media
 from engine.emulator.errors import google_error
 from engine.emulator.reply import Reply
 from engine.emulator.routing import ENDPOINT, PUBLISHER_MODEL, Call, Route, endpoint_missing, route
-from engine.emulator.streaming import fault
+from engine.emulator.streaming import early
 from engine.emulator.text import count_tokens, echo
 from engine.emulator.validation import invalid
 from engine.emulator.vectors import embed
@@ -62,7 +62,7 @@ def _multimodal(instance: dict[str, Any], parameters: dict[str, Any]) -> dict[st
     return prediction
 
 
-def _images(instance: dict[str, Any], parameters: dict[str, Any], reply: Reply) -> list[dict[str, Any]]:
+def _images(instance: dict[str, Any], parameters: dict[str, Any]) -> list[dict[str, Any]]:
     width, height = ASPECTS.get(str(parameters.get("aspectRatio", "1:1")), (8, 8))
     seed = f"{instance.get('prompt')}|{parameters.get('seed')}|{parameters.get('negativePrompt')}"
     count = int(parameters.get("sampleCount") or 1)
@@ -74,7 +74,7 @@ def _palm_text(text: str) -> dict[str, Any]:
     return {"content": text, "safetyAttributes": SAFETY, "citationMetadata": {"citations": []}}
 
 
-def _palm_chat(instance: dict[str, Any], text: str) -> dict[str, Any]:
+def _palm_chat(text: str) -> dict[str, Any]:
     return {"candidates": [{"author": "bot", "content": text}], "safetyAttributes": [SAFETY],
             "citationMetadata": [{"citations": []}]}
 
@@ -94,7 +94,7 @@ def _prediction(model: str, instance: dict[str, Any], parameters: dict[str, Any]
         return _multimodal(instance, parameters)
     text = reply.text if reply.text is not None else echo(_said(instance))
     if "messages" in instance:
-        return _palm_chat(instance, text)
+        return _palm_chat(text)
     return _palm_text(text)
 
 
@@ -107,15 +107,13 @@ async def predict(call: Call) -> Response:
     if not instances or not all(isinstance(i, dict) for i in instances):
         return google_error(400, "Request contains an invalid argument: instances must be a non-empty list of objects.")
     reply = call.reply(Reply())
-    failed = await fault(reply)
-    if failed:
-        return failed
-    if reply.has_json:
-        return JSONResponse(reply.raw_json)
+    done = await early(reply)
+    if done is not None:
+        return done
     parameters = call.body.get("parameters") or {}
     model = call.model or ""
     if model.startswith(("imagen", "imagegeneration")):
-        predictions = [p for i in instances for p in _images(i, parameters, reply)]
+        predictions = [p for i in instances for p in _images(i, parameters)]
     else:
         predictions = [_prediction(model, i, parameters, reply) for i in instances]
     result: dict[str, Any] = {"predictions": predictions}

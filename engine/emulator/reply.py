@@ -8,8 +8,11 @@ renders a :class:`Reply` in its own format. The scripting vocabulary is the
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from engine.emulator.text import count_tokens, first_tokens
 
 CONTENT_KEYS = frozenset(
     {"text", "function_calls", "thought", "grounding_metadata", "block_reason", "finish_reason", "json", "stream_events"}
@@ -26,6 +29,7 @@ class Reply:
     function_calls: list[dict[str, Any]] = field(default_factory=list)
     grounding_metadata: dict[str, Any] | None = None
     finish_reason: str | None = None
+    stop_sequence: str | None = None
     block_reason: str | None = None
     raw_json: Any = None
     has_json: bool = False
@@ -37,10 +41,46 @@ class Reply:
     cut_stream_after: int | None = None
     malformed_chunk: bool = False
 
+    def answer_tokens(self) -> int:
+        """Output tokens of the visible answer: text plus one per call and its JSON arguments."""
+        calls = sum(count_tokens(json.dumps(c.get("args", {}))) + 1 for c in self.function_calls)
+        return count_tokens(self.text or "") + calls
+
+    def thought_tokens(self) -> int:
+        """Output tokens spent on the thought (reported separately by Gemini)."""
+        return count_tokens(self.thought or "")
+
     @property
     def safety_stop(self) -> bool:
         """True when the answer was stopped by a safety filter."""
         return self.finish_reason == "SAFETY" or self.block_reason is not None
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def limit(reply: Reply, max_tokens: Any, stops: Any) -> Reply:
+    """Honour the request's stop sequences and output-token limit on a default answer.
+
+    Why: the echo then proves the parameters arrived (``max_tokens`` → ``MAX_TOKENS``,
+    ``stop`` → text cut before the sequence), as a real model would behave.
+    """
+    if reply.text is None:
+        return reply
+    text = reply.text
+    candidates = [stops] if isinstance(stops, str) else [s for s in stops or [] if isinstance(s, str)]
+    hits = sorted((text.find(s), s) for s in candidates if s and s in text)
+    if hits:
+        text, reply.stop_sequence = text[:hits[0][0]], hits[0][1]
+    most = _as_int(max_tokens)
+    if most is not None and count_tokens(text) > most:
+        text, reply.finish_reason, reply.stop_sequence = first_tokens(text, most), "MAX_TOKENS", None
+    reply.text = text
+    return reply
 
 
 def _content(item: dict[str, Any]) -> Reply:

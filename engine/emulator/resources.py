@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from engine.emulator.errors import google_error, not_found
 from engine.emulator.reply import Reply
-from engine.emulator.routing import PREFIX, Call, Route, route
+from engine.emulator.routing import PREFIX, Call, Handler, ModelKey, Route, route
 from engine.emulator.streaming import fault
 from engine.emulator.text import prompt_tokens
 from engine.emulator.validation import invalid
@@ -98,7 +98,7 @@ def view(call: Call, stored: dict[str, Any]) -> dict[str, Any]:
     public = {k: v for k, v in stored.items() if not k.startswith("_")}
     if not stored.get("_job"):
         return public
-    now = time.monotonic()
+    now = call.state.now()
     state, started, ended = _job_state(stored, call.state.job_step_seconds, now)
     offset = stored["_wall"] - stored["_created"]
     public["state"] = state
@@ -121,7 +121,7 @@ def _new(call: Call, kind: Kind) -> dict[str, Any]:
     wall = time.time()
     name = f"{_parent(call)}/{kind.collection}/{call.state.next_id()}"
     stored: dict[str, Any] = {**body, "name": name, "createTime": _stamp(wall), "updateTime": _stamp(wall),
-                              "_created": time.monotonic(), "_wall": wall, "_job": kind.job}
+                              "_created": call.state.now(), "_wall": wall, "_job": kind.job}
     if kind.job:
         return stored
     for key in ("contents", "systemInstruction", "tools", "toolConfig", "ttl"):
@@ -137,12 +137,12 @@ def _missing(name: str, kind: Kind) -> Response:
     return not_found(f"{kind.schema.removeprefix('GoogleCloudAiplatformV1')} `{name}` not found.")
 
 
-def handler(kind: Kind, method: str):  # noqa: ANN201 - returns a route handler
+def handler(kind: Kind, method: str) -> Handler:
     """The route handler for ``method`` on ``kind``."""
 
     async def handle(call: Call) -> Response:
         failed = await fault(call.reply(Reply()))
-        if failed:
+        if failed is not None:
             return failed
         store = call.state.collection(kind.collection)
         if method == "create":
@@ -178,7 +178,7 @@ def handler(kind: Kind, method: str):  # noqa: ANN201 - returns a route handler
             state = view(call, stored)["state"]
             if state in TERMINAL or state == "JOB_STATE_CANCELLING":
                 return google_error(400, f"Cannot cancel {name} in state {state}.", status="FAILED_PRECONDITION")
-            stored["_cancelled"] = time.monotonic()
+            stored["_cancelled"] = call.state.now()
             return JSONResponse({})
         del store[name]
         if kind.job:
@@ -191,7 +191,8 @@ def handler(kind: Kind, method: str):  # noqa: ANN201 - returns a route handler
     return handle
 
 
-def _key(kind: Kind):  # noqa: ANN202 - returns a ModelKey
+def _key(kind: Kind) -> ModelKey:
+    """Scripts (faults) for a collection are queued under its name, e.g. ``batchPredictionJobs``."""
     return lambda params, body: kind.collection
 
 

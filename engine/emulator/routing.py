@@ -12,7 +12,7 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -24,7 +24,7 @@ from engine.emulator.reply import Reply, build
 from engine.emulator.state import EmulatorState
 
 PREFIX = r"^/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/"
-PUBLISHER_MODEL = PREFIX + r"publishers/(?P<publisher>[^/]+)/models/(?P<model>[^/:]+)"
+PUBLISHER_MODEL = PREFIX + r"publishers/(?P<publisher>google)/models/(?P<model>[^/:]+)"
 ENDPOINT = PREFIX + r"endpoints/(?P<endpoint>[^/:]+)"
 
 
@@ -58,11 +58,6 @@ def path_model(params: dict[str, str], body: Any) -> str | None:
     return params.get("model") or params.get("endpoint")
 
 
-def no_model(params: dict[str, str], body: Any) -> str | None:
-    """Routes that address no model (resources, TTS uses a fixed key)."""
-    return None
-
-
 def publisher_missing(params: dict[str, str]) -> str:
     """Vertex's 404 text for an unknown publisher model."""
     name = f"projects/{params['project']}/locations/{params['location']}/publishers/{params.get('publisher', 'google')}/models/{params.get('model')}"
@@ -88,7 +83,6 @@ class Route:
     model: ModelKey = path_model
     missing: Callable[[dict[str, str]], str] = publisher_missing
     auth: bool = True
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def route(method: str, regex: str, handler: Handler, **options: Any) -> Route:
@@ -102,6 +96,12 @@ def _headers(request: Request) -> dict[str, str]:
         scheme = headers["authorization"].partition(" ")[0]
         headers["authorization"] = f"{scheme} <redacted>"
     return headers
+
+
+def log_entry(request: Request, body: Any, model: str | None) -> dict[str, Any]:
+    """One request-log record (the Authorization value is redacted)."""
+    return {"method": request.method, "path": request.url.path, "query": dict(request.query_params),
+            "headers": _headers(request), "body": body, "model": model, "time": time.time()}
 
 
 async def _body(request: Request) -> tuple[Any, bool]:
@@ -123,14 +123,12 @@ async def dispatch(request: Request, state: EmulatorState, routes: list[Route]) 
         if match and candidate.method == request.method:
             break
     else:
-        state.record({"method": request.method, "path": path, "query": dict(request.query_params),
-                      "headers": _headers(request), "body": None, "model": None, "time": time.time()})
+        state.record(log_entry(request, None, None))
         return not_found(f"The requested URL {path} was not found on this server.")
-    params = {k: v for k, v in match.groupdict().items() if v is not None} | candidate.extra
+    params = {k: v for k, v in match.groupdict().items() if v is not None}
     body, ok = await _body(request)
     model = candidate.model(params, body) if ok else None
-    state.record({"method": request.method, "path": path, "query": dict(request.query_params),
-                  "headers": _headers(request), "body": body, "model": model, "time": time.time()})
+    state.record(log_entry(request, body, model))
     if candidate.auth:
         denied = unauthenticated(request, state)
         if denied is not None:

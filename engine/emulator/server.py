@@ -126,6 +126,10 @@ class Emulator:
         """Make these models answer 404 NOT_FOUND."""
         self.state.mark_unknown(list(models))
 
+    def advance(self, seconds: float) -> None:
+        """Move the job clock forward (see ``POST /emulator/advance``)."""
+        self.state.advance(seconds)
+
     def reset(self) -> None:
         """Forget scripts, log, unknown models and resources (credentials stay valid)."""
         self.state.reset()

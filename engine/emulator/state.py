@@ -56,6 +56,7 @@ class EmulatorState:
     unknown_models: set[str] = field(default_factory=set)
     resources: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     counter: int = 0
+    clock_offset: float = 0.0
 
     # -- credentials -----------------------------------------------------
     def trust(self, account: ServiceAccount) -> None:
@@ -118,6 +119,16 @@ class EmulatorState:
             return [dict(e) for e in self.log if model is None or e.get("model") == model]
 
     # -- long-running resources -------------------------------------------
+    def now(self) -> float:
+        """Monotonic seconds as jobs see them (shifted by :meth:`advance`)."""
+        with self.lock:
+            return time.monotonic() + self.clock_offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the jobs' clock forward, so tests can step job states without waiting."""
+        with self.lock:
+            self.clock_offset += seconds
+
     def next_id(self) -> str:
         """A numeric resource id, unique within this emulator (Google ids are numeric)."""
         with self.lock:

@@ -9,16 +9,20 @@ stream mid-way or injecting a malformed chunk must work the same for all.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from engine.emulator.errors import error_body
 from engine.emulator.reply import Reply
+
+# Python 3.11+ wraps task-group failures; on 3.10 there is no group type to unwrap.
+_GROUP: type[BaseException] | None = getattr(builtins, "BaseExceptionGroup", None)
 
 
 class StreamCut(Exception):
@@ -28,8 +32,8 @@ class StreamCut(Exception):
 def _is_cut(exc: BaseException | None) -> bool:
     if isinstance(exc, StreamCut):
         return True
-    if isinstance(exc, BaseExceptionGroup):
-        return any(_is_cut(e) for e in exc.exceptions)
+    if _GROUP is not None and isinstance(exc, _GROUP):
+        return any(_is_cut(e) for e in exc.exceptions)  # type: ignore[attr-defined]
     return exc is not None and (_is_cut(exc.__cause__) or _is_cut(exc.__context__))
 
 
@@ -86,6 +90,7 @@ OPENAI_SSE = Framing("text/event-stream", _openai_sse, closing="data: [DONE]\n\n
 
 
 async def _frames(events: list[Any], framing: Framing, reply: Reply) -> AsyncIterator[str]:
+    """Write the frames; a cut stream never gets its clean ending, even if all events went out."""
     if framing.opening:
         yield framing.opening
     sent = 0
@@ -103,12 +108,16 @@ async def _frames(events: list[Any], framing: Framing, reply: Reply) -> AsyncIte
         yield framing.closing
 
 
-def stream(events: list[Any], framing: Framing, reply: Reply, headers: dict[str, str] | None = None) -> Response:
-    """Send ``events`` (or the scripted raw ``stream_events``) with ``framing``."""
-    chosen = reply.stream_events if reply.stream_events is not None else events
-    raw = reply.stream_events is not None
-    plain = Framing(framing.media_type, framing.frame, framing.opening, "" if raw else framing.closing, framing.malformed)
-    return StreamingResponse(_frames(chosen, plain, reply), media_type=framing.media_type, headers=headers)
+def stream(events: list[Any], framing: Framing, reply: Reply) -> Response:
+    """Send ``events`` (or the scripted raw ``stream_events`` / ``json``) with ``framing``.
+
+    Raw ``stream_events`` are sent exactly as given: no closing marker (``[DONE]``) is added.
+    """
+    chosen = [reply.raw_json] if reply.has_json else events
+    if reply.stream_events is not None:
+        chosen = reply.stream_events
+        framing = replace(framing, closing="")
+    return StreamingResponse(_frames(chosen, framing, reply), media_type=framing.media_type)
 
 
 async def fault(reply: Reply) -> Response | None:
@@ -122,8 +131,11 @@ async def fault(reply: Reply) -> Response | None:
     return JSONResponse(body, status_code=reply.status, headers=headers)
 
 
-def raw_json(reply: Reply) -> Response | None:
-    """The scripted raw body, sent as is, when the item was ``{"json": ...}``."""
-    if reply.has_json:
+async def early(reply: Reply, streaming: bool = False) -> Response | None:
+    """What to send before normal rendering: a scripted fault, or (unary) the raw ``json`` body."""
+    failed = await fault(reply)
+    if failed is not None:
+        return failed
+    if reply.has_json and not streaming:
         return JSONResponse(reply.raw_json, status_code=reply.status or 200)
     return None

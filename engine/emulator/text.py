@@ -44,6 +44,14 @@ def collect_texts(value: Any, keys: Iterable[str] = TEXT_KEYS) -> list[str]:
     return found
 
 
+def first_tokens(text: str, limit: int) -> str:
+    """The prefix of ``text`` that holds its first ``limit`` tokens."""
+    if limit <= 0:
+        return ""
+    found = list(_TOKEN.finditer(text))
+    return text if len(found) <= limit else text[:found[limit - 1].end()]
+
+
 def prompt_tokens(value: Any) -> int:
     """Token count of all prompt text inside a request body (at least 1, as services bill)."""
     return max(1, sum(count_tokens(t) for t in collect_texts(value)))

@@ -18,7 +18,7 @@ from engine.emulator import media
 from engine.emulator.errors import google_error
 from engine.emulator.reply import Reply
 from engine.emulator.routing import Call, Route, route
-from engine.emulator.streaming import fault
+from engine.emulator.streaming import early
 from engine.emulator.validation import invalid
 
 SCRIPT_KEY = "texttospeech"
@@ -72,12 +72,9 @@ async def synthesize(call: Call) -> Response:
     missing = _missing(call.body)
     if missing:
         return google_error(400, missing)
-    reply = call.reply(Reply())
-    failed = await fault(reply)
-    if failed:
-        return failed
-    if reply.has_json:
-        return JSONResponse(reply.raw_json)
+    done = await early(call.reply(Reply()))
+    if done is not None:
+        return done
     return JSONResponse({"audioContent": base64.b64encode(audio(call.body)).decode("ascii")})
 
 

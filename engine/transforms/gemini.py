@@ -55,7 +55,11 @@ def content_parts(content: Any, ctx: Any, where: str) -> list[dict[str, Any]]:
             raise bad(pwhere, "each content part must be an object with a 'type'", ctx)
         convert = PART_CONVERTERS.get(part["type"])
         if convert is None:
-            raise bad(pwhere, f"unsupported content part type {part['type']!r} (supported: {', '.join(sorted(PART_CONVERTERS))})", ctx)
+            raise bad(
+                pwhere,
+                f"unsupported content part type {part['type']!r} (supported: {', '.join(sorted(PART_CONVERTERS))})",
+                ctx,
+            )
         parts += convert(part, ctx, pwhere)
     if not parts:
         raise bad(where, "content is empty", ctx)
@@ -76,7 +80,19 @@ def message_converter(role: str) -> Callable[[MessageConverter], MessageConverte
     return decorate
 
 
-def _default_message(message: dict[str, Any], ctx: Any, where: str, state: dict[str, Any]) -> list[dict[str, Any]]:
+ContentsPass = Callable[[list[dict[str, Any]], Any, dict[str, Any]], None]
+CONTENTS_PASSES: list[ContentsPass] = []
+
+
+def contents_pass(fn: ContentsPass) -> ContentsPass:
+    """Register a pass over the finished ``contents`` (e.g. ordering function responses); runs in order."""
+    CONTENTS_PASSES.append(fn)
+    return fn
+
+
+def _default_message(
+    message: dict[str, Any], ctx: Any, where: str, state: dict[str, Any]
+) -> list[dict[str, Any]]:
     return content_parts(message.get("content"), ctx, where)
 
 
@@ -104,6 +120,8 @@ def gemini_contents(messages: list[Any], ctx: Any) -> dict[str, Any]:
             contents[-1]["parts"] += parts
         else:
             contents.append({"role": gemini_role, "parts": parts})
+    for run_pass in CONTENTS_PASSES:
+        run_pass(contents, ctx, state)
     body: dict[str, Any] = {"contents": contents}
     if system_parts:
         if ctx.capabilities.get("system_messages", True):
@@ -113,5 +131,8 @@ def gemini_contents(messages: list[Any], ctx: Any) -> dict[str, Any]:
         else:
             contents.insert(0, {"role": "user", "parts": system_parts})
     if not contents:
-        raise bad("messages", "Gemini needs at least one user or assistant message besides system messages", ctx)
+        raise bad(
+            "messages", "Gemini needs at least one user or assistant message besides system messages", ctx
+        )
     return body
+

@@ -1,0 +1,77 @@
+"""The ASGI application: OpenAI's paths mapped onto :class:`~engine.proxy.handlers.Proxy`.
+
+Every path is served with and without the ``/v1`` prefix (OpenAI clients use a base
+URL ending in ``/v1``; LiteLLM's proxy accepts both). Unknown paths and wrong methods
+answer in OpenAI's error format too, so a client always gets something it can parse.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from engine.errors import APIError, NotFoundError
+from engine.proxy.config import ProxyConfig, load_config
+from engine.proxy.handlers import Proxy, error_response, internal_error
+from engine.proxy.operations import ENDPOINTS
+
+CONFIG_ENV = "VERTEXLATE_PROXY_CONFIG"
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        error: APIError = NotFoundError(
+            f"no such endpoint: {request.method} {request.url.path}", llm_provider="proxy"
+        )
+    else:
+        error = APIError(
+            f"{exc.detail}: {request.method} {request.url.path}",
+            status_code=exc.status_code,
+            llm_provider="proxy",
+        )
+        error.type = "invalid_request_error"
+    return error_response(error)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    return internal_error(request.url.path)
+
+
+def routes(proxy: Proxy) -> list[Route]:
+    table: list[Route] = []
+    for prefix in ("/v1", ""):
+        for path, endpoint in ENDPOINTS.items():
+            table.append(Route(prefix + path, partial(proxy.handle, endpoint=endpoint), methods=["POST"]))
+        table.append(Route(prefix + "/models", proxy.models, methods=["GET"]))
+        table.append(Route(prefix + "/models/{model:path}", proxy.model, methods=["GET"]))
+    for name in ("liveliness", "liveness"):  # LiteLLM's spelling, and the usual one
+        table.append(Route(f"/health/{name}", proxy.liveliness, methods=["GET"]))
+    table.append(Route("/health/readiness", proxy.readiness, methods=["GET"]))
+    return table
+
+
+def create_app(config: ProxyConfig | str | Path) -> Starlette:
+    """The proxy app for a validated config (or a config file path, validated here)."""
+    if not isinstance(config, ProxyConfig):
+        config = load_config(config)
+    for name, value in config.environment.items():  # LiteLLM's environment_variables section
+        os.environ.setdefault(name, value)
+    proxy = Proxy(config)
+    handlers: dict[Any, Any] = {HTTPException: _http_error, Exception: _unexpected}
+    app = Starlette(routes=routes(proxy), exception_handlers=handlers)
+    app.state.proxy = proxy
+    return app
+
+
+def app_from_env() -> Starlette:
+    """Factory for ``--workers N``: each worker process reads the config path from the environment."""
+    return create_app(os.environ[CONFIG_ENV])

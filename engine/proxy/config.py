@@ -1,0 +1,329 @@
+"""The proxy's config: LiteLLM's ``config.yaml`` format, checked completely before the server starts.
+
+Why check everything up front: a gateway that starts half-configured fails on the
+first request to the broken deployment, far from the typo that caused it. So every
+model must resolve to a spec, every credential must parse, every fallback and key
+must name a configured model, and each problem is reported with file, line and key.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from engine.proxy.operations import OPERATIONS
+from engine.proxy.source import ConfigError, Source, read, resolve_env, schema_problems
+
+DEFAULT_TIMEOUT = 600.0
+DEFAULT_COOLDOWN = 5.0
+DEFAULT_GRACE = 30.0
+
+# litellm_params keys that configure the call or the routing; every other key is a default request param.
+OPTION_KEYS = (
+    "vertex_project",
+    "vertex_ai_project",
+    "vertex_location",
+    "vertex_ai_location",
+    "vertex_credentials",
+    "api_base",
+    "extra_headers",
+)
+ROUTING_KEYS = frozenset(
+    {"model", "rpm", "tpm", "weight", "max_parallel_requests", "timeout", "stream_timeout", "drop_params"}
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Deployment:
+    """One ``model_list`` entry: an upstream model with its credentials, limits and default params."""
+
+    id: str
+    model_name: str
+    model: str
+    options: dict[str, Any]  # engine call options (project, location, credentials, api_base, ...)
+    defaults: dict[str, dict[str, Any]]  # per operation: default request params the spec accepts
+    operations: frozenset[str]
+    rpm: int | None = None
+    tpm: int | None = None
+    weight: float = 1.0
+    max_parallel_requests: int | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    stream_timeout: float | None = None
+    model_info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """A client key from ``general_settings.keys``; ``models`` None means every model."""
+
+    key: str = field(repr=False)
+    alias: str
+    models: frozenset[str] | None = None
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+    max_parallel_requests: int | None = None
+
+
+@dataclass
+class ProxyConfig:
+    """Everything the running proxy needs, validated."""
+
+    path: Path
+    deployments: list[Deployment]
+    groups: dict[str, list[Deployment]]
+    fallbacks: dict[str, list[str]] = field(default_factory=dict)
+    context_window_fallbacks: dict[str, list[str]] = field(default_factory=dict)
+    content_policy_fallbacks: dict[str, list[str]] = field(default_factory=dict)
+    num_retries: int = 0
+    routing_strategy: str = "simple-shuffle"
+    cooldown_time: float = DEFAULT_COOLDOWN
+    allowed_fails: int = 0
+    master_key: str | None = field(default=None, repr=False)
+    keys: list[KeySpec] = field(default_factory=list, repr=False)
+    graceful_shutdown_timeout: float = DEFAULT_GRACE
+    environment: dict[str, str] = field(default_factory=dict, repr=False)
+    finetune_settings: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    files_settings: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    @property
+    def auth_required(self) -> bool:
+        return bool(self.master_key or self.keys)
+
+
+@cache
+def config_schema() -> dict[str, Any]:
+    return json.loads((Path(__file__).with_name("config.schema.json")).read_text(encoding="utf-8"))
+
+
+def load_config(path: str | Path) -> ProxyConfig:
+    """Read, resolve, validate and build; raise :class:`ConfigError` listing every problem."""
+    source = read(path)
+    environment = _environment(source)
+    resolve_env(source, environment)
+    schema_problems(source, config_schema())
+    if source.problems:
+        raise ConfigError(source.problems)
+    _check_specs(source)
+    config = _build(source, environment)
+    if source.problems:
+        raise ConfigError(source.problems)
+    return config
+
+
+def _check_specs(source: Source) -> None:
+    """Model names are checked against the engine's specs, so those must load first."""
+    from engine.errors import SpecError
+    from engine.registry import default_registry
+
+    try:
+        default_registry()
+    except SpecError as exc:
+        raise ConfigError([f"{source.where(['model_list'])}: the engine's specs do not load: {exc}"]) from None
+
+
+def _environment(source: Source) -> dict[str, str]:
+    section = source.data.get("environment_variables") if isinstance(source.data, dict) else None
+    if not isinstance(section, dict):
+        return {}
+    return {str(k): str(v) for k, v in section.items() if isinstance(v, (str, int, float, bool))}
+
+
+def _build(source: Source, environment: dict[str, str]) -> ProxyConfig:
+    data = source.data
+    litellm = data.get("litellm_settings") or {}
+    router = data.get("router_settings") or {}
+    general = data.get("general_settings") or {}
+    deployments = [
+        _deployment(source, i, entry, litellm, router) for i, entry in enumerate(data["model_list"])
+    ]
+    deployments = [d for d in deployments if d is not None]
+    _unique_ids(source, deployments)
+    groups: dict[str, list[Deployment]] = {}
+    for deployment in deployments:
+        groups.setdefault(deployment.model_name, []).append(deployment)
+    known = {entry["model_name"] for entry in data["model_list"]}
+    fallbacks = {kind: _fallbacks(source, kind, known) for kind in FALLBACK_KINDS}
+    return ProxyConfig(
+        path=source.path,
+        deployments=deployments,
+        groups=groups,
+        fallbacks=fallbacks["fallbacks"],
+        context_window_fallbacks=fallbacks["context_window_fallbacks"],
+        content_policy_fallbacks=fallbacks["content_policy_fallbacks"],
+        num_retries=int(router.get("num_retries", litellm.get("num_retries", 0))),
+        routing_strategy=router.get("routing_strategy", "simple-shuffle"),
+        cooldown_time=float(router.get("cooldown_time", DEFAULT_COOLDOWN)),
+        allowed_fails=int(router.get("allowed_fails", 0)),
+        master_key=general.get("master_key"),
+        keys=_keys(source, general.get("keys") or [], known),
+        graceful_shutdown_timeout=float(general.get("graceful_shutdown_timeout", DEFAULT_GRACE)),
+        environment=environment,
+        finetune_settings=list(data.get("finetune_settings") or []),
+        files_settings=list(data.get("files_settings") or []),
+    )
+
+
+def _deployment(
+    source: Source, index: int, entry: dict[str, Any], litellm: dict[str, Any], router: dict[str, Any]
+) -> Deployment | None:
+    params = entry["litellm_params"]
+    where = ("model_list", index, "litellm_params")
+    mode = (entry.get("model_info") or {}).get("mode")
+    operations = _operations(source, params["model"], mode, where)
+    if not operations:
+        return None
+    if "vertex_credentials" in params and not _credentials_ok(
+        source, params["vertex_credentials"], (*where, "vertex_credentials")
+    ):
+        return None
+    options = {k: params[k] for k in OPTION_KEYS if k in params}
+    options["drop_params"] = bool(params.get("drop_params", litellm.get("drop_params", False)))
+    request_defaults = {k: v for k, v in params.items() if k not in ROUTING_KEYS and k not in options}
+    info = dict(entry.get("model_info") or {})
+    return Deployment(
+        id=str(info.get("id", f"{entry['model_name']}-{index}")),
+        model_name=entry["model_name"],
+        model=params["model"],
+        options=options,
+        defaults={op: _defaults_for(params["model"], op, request_defaults, litellm) for op in operations},
+        operations=operations,
+        rpm=params.get("rpm"),
+        tpm=params.get("tpm"),
+        weight=float(params.get("weight") or params.get("rpm") or params.get("tpm") or 1),
+        max_parallel_requests=params.get("max_parallel_requests"),
+        timeout=float(
+            params.get("timeout", router.get("timeout", litellm.get("request_timeout", DEFAULT_TIMEOUT)))
+        ),
+        stream_timeout=params.get("stream_timeout"),
+        model_info=info,
+    )
+
+
+# LiteLLM's model_info.mode values and the engine operation each one means.
+MODES = {
+    "chat": "chat",
+    "completion": "text_completion",
+    "embedding": "embedding",
+    "image_generation": "image_generation",
+    "audio_speech": "speech",
+}
+
+
+def _operations(source: Source, model: str, mode: Any, where: tuple[Any, ...]) -> frozenset[str]:
+    """The proxy operations a spec serves ``model`` for; none is a config problem.
+
+    A spec entry whose pattern is a bare wildcard (no literal character, e.g. a service
+    without model names) accepts every name, so it proves nothing about ``model``: such an
+    operation counts only when ``model_info.mode`` asks for it.
+    """
+    from engine.errors import APIError
+    from engine.registry import default_registry
+
+    registry = default_registry()
+    named, wildcard = set(), set()
+    for op in OPERATIONS:
+        try:
+            resolved = registry.resolve(model, op)
+        except APIError:
+            continue
+        (wildcard if resolved.entry.regex is not None and resolved.entry.specificity == 0 else named).add(op)
+    if mode is None:
+        if not named:
+            source.problem((*where, "model"), f"no spec serves {model!r} (see `vertexlate models`)")
+        return frozenset(named)
+    mode_keys = ("model_list", where[1], "model_info", "mode")
+    operation = MODES.get(mode) if isinstance(mode, str) else None
+    if operation is None:
+        source.problem(mode_keys, f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        return frozenset()
+    if operation not in named | wildcard:
+        served = ", ".join(sorted(named)) or "nothing"
+        source.problem(mode_keys, f"mode {mode!r} does not fit {model!r}: its spec serves {served}")
+        return frozenset()
+    return frozenset({operation})
+
+
+def _credentials_ok(source: Source, value: Any, keys: tuple[Any, ...]) -> bool:
+    """Parse the credential now, so a broken one stops the start; the message never quotes it."""
+    from engine import auth
+    from engine.errors import APIError
+
+    try:
+        auth.credential_for(value)
+    except APIError as exc:
+        source.problem(keys, exc.message)
+        return False
+    return True
+
+
+def _defaults_for(
+    model: str, operation: str, defaults: dict[str, Any], litellm: dict[str, Any]
+) -> dict[str, Any]:
+    """Default params that this operation's spec accepts (a chat default must not break embeddings)."""
+    from engine.registry import default_registry
+
+    accepted = default_registry().resolve(model, operation).family.operations[operation].params
+    chosen = {k: v for k, v in defaults.items() if k in accepted or k == "extra_body"}
+    if (
+        "safety_settings" in accepted
+        and litellm.get("vertex_ai_safety_settings")
+        and "safety_settings" not in chosen
+    ):
+        chosen["safety_settings"] = litellm["vertex_ai_safety_settings"]
+    return chosen
+
+
+def _unique_ids(source: Source, deployments: list[Deployment]) -> None:
+    seen: dict[str, int] = {}
+    for index, deployment in enumerate(deployments):
+        if deployment.id in seen:
+            source.problem(
+                ("model_list", index, "model_info", "id"), f"deployment id {deployment.id!r} is used twice"
+            )
+        seen[deployment.id] = index
+
+
+FALLBACK_KINDS = ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks")
+
+
+def _fallbacks(source: Source, kind: str, known: set[str]) -> dict[str, list[str]]:
+    """One fallback table; LiteLLM accepts it in litellm_settings and router_settings, so both count."""
+    table: dict[str, list[str]] = {}
+    for section in ("litellm_settings", "router_settings"):
+        for i, entry in enumerate((source.data.get(section) or {}).get(kind) or []):
+            for name, targets in entry.items():
+                for j, target in enumerate([name, *targets]):
+                    if target not in known:
+                        keys = (section, kind, i, name) if j == 0 else (section, kind, i, name, j - 1)
+                        source.problem(keys, f"fallback names model {target!r}, which is not in model_list")
+                table.setdefault(name, []).extend(t for t in targets if t not in table[name] and t != name)
+    return table
+
+
+def _keys(source: Source, entries: list[dict[str, Any]], known: set[str]) -> list[KeySpec]:
+    specs, seen = [], set()
+    for i, entry in enumerate(entries):
+        if entry["key"] in seen:
+            source.problem(("general_settings", "keys", i, "key"), "the same key is listed twice")
+        seen.add(entry["key"])
+        models = entry.get("models")
+        for j, name in enumerate(models or []):
+            if name != "*" and name not in known:
+                source.problem(
+                    ("general_settings", "keys", i, "models", j),
+                    f"key allows model {name!r}, which is not in model_list",
+                )
+        specs.append(
+            KeySpec(
+                key=entry["key"],
+                alias=entry.get("key_alias", f"key-{i}"),
+                models=None if models is None or "*" in models else frozenset(models),
+                rpm_limit=entry.get("rpm_limit"),
+                tpm_limit=entry.get("tpm_limit"),
+                max_parallel_requests=entry.get("max_parallel_requests"),
+            )
+        )
+    return specs

@@ -1,0 +1,228 @@
+"""What the proxy does with one request: authenticate, parse, route, call the engine, answer.
+
+Every OpenAI POST endpoint runs :meth:`Proxy.handle` with its row of the endpoint
+table; the engine does the translation, the router picks the deployment, and every
+failure, local or upstream, leaves as OpenAI's error JSON with its status code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+import engine
+from engine.errors import APIError, BadRequestError, InternalServerError, NotFoundError
+from engine.proxy.config import Deployment, ProxyConfig
+from engine.proxy.keys import Caller, KeyTable
+from engine.proxy.operations import CLIENT_FORBIDDEN, CLIENT_IGNORED, Endpoint
+from engine.proxy.router import Lease, Router
+from engine.proxy.streaming import DisconnectGuard, EventStream, dumps
+
+log = logging.getLogger("vertexlate.proxy")
+
+JSON = "application/json"
+CLIENT_CLOSED = 499  # nginx's code for "client closed request"; nobody reads it, logs do
+
+
+def error_response(error: APIError) -> Response:
+    """OpenAI's ``{"error": {...}}`` with the error's status (and ``Retry-After`` when known)."""
+    headers = {}
+    retry_after = (error.headers or {}).get("retry-after")
+    if retry_after is not None:
+        headers["retry-after"] = str(retry_after)
+    return Response(
+        dumps(error.to_openai_error()), status_code=error.status_code, media_type=JSON, headers=headers
+    )
+
+
+def internal_error(where: str) -> Response:
+    log.exception("unexpected error while handling %s", where)
+    return error_response(
+        InternalServerError(
+            "internal error in the proxy (the proxy's log has the details)", llm_provider="proxy"
+        )
+    )
+
+
+def _tokens(result: Any) -> int:
+    usage = result.get("usage") if isinstance(result, dict) else None
+    return int(usage.get("total_tokens") or 0) if isinstance(usage, dict) else 0
+
+
+class Proxy:
+    """The running proxy: config, keys, router, and its shutdown state."""
+
+    def __init__(self, config: ProxyConfig) -> None:
+        self.config = config
+        self.keys = KeyTable(config)
+        self.router = Router(config)
+        self.created = int(time.time())
+        self.draining = False
+        self.stop_streams = asyncio.Event()
+        self.disconnects = 0  # requests abandoned by their client (upstream cancelled)
+
+    # ------------------------------------------------------------------ request parsing
+    async def _body(self, request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError as exc:
+            where = (
+                f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+            )
+            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            raise BadRequestError(
+                f"the request body is not valid JSON: {msg}{where}", code="invalid_json", llm_provider="proxy"
+            ) from None
+        if not isinstance(body, dict):
+            raise BadRequestError(
+                "the request body must be a JSON object", code="invalid_json", llm_provider="proxy"
+            )
+        return body
+
+    def _model(self, body: dict[str, Any], caller: Caller, endpoint: Endpoint) -> str:
+        name = body.pop("model", None)
+        if not isinstance(name, str) or not name:
+            raise BadRequestError(
+                "the request must name a 'model' (see GET /v1/models)", param="model", llm_provider="proxy"
+            )
+        forbidden = sorted(CLIENT_FORBIDDEN & body.keys())
+        if forbidden:
+            raise BadRequestError(
+                f"parameter {forbidden[0]!r} is set by the proxy's config and cannot be sent by a client",
+                param=forbidden[0],
+                llm_provider="proxy",
+            )
+        for key in CLIENT_IGNORED & body.keys():
+            del body[key]
+        self.keys.check_model(caller, name)
+        states = self.router.states.get(name)
+        if states is None:
+            available = ", ".join(n for n in self.router.states if caller.allows(n)) or "none"
+            raise NotFoundError(
+                f"model {name!r} is not served by this proxy (available: {available})",
+                param="model",
+                code="model_not_found",
+                llm_provider="proxy",
+            )
+        if not any(endpoint.operation in s.deployment.operations for s in states):
+            raise BadRequestError(
+                f"model {name!r} does not support {endpoint.operation.replace('_', ' ')}",
+                param="model",
+                llm_provider="proxy",
+            )
+        return name
+
+    @staticmethod
+    def _kwargs(
+        deployment: Deployment, endpoint: Endpoint, body: dict[str, Any], stream: bool
+    ) -> dict[str, Any]:
+        kwargs = {**deployment.defaults[endpoint.operation], **deployment.options, **body}
+        kwargs["model"] = deployment.model
+        kwargs["num_retries"] = 0  # the router retries, on another deployment where it can
+        kwargs["timeout"] = (
+            (deployment.stream_timeout or deployment.timeout) if stream else deployment.timeout
+        )
+        if stream:
+            kwargs["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+        return kwargs
+
+    # ------------------------------------------------------------------ endpoints
+    async def handle(self, request: Request, endpoint: Endpoint) -> Response:
+        """One OpenAI POST endpoint, start to finish."""
+        try:
+            caller = self.keys.authenticate(request.headers.get("authorization"))
+            body = await self._body(request)
+            name = self._model(body, caller, endpoint)
+            caller.admit()
+        except APIError as exc:
+            return error_response(exc)
+        try:
+            return await self._serve(request, endpoint, caller, name, body)
+        except APIError as exc:
+            caller.done(0)
+            return error_response(exc)
+        except Exception:
+            caller.done(0)
+            return internal_error(request.url.path)
+
+    async def _serve(
+        self, request: Request, endpoint: Endpoint, caller: Caller, name: str, body: dict[str, Any]
+    ) -> Response:
+        stream = endpoint.streams and bool(body.get("stream"))
+        function = getattr(engine, endpoint.function)
+
+        async def invoke(deployment: Deployment) -> Any:
+            return await function(**self._kwargs(deployment, endpoint, body, stream))
+
+        async with DisconnectGuard(request.receive) as guard:
+            result, lease = await self.router.call(name, endpoint.operation, invoke)
+        if guard.fired:  # the router released the deployment when the cancellation reached it
+            self.disconnects += 1
+            caller.done(0)
+            return Response(status_code=CLIENT_CLOSED)
+        headers = {"x-vertexlate-deployment": lease.deployment.id}
+        if stream:
+            keep_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            return EventStream(result, self._closer(lease, caller), keep_usage, self.stop_streams, headers)
+        tokens = _tokens(result)
+        lease.release(tokens)
+        caller.done(tokens)
+        if endpoint.binary:
+            return Response(result.content, media_type=result.media_type, headers=headers)
+        return Response(dumps(result), media_type=JSON, headers=headers)
+
+    def _closer(self, lease: Lease, caller: Caller) -> Any:
+        def close(tokens: int) -> None:
+            lease.release(tokens)
+            caller.done(tokens)
+
+        return close
+
+    async def models(self, request: Request) -> Response:
+        """``GET /v1/models``: the model names this key may use."""
+        try:
+            caller = self.keys.authenticate(request.headers.get("authorization"))
+        except APIError as exc:
+            return error_response(exc)
+        data = [self._model_card(name) for name in self.router.states if caller.allows(name)]
+        return Response(dumps({"object": "list", "data": data}), media_type=JSON)
+
+    async def model(self, request: Request) -> Response:
+        """``GET /v1/models/{model}``."""
+        try:
+            caller = self.keys.authenticate(request.headers.get("authorization"))
+            name = request.path_params["model"]
+            if name not in self.router.states or not caller.allows(name):
+                raise NotFoundError(
+                    f"model {name!r} is not served by this proxy", param="model", code="model_not_found"
+                )
+        except APIError as exc:
+            return error_response(exc)
+        return Response(dumps(self._model_card(name)), media_type=JSON)
+
+    def _model_card(self, name: str) -> dict[str, Any]:
+        return {"id": name, "object": "model", "created": self.created, "owned_by": "vertexlate"}
+
+    async def liveliness(self, request: Request) -> Response:
+        return Response(dumps("I'm alive!"), media_type=JSON)
+
+    async def readiness(self, request: Request) -> Response:
+        now = self.router.clock()
+        cooling = [
+            s.deployment.id for group in self.router.states.values() for s in group if s.cooldown_until > now
+        ]
+        status = "draining" if self.draining else "healthy"
+        body = {
+            "status": status,
+            "model_names": len(self.router.states),
+            "deployments": len(self.config.deployments),
+            "cooling_down": cooling,
+        }
+        return Response(dumps(body), status_code=503 if self.draining else 200, media_type=JSON)

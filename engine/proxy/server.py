@@ -1,0 +1,180 @@
+"""``vertexlate serve``: run the proxy under uvicorn, and stop it gracefully.
+
+Graceful shutdown on SIGINT/SIGTERM: the listening socket closes, readiness turns
+503, requests in flight finish, and streams get until shortly before the grace period
+ends; a stream still open then receives a final error event and is closed cleanly
+instead of being cut. :class:`BackgroundProxy` runs the same server in a thread on
+loopback for tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from engine.proxy.app import CONFIG_ENV, create_app
+from engine.proxy.config import ProxyConfig, load_config
+from engine.proxy.handlers import Proxy
+from engine.proxy.source import ConfigError
+
+log = logging.getLogger("vertexlate.proxy")
+STREAM_MARGIN = 1.0  # seconds before the grace period ends at which open streams are ended
+START_TIMEOUT = 10.0
+
+
+class ProxyServer(uvicorn.Server):
+    """uvicorn's server, telling the proxy when shutdown begins so it can drain."""
+
+    def __init__(self, config: uvicorn.Config, proxy: Proxy) -> None:
+        super().__init__(config)
+        self.proxy = proxy
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        await super().startup(sockets=sockets)
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if self.loop is not None and not self.proxy.draining:
+            self.loop.call_soon_threadsafe(self._begin_drain)
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()  # exit 0 after a requested shutdown, not "killed by signal"
+
+    def _begin_drain(self) -> None:
+        self.proxy.draining = True
+        grace = self.config.timeout_graceful_shutdown or 0
+        assert self.loop is not None
+        self.loop.call_later(max(grace - STREAM_MARGIN, grace * 0.5), self.proxy.stop_streams.set)
+
+
+def _uvicorn_options(args: argparse.Namespace, grace: float) -> dict[str, Any]:
+    return {
+        "host": args.host,
+        "port": args.port,
+        "timeout_graceful_shutdown": int(grace),
+        "access_log": args.access_log,
+        "log_level": args.log_level,
+        "lifespan": "off",
+    }
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="vertexlate serve", description="OpenAI-compatible proxy over Vertex AI."
+    )
+    parser.add_argument("--config", required=True, help="LiteLLM-style config.yaml")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4000)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes (each enforces rpm/tpm on its own)"
+    )
+    parser.add_argument(
+        "--graceful-timeout", type=float, default=None, help="seconds to finish requests on shutdown"
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    parser.add_argument("--no-access-log", dest="access_log", action="store_false")
+    parser.add_argument("--server", default="uvicorn", choices=["uvicorn"], help="ASGI server")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Validate the config, then serve until SIGINT/SIGTERM; 2 on a config error."""
+    args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"vertexlate serve: {exc}", file=sys.stderr)
+        return 2
+    grace = args.graceful_timeout if args.graceful_timeout is not None else config.graceful_shutdown_timeout
+    models = ", ".join(config.groups)
+    print(
+        f"vertexlate proxy: {len(config.deployments)} deployments of {models} on http://{args.host}:{args.port}",
+        file=sys.stderr,
+    )
+    if args.workers > 1:
+        os.environ[CONFIG_ENV] = os.path.abspath(args.config)
+        uvicorn.run(
+            "engine.proxy.app:app_from_env",
+            factory=True,
+            workers=args.workers,
+            **_uvicorn_options(args, grace),
+        )
+        return 0
+    app = create_app(config)
+    ProxyServer(uvicorn.Config(app, **_uvicorn_options(args, grace)), app.state.proxy).run()
+    return 0
+
+
+class BackgroundProxy:
+    """The proxy on 127.0.0.1 in a background thread (tests, benchmarks); a context manager."""
+
+    def __init__(self, config: ProxyConfig, grace: float = 2.0, **uvicorn_options: Any) -> None:
+        self.app = create_app(config)
+        self.proxy: Proxy = self.app.state.proxy
+        self.grace = grace
+        self.options = uvicorn_options
+        self.port = 0
+        self._server: ProxyServer | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> BackgroundProxy:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = self._socket.getsockname()[1]
+        options = {"log_level": "warning", "access_log": False, "lifespan": "off", **self.options}
+        config = uvicorn.Config(self.app, timeout_graceful_shutdown=int(self.grace), **options)
+        self._server = ProxyServer(config, self.proxy)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            daemon=True,
+            name=f"vertexlate-proxy-{self.port}",
+        )
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the proxy failed to start")
+            time.sleep(0.005)
+        return self
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Begin a graceful shutdown, as SIGTERM would; with ``wait``, join the server thread."""
+        if self._server is not None:
+            self._server.handle_exit(15, None)
+        if wait and self._thread is not None:
+            self._thread.join(timeout=self.grace + 10)
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None and self._thread.is_alive():
+            self.shutdown()
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._thread = self._socket = None
+
+    def __enter__(self) -> BackgroundProxy:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()

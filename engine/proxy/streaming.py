@@ -1,0 +1,162 @@
+"""Client disconnects and server-sent events: stopping upstream work nobody will read.
+
+Why not Starlette's ``StreamingResponse``: under uvicorn's ASGI 2.3 it notices a
+disconnect only through a separate listener, and with ASGI 2.4 only on the next write,
+so an upstream stream that is slow between chunks would keep running for a client
+that is gone. :class:`DisconnectGuard` watches the connection for the duration of any
+block and cancels the task the moment the client leaves; the engine's stream then
+closes its upstream response in its ``finally``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from types import TracebackType
+from typing import Any
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from engine.errors import APIError, ServiceUnavailableError
+
+
+def dumps(obj: Any) -> bytes:
+    """Compact JSON; the engine's response objects are dicts, so they encode directly."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class DisconnectGuard:
+    """``async with DisconnectGuard(receive):`` cancels the current task if the client disconnects.
+
+    On exit after a disconnect the cancellation is absorbed and ``fired`` is True, so the
+    caller can tell "client left" from a server shutdown (which still propagates).
+    """
+
+    def __init__(self, receive: Receive) -> None:
+        self.receive = receive
+        self.fired = False
+        self.done = False
+        self._task: asyncio.Task[Any] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+
+    async def _watch(self) -> None:
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                if not self.done and self._task is not None:
+                    self.fired = True
+                    self._task.cancel()
+                return
+
+    async def __aenter__(self) -> DisconnectGuard:
+        self._task = asyncio.current_task()
+        self._watcher = asyncio.ensure_future(self._watch())
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> bool:
+        self.done = True
+        if self._watcher is not None:
+            self._watcher.cancel()
+        if self.fired and self._task is not None:
+            self._task.uncancel()
+            return kind is None or issubclass(kind, asyncio.CancelledError)
+        return False
+
+
+class EventStream(Response):
+    """``text/event-stream`` of OpenAI chunks, ending with ``data: [DONE]``.
+
+    An upstream error in mid-stream becomes a final ``data: {"error": ...}`` event (the
+    OpenAI client raises it); a disconnect cancels the upstream; ``on_close`` runs once,
+    whatever happened, with the token count seen in the stream.
+    """
+
+    media_type = "text/event-stream"
+
+    def __init__(
+        self,
+        chunks: AsyncIterator[Any],
+        on_close: Callable[[int], None],
+        keep_usage: bool,
+        shutdown: asyncio.Event,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.chunks = chunks
+        self.on_close = on_close
+        self.keep_usage = keep_usage
+        self.shutdown = shutdown
+        self.status_code = 200
+        self.background = None
+        self.init_headers({"cache-control": "no-cache", "x-accel-buffering": "no", **(headers or {})})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        tokens = 0
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            async with DisconnectGuard(receive):
+                tokens = await self._pump(send)
+        except OSError:
+            pass  # the client went away while we wrote
+        finally:
+            await _close(self.chunks)
+            self.on_close(tokens)
+
+    async def _pump(self, send: Send) -> int:
+        tokens = 0
+        stopper = asyncio.ensure_future(self.shutdown.wait())
+        pending: asyncio.Future[Any] | None = None
+        try:
+            while True:
+                if self.shutdown.is_set():
+                    raise ServiceUnavailableError("the proxy is shutting down; the stream was ended early", llm_provider="proxy")
+                pending = asyncio.ensure_future(anext(self.chunks))
+                await asyncio.wait((pending, stopper), return_when=asyncio.FIRST_COMPLETED)
+                if not pending.done():
+                    continue  # shutdown: the check above ends the stream
+                try:
+                    chunk = pending.result()
+                except StopAsyncIteration:
+                    break
+                usage = chunk.get("usage")
+                if usage:
+                    tokens = usage.get("total_tokens") or tokens
+                    if not self.keep_usage:
+                        if not chunk.get("choices"):
+                            continue
+                        chunk = {k: v for k, v in chunk.items() if k != "usage"}
+                await send({"type": "http.response.body", "body": b"data: " + dumps(chunk) + b"\n\n", "more_body": True})
+            await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
+        except APIError as exc:
+            event = b"data: " + dumps(exc.to_openai_error()) + b"\n\n"
+            await send({"type": "http.response.body", "body": event, "more_body": False})
+        finally:
+            stopper.cancel()
+            if pending is not None and not pending.done():
+                # the upstream read runs in its own task: cancel it, so the engine's stream closes its response
+                pending.cancel()
+                await _settle(pending)
+        return tokens
+
+
+async def _settle(task: asyncio.Future[Any]) -> None:
+    """Wait for a cancelled task to finish unwinding; a cancellation of our own task is re-raised after."""
+    interrupted = False
+    while not task.done():
+        try:
+            await asyncio.wait((task,))
+        except asyncio.CancelledError:
+            interrupted = True
+    if interrupted:
+        raise asyncio.CancelledError
+
+
+async def _close(chunks: AsyncIterator[Any]) -> None:
+    close = getattr(chunks, "aclose", None)
+    if close is not None:
+        with contextlib.suppress(Exception):  # closing a broken upstream must not mask the outcome
+            await close()

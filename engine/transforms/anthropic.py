@@ -1,0 +1,239 @@
+"""OpenAI chat → Anthropic Messages (Claude on Vertex AI): turns, system, tools, tool choice, thinking.
+
+Anthropic keeps system text outside the turns, wants tool results inside a *user*
+turn as ``tool_result`` blocks, tool calls inside the *assistant* turn as
+``tool_use`` blocks, and earlier thinking blocks (with their signatures) sent back
+first in the assistant turn. That restructuring is not a field mapping, so it lives
+here, as named transforms the Anthropic spec references. Content blocks keep their
+``cache_control`` so prompt caching works unchanged.
+References: https://docs.anthropic.com/en/api/messages,
+https://docs.anthropic.com/en/docs/build-with-claude/tool-use,
+https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from engine.errors import BadRequestError
+from engine.transforms import register
+
+Block = dict[str, Any]
+
+
+def bad(where: str, message: str, ctx: Any) -> BadRequestError:
+    return BadRequestError(f"{where}: {message}", model=getattr(ctx, "model", None), param="messages")
+
+
+def _with_cache(block: Block, source: dict[str, Any]) -> Block:
+    if source.get("cache_control") is not None:
+        block["cache_control"] = source["cache_control"]
+    return block
+
+
+def _text_block(part: dict[str, Any], ctx: Any, where: str) -> Block | None:
+    text = part.get("text")
+    if not isinstance(text, str):
+        raise bad(where, "a text part needs a string 'text'", ctx)
+    return _with_cache({"type": "text", "text": text}, part) if text else None
+
+
+def _source(url: str) -> dict[str, Any]:
+    """A ``data:`` URL becomes an inline base64 source; anything else is fetched by URL."""
+    if url.startswith("data:"):
+        header, _, data = url.partition(",")
+        media_type = header[len("data:") :].split(";")[0]
+        return {"type": "base64", "media_type": media_type, "data": data}
+    return {"type": "url", "url": url}
+
+
+def _image_block(part: dict[str, Any], ctx: Any, where: str) -> Block:
+    image = part.get("image_url")
+    url = image.get("url") if isinstance(image, dict) else image
+    if not isinstance(url, str) or not url:
+        raise bad(where, "an image_url part needs a URL (https:// or data:)", ctx)
+    return _with_cache({"type": "image", "source": _source(url)}, part)
+
+
+def _file_block(part: dict[str, Any], ctx: Any, where: str) -> Block:
+    file = part.get("file") or {}
+    url = file.get("file_data") or file.get("file_id")
+    if not isinstance(url, str) or not url:
+        raise bad(where, "a file part needs file.file_data (a data: URL) or file.file_id (a URL)", ctx)
+    return _with_cache({"type": "document", "source": _source(url)}, part)
+
+
+PART_CONVERTERS: dict[str, Callable[[dict[str, Any], Any, str], Block | None]] = {
+    "text": _text_block,
+    "image_url": _image_block,
+    "file": _file_block,
+}
+
+
+def content_blocks(content: Any, ctx: Any, where: str) -> list[Block]:
+    """The blocks of one OpenAI ``content`` (string or typed parts); empty text is dropped."""
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    if not isinstance(content, list):
+        raise bad(where, f"content must be a string or a list of parts, got {type(content).__name__}", ctx)
+    blocks = []
+    for i, part in enumerate(content):
+        pwhere = f"{where}.content[{i}]"
+        if not isinstance(part, dict) or "type" not in part:
+            raise bad(pwhere, "each content part must be an object with a 'type'", ctx)
+        convert = PART_CONVERTERS.get(part["type"])
+        if convert is None:
+            raise bad(pwhere, f"unsupported content part type {part['type']!r} (supported: {', '.join(sorted(PART_CONVERTERS))})", ctx)
+        if (block := convert(part, ctx, pwhere)) is not None:
+            blocks.append(block)
+    return blocks
+
+
+def _user(message: dict[str, Any], ctx: Any, where: str) -> list[Block]:
+    return content_blocks(message.get("content"), ctx, where)
+
+
+def _tool_result(message: dict[str, Any], ctx: Any, where: str) -> list[Block]:
+    if not message.get("tool_call_id"):
+        raise bad(where, "a tool message needs 'tool_call_id' (the id of the assistant's tool call)", ctx)
+    content = message.get("content")
+    result: Any = content if isinstance(content, str) else content_blocks(content, ctx, where)
+    return [{"type": "tool_result", "tool_use_id": message["tool_call_id"], "content": result}]
+
+
+def _thinking(block: Any, ctx: Any, where: str) -> Block:
+    if not isinstance(block, dict) or block.get("type") not in ("thinking", "redacted_thinking"):
+        raise bad(where, "thinking_blocks items must be {'type': 'thinking', 'thinking', 'signature'} or redacted_thinking", ctx)
+    keys = ("type", "thinking", "signature") if block["type"] == "thinking" else ("type", "data")
+    return {k: block[k] for k in keys if k in block}
+
+
+def _tool_use(call: Any, ctx: Any, where: str) -> Block:
+    function = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(function, dict) or not function.get("name"):
+        raise bad(where, "each tool call needs function.name", ctx)
+    arguments = function.get("arguments") or "{}"
+    try:
+        parsed = json.loads(arguments) if isinstance(arguments, str) else arguments
+    except ValueError:
+        raise bad(where, f"tool call arguments are not valid JSON: {arguments[:100]!r}", ctx) from None
+    return {"type": "tool_use", "id": call.get("id"), "name": function["name"], "input": parsed}
+
+
+def _assistant(message: dict[str, Any], ctx: Any, where: str) -> list[Block]:
+    """Thinking blocks first (Anthropic requires it), then text, then tool calls."""
+    blocks = [_thinking(b, ctx, f"{where}.thinking_blocks[{i}]") for i, b in enumerate(message.get("thinking_blocks") or [])]
+    blocks += content_blocks(message.get("content"), ctx, where)
+    blocks += [_tool_use(c, ctx, f"{where}.tool_calls[{i}]") for i, c in enumerate(message.get("tool_calls") or [])]
+    return blocks
+
+
+TURNS: dict[str, tuple[str, Callable[[dict[str, Any], Any, str], list[Block]]]] = {
+    "user": ("user", _user),
+    "tool": ("user", _tool_result),
+    "assistant": ("assistant", _assistant),
+}
+
+
+def _compact(blocks: list[Block]) -> Any:
+    """A lone plain text block is sent as a string, as Anthropic's own examples do."""
+    if len(blocks) == 1 and blocks[0].keys() == {"type", "text"}:
+        return blocks[0]["text"]
+    return blocks
+
+
+@register("anthropic_messages")
+def anthropic_messages(messages: list[Any], ctx: Any) -> dict[str, Any]:
+    """``messages`` (same-role turns merged) and ``system`` from OpenAI messages."""
+    system: list[Block] = []
+    turns: list[dict[str, Any]] = []
+    for i, message in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(message, dict):
+            raise bad(where, f"each message must be an object, got {type(message).__name__}", ctx)
+        role = message.get("role")
+        if role not in TURNS and role not in ("system", "developer"):
+            raise bad(where, f"unknown role {role!r} (expected system, user, assistant or tool)", ctx)
+        turn_role, convert = TURNS.get(role, ("system", _user))
+        blocks = convert(message, ctx, where)
+        if not blocks:
+            continue  # e.g. an assistant turn with empty content: Anthropic rejects empty turns
+        if role != "tool":
+            blocks[-1] = _with_cache(blocks[-1], message)  # message-level cache_control marks its last block
+        if turn_role == "system":
+            system += blocks
+            continue
+        if turns and turns[-1]["role"] == turn_role:
+            turns[-1]["content"] += blocks
+        else:
+            turns.append({"role": turn_role, "content": blocks})
+    if not turns:
+        raise bad("messages", "Claude needs at least one user or assistant message besides system messages", ctx)
+    body: dict[str, Any] = {"messages": [{"role": t["role"], "content": _compact(t["content"])} for t in turns]}
+    if system:
+        body["system"] = _compact(system)
+    return body
+
+
+@register("anthropic_tools")
+def anthropic_tools(tools: list[Any], ctx: Any) -> list[Block]:
+    """OpenAI function tools → ``{name, description, input_schema}``; Anthropic-native tools pass through."""
+    out = []
+    for i, tool in enumerate(tools):
+        if not isinstance(tool, dict):
+            raise BadRequestError(f"tools[{i}] must be an object", model=ctx.model, param="tools")
+        if tool.get("type") != "function":
+            out.append(tool)  # e.g. {"type": "bash_20250124", "name": "bash"}: already Anthropic's shape
+            continue
+        function = tool.get("function") or {}
+        if not function.get("name"):
+            raise BadRequestError(f"tools[{i}].function.name is required", model=ctx.model, param="tools")
+        converted: Block = {"name": function["name"]}
+        if function.get("description"):
+            converted["description"] = function["description"]
+        converted["input_schema"] = function.get("parameters") or {"type": "object", "properties": {}}
+        out.append(_with_cache(converted, tool))
+    return out
+
+
+TOOL_CHOICE = {"auto": {"type": "auto"}, "required": {"type": "any"}, "any": {"type": "any"}, "none": {"type": "none"}}
+
+
+@register("anthropic_tool_choice")
+def anthropic_tool_choice(value: Any, ctx: Any) -> dict[str, Any]:
+    """``auto``/``required``/``none`` or ``{"type": "function", "function": {"name"}}`` → Anthropic's tool_choice."""
+    if isinstance(value, str) and value in TOOL_CHOICE:
+        return dict(TOOL_CHOICE[value])
+    if isinstance(value, dict) and value.get("type") == "function" and (value.get("function") or {}).get("name"):
+        return {"type": "tool", "name": value["function"]["name"]}
+    if isinstance(value, dict) and value.get("type") in ("auto", "any", "tool", "none"):
+        return value
+    raise BadRequestError(
+        f"tool_choice {value!r} is not one of auto, required, none or {{'type': 'function', 'function': {{'name': ...}}}}",
+        model=ctx.model,
+        param="tool_choice",
+    )
+
+
+@register("anthropic_finalize")
+def anthropic_finalize(body: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    """Body-wide rules: a thinking budget must fit under ``max_tokens``; ``tool_choice`` needs a type.
+
+    When the caller left ``max_tokens`` to the spec default and the thinking budget
+    does not fit under it, the default is raised to budget + default (capped at the
+    model's maximum), so ``thinking={...}`` or ``reasoning_effort`` alone just works.
+    """
+    budget = (body.get("thinking") or {}).get("budget_tokens")
+    caller_set = any(ctx.params.get(name) is not None for name in ("max_tokens", "max_completion_tokens"))
+    if isinstance(budget, int) and not caller_set and body.get("max_tokens", 0) <= budget:
+        raised = budget + int(ctx.capabilities.get("default_max_tokens") or 4096)
+        cap = ctx.capabilities.get("max_output_tokens")
+        body["max_tokens"] = min(raised, cap) if cap else raised
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and "type" not in choice:
+        body["tool_choice"] = {"type": "auto", **choice}
+    return body

@@ -1,0 +1,153 @@
+"""Conversation history with tool use: assistant ``tool_calls`` and ``tool`` results → Gemini parts.
+
+Why this is more than a field mapping: OpenAI pairs a result with its call by id,
+Gemini by function name and position. So the call ids of every assistant turn are
+remembered (with the function name and the call's position), each ``tool`` message
+becomes a ``functionResponse`` named after its call, and the responses to one turn
+are put in call order in one content, which Vertex checks ("the number of function
+response parts is equal to the number of function call parts").
+
+Thought signatures travel back where Gemini returned them: on the function-call
+part (from ``provider_specific_fields`` or, when a client dropped that, from the
+tool-call id) and, for a text answer, on its first text part (from ``thinking_blocks``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from engine.transforms.gemini import bad, content_parts, contents_pass, message_converter
+from engine.transforms.gemini_tools import split_call_id
+
+_ORDER = "response_order"  # state key: id(part) → position of the call it answers
+
+
+def call_signature(call: dict[str, Any]) -> str | None:
+    """The thought signature of an OpenAI tool call: provider fields first, then the id."""
+    fields = call.get("provider_specific_fields")
+    if isinstance(fields, dict) and isinstance(fields.get("thought_signature"), str):
+        return fields["thought_signature"]
+    call_id = call.get("id")
+    return split_call_id(call_id)[1] if isinstance(call_id, str) else None
+
+
+def block_signature(blocks: Any) -> str | None:
+    """The first signature among ``thinking_blocks`` (``signature`` or Gemini's ``thoughtSignature``)."""
+    for block in blocks if isinstance(blocks, list) else []:
+        if isinstance(block, dict):
+            signature = block.get("signature") or block.get("thoughtSignature")
+            if isinstance(signature, str) and signature:
+                return signature
+    return None
+
+
+def _arguments(raw: Any, ctx: Any, where: str) -> dict[str, Any]:
+    if raw in (None, ""):
+        return {}
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise bad(where, f"function.arguments is not valid JSON: {raw[:80]!r}", ctx) from None
+    if not isinstance(raw, dict):
+        raise bad(
+            where, "function.arguments must be a JSON object (Gemini's functionCall.args is an object)", ctx
+        )
+    return raw
+
+
+@message_converter("assistant")
+def _assistant(message: dict[str, Any], ctx: Any, where: str, state: dict[str, Any]) -> list[dict[str, Any]]:
+    calls = message.get("tool_calls") or []
+    content = message.get("content")
+    parts = content_parts(content, ctx, where) if content not in (None, "", []) or not calls else []
+    signature = block_signature(message.get("thinking_blocks"))
+    if signature and parts and "text" in parts[0]:
+        parts[0] = {**parts[0], "thoughtSignature": signature}
+    known = state.setdefault("calls", {})
+    for position, call in enumerate(calls):
+        cwhere = f"{where}.tool_calls[{position}]"
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise bad(cwhere, "a tool call needs a 'function' with a string 'name'", ctx)
+        part: dict[str, Any] = {
+            "functionCall": {
+                "name": function["name"],
+                "args": _arguments(function.get("arguments"), ctx, cwhere),
+            }
+        }
+        if signature := call_signature(call):
+            part["thoughtSignature"] = signature
+        parts.append(part)
+        call_id = call.get("id")
+        if isinstance(call_id, str):
+            known[call_id] = known[split_call_id(call_id)[0]] = (function["name"], position)
+    return parts
+
+
+def _result_text(content: Any, ctx: Any, where: str) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = [p.get("text") for p in content if isinstance(p, dict) and p.get("type") == "text"]
+        if len(texts) == len(content):
+            return "".join(t for t in texts if isinstance(t, str))
+    raise bad(where, "a tool result's content must be a string or a list of text parts", ctx)
+
+
+@message_converter("tool")
+def _tool(message: dict[str, Any], ctx: Any, where: str, state: dict[str, Any]) -> list[dict[str, Any]]:
+    call_id = message.get("tool_call_id")
+    known = state.get("calls", {})
+    found = known.get(call_id) if isinstance(call_id, str) else None
+    if found is None and isinstance(call_id, str):
+        found = known.get(split_call_id(call_id)[0])
+    if found is None:
+        raise bad(
+            where, f"tool_call_id {call_id!r} matches no tool call of an earlier assistant message", ctx
+        )
+    name, position = found
+    part = {
+        "functionResponse": {
+            "name": name,
+            "response": {"content": _result_text(message.get("content"), ctx, where)},
+        }
+    }
+    state.setdefault(_ORDER, {})[id(part)] = position
+    return [part]
+
+
+@message_converter("function")
+def _function(message: dict[str, Any], ctx: Any, where: str, state: dict[str, Any]) -> list[dict[str, Any]]:
+    """OpenAI's deprecated ``role: function`` result: the name is given, not looked up."""
+    name = message.get("name")
+    if not isinstance(name, str):
+        raise bad(where, "a function message needs a 'name'", ctx)
+    return [
+        {
+            "functionResponse": {
+                "name": name,
+                "response": {"content": _result_text(message.get("content"), ctx, where)},
+            }
+        }
+    ]
+
+
+@contents_pass
+def _order_and_count_responses(contents: list[dict[str, Any]], ctx: Any, state: dict[str, Any]) -> None:
+    """Responses in call order; each call turn followed by exactly as many responses as it made calls."""
+    order = state.get(_ORDER, {})
+    for index, content in enumerate(contents):
+        if order and content["role"] == "user":
+            content["parts"].sort(key=lambda p: (0, order[id(p)]) if id(p) in order else (1, 0))
+        calls = sum("functionCall" in p for p in content["parts"]) if content["role"] == "model" else 0
+        if calls and index + 1 < len(contents):
+            answered = sum("functionResponse" in p for p in contents[index + 1]["parts"])
+            if answered != calls:
+                raise bad(
+                    "messages",
+                    f"an assistant turn made {calls} tool call(s) but {answered} tool result(s) follow it; "
+                    "Gemini needs one role='tool' message per call before the next turn",
+                    ctx,
+                )

@@ -1,0 +1,73 @@
+"""Transforms for Cloud Text-to-Speech (``text:synthesize``) in OpenAI's ``/audio/speech`` shape.
+
+The spec maps voices, formats and speed by table; code is needed only where a value
+decides the *shape* of the request or reply:
+
+- ``speech_input``: ``input`` goes to ``input.ssml`` when it contains ``<speak>`` or the
+  caller passed ``use_ssml=True`` (wrapped in ``<speak>`` if it is not), else ``input.text``;
+- ``speech_audio_encoding`` (request finalize): the final ``audioConfig.audioEncoding``
+  must be one the service knows (capability ``audio_encodings``); otherwise the error lists
+  them, instead of Google's bare "invalid value" after a round trip;
+- ``base64_bytes`` (extractor): ``audioContent`` → bytes;
+- ``speech_media_type`` (response finalize): the media type that goes with the encoding.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from engine.errors import BadRequestError
+from engine.transforms import register
+
+SPEAK_TAG = "<speak"
+
+
+@register("speech_input")
+def speech_input(value: str, ctx: Any) -> dict[str, str]:
+    """``{"text": ...}`` or ``{"ssml": ...}``; an explicit ``use_ssml`` wins over detection."""
+    forced = ctx.params.get("use_ssml")
+    is_ssml = SPEAK_TAG in value.lower() if forced is None else bool(forced)
+    if not is_ssml:
+        return {"text": value}
+    return {"ssml": value if SPEAK_TAG in value.lower() else f"<speak>{value}</speak>"}
+
+
+def _encoding(body: dict[str, Any]) -> Any:
+    config = body.get("audioConfig")
+    return config.get("audioEncoding") if isinstance(config, dict) else None
+
+
+@register("speech_audio_encoding")
+def speech_audio_encoding(body: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    """Reject an unknown ``audioConfig.audioEncoding`` with the list of valid ones."""
+    valid = ctx.capabilities.get("audio_encodings") or {}
+    encoding = _encoding(body)
+    if valid and encoding not in valid:
+        raise BadRequestError(
+            f"audioConfig.audioEncoding {encoding!r} is not a Text-to-Speech audio encoding; "
+            f"valid encodings: {', '.join(valid)}",
+            model=ctx.model,
+            param="audioConfig",
+        )
+    return body
+
+
+@register("base64_bytes")
+def base64_bytes(value: Any) -> bytes:
+    """Decode a base64 field strictly: a truncated or corrupted payload is an error, not noise."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected base64 text, got {type(value).__name__}")
+    try:
+        return base64.b64decode(value, validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"audio is not valid base64 ({exc})") from None
+
+
+@register("speech_media_type")
+def speech_media_type(obj: Any, raw: Any, ctx: Any) -> Any:
+    """Set ``media_type`` from the encoding that was requested."""
+    types = ctx.capabilities.get("audio_encodings") or {}
+    obj.media_type = types.get(_encoding(ctx.body), "application/octet-stream")
+    return obj
