@@ -24,7 +24,15 @@ from engine import auth
 from engine.compiler import Operation
 from engine.errors import APIError, APIResponseValidationError, BadRequestError
 from engine.registry import Resolved, default_registry
-from engine.request import ENGINE_OPTIONS, RequestContext, build_body, merge, render_url, stream_fields, url_needs
+from engine.request import (
+    ENGINE_OPTIONS,
+    RequestContext,
+    build_body,
+    merge,
+    render_url,
+    stream_fields,
+    url_needs,
+)
 from engine.response import BUILDERS, ChatStream, merge_parts
 from engine.sse import SSEDecoder
 from engine.transport import (
@@ -173,7 +181,9 @@ async def asend(call: Call) -> httpx.Response:
     client = async_client()
     attempt, refreshed = 0, False
     while True:
-        token = await asyncio.to_thread(call.credential.token, refreshed) if call.credential else None
+        token = None
+        if call.credential is not None:  # a fresh cached token needs no thread hop
+            token = (None if refreshed else call.credential.cached()) or await asyncio.to_thread(call.credential.token, refreshed)
         try:
             response = await client.send(_request(call, client, token), stream=call.stream)
         except httpx.HTTPError as exc:

@@ -83,6 +83,10 @@ class CachedCredential:
                 self._refresh()
             return self.credentials.token
 
+    def cached(self) -> str | None:
+        """The token if still fresh, else None: no lock, no I/O, so async callers can skip a thread hop."""
+        return self.credentials.token if self._fresh() else None
+
     def _fresh(self) -> bool:
         creds = self.credentials
         if not creds.token:
@@ -106,21 +110,37 @@ _cache: dict[str, CachedCredential] = {}
 _cache_lock = threading.Lock()
 
 
+_by_identity: dict[int, tuple[Any, CachedCredential]] = {}
+
+
 def credential_for(vertex_credentials: Any) -> CachedCredential:
-    """The cached credential for a source (resolving it the first time it is seen)."""
+    """The cached credential for a source (resolving it the first time it is seen).
+
+    Callers usually pass the same object on every call, so an identity check comes
+    first; hashing the source (a key file's JSON) happens once per object.
+    """
+    if vertex_credentials is not None:
+        hit = _by_identity.get(id(vertex_credentials))
+        if hit is not None and hit[0] is vertex_credentials:
+            return hit[1]
     key = _cache_key(vertex_credentials)
     cached = _cache.get(key)
-    if cached is not None:
-        return cached
-    with _cache_lock:
-        if key not in _cache:
-            _cache[key] = _load(vertex_credentials)
-        return _cache[key]
+    if cached is None:
+        with _cache_lock:
+            if key not in _cache:
+                _cache[key] = _load(vertex_credentials)
+            cached = _cache[key]
+    if vertex_credentials is not None:
+        if len(_by_identity) > 256:
+            _by_identity.clear()
+        _by_identity[id(vertex_credentials)] = (vertex_credentials, cached)
+    return cached
 
 
 def clear_cache() -> None:
     with _cache_lock:
         _cache.clear()
+        _by_identity.clear()
 
 
 def _cache_key(source: Any) -> str:

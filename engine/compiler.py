@@ -18,12 +18,11 @@ from typing import Any
 
 import jinja2
 import jinja2.meta
-import jmespath
 import jmespath.exceptions
-import jmespath.visitor
 
 from engine import transforms
 from engine.errors import error_class
+from engine.jmes import compile_expression
 from engine.loader import SpecDocument, where
 
 _JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
@@ -58,7 +57,7 @@ class Template:
 class Extractor:
     """A JMESPath expression plus the small post-processing a spec can ask for."""
 
-    path: Any  # jmespath.parser.ParsedResult
+    path: Path
     join: str | None = None
     table: dict[str, Any] | None = None
     default: Any = None
@@ -130,6 +129,11 @@ class Param:
     requires: str | None = None
     required: bool = False
 
+    @property
+    def has_default(self) -> bool:
+        """Whether an absent value still needs work (a default, a setting, or a required check)."""
+        return self.default is not None or self.default_setting is not None or self.required
+
 
 @dataclass
 class ErrorSpec:
@@ -195,50 +199,18 @@ def compile_template(source: str, keys: list[Any], problems: Problems) -> Templa
 
 
 class Path:
-    """A compiled JMESPath expression; plain ``a.b.c`` paths skip the interpreter entirely.
-
-    ``jmespath.compile(...).search`` builds a new interpreter on every call; here one
-    shared, stateless interpreter walks the parsed tree, and the most common
-    expressions (field chains) become a few dict lookups.
-    """
+    """A JMESPath expression compiled to a Python closure (engine/jmes.py)."""
 
     __slots__ = ("expression", "search")
 
-    def __init__(self, expression: str, parsed: Any) -> None:
+    def __init__(self, expression: str) -> None:
         self.expression = expression
-        chain = _field_chain(parsed.parsed)
-        if chain is not None:
-            self.search = _chain_getter(chain)
-        else:
-            ast, visit = parsed.parsed, _INTERPRETER.visit
-            self.search = lambda data: visit(ast, data)
-
-
-_INTERPRETER = jmespath.visitor.TreeInterpreter()
-
-
-def _field_chain(ast: dict[str, Any]) -> tuple[str, ...] | None:
-    if ast["type"] == "field":
-        return (ast["value"],)
-    if ast["type"] == "subexpression" and all(child["type"] == "field" for child in ast["children"]):
-        return tuple(child["value"] for child in ast["children"])
-    return None
-
-
-def _chain_getter(chain: tuple[str, ...]) -> Callable[[Any], Any]:
-    def get(data: Any) -> Any:
-        for name in chain:
-            if not isinstance(data, dict):
-                return None
-            data = data.get(name)
-        return data
-
-    return get
+        self.search = compile_expression(expression)
 
 
 def compile_jmespath(expr: str, keys: list[Any], problems: Problems) -> Path | None:
     try:
-        return Path(expr, jmespath.compile(expr))
+        return Path(expr)
     except jmespath.exceptions.JMESPathError as exc:
         problems.add(keys, f"JMESPath does not compile: {str(exc).splitlines()[0]}")
         return None

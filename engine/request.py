@@ -120,9 +120,11 @@ def build_body(resolved: Resolved, op: Operation, params: dict[str, Any], settin
         log.debug("dropping unsupported params %s for %s", rejected, resolved.name)
 
     for param in op.params.values():
+        value = params.get(param.name)
+        if value is None and not param.has_default:
+            continue
         if param.name in rejected:
             continue
-        value = params.get(param.name)
         if value is None:
             value = resolve_caps(_default(param, settings), caps)
         if value is None:
@@ -148,7 +150,8 @@ def stream_fields(resolved: Resolved, op: Operation) -> dict[str, Any]:
     """The spec's ``stream.body``: fields only a streamed request carries (e.g. ``stream: true``)."""
     if op.stream is None or not op.stream.body:
         return {}
-    return _render_static(op.stream.body, {"model": resolved.model_id, "caps": resolved.capabilities, **dict(resolved.captures)})
+    ctx = {"model": resolved.model_id, "caps": resolved.capabilities, **dict(resolved.captures)}
+    return _render_static(op.stream.body, ctx)
 
 
 def _default(param: Param, settings: Any) -> Any:

@@ -16,6 +16,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -114,7 +115,12 @@ def connection_error(exc: httpx.HTTPError, model: str | None) -> APIError:
 def timeout_of(value: Any) -> httpx.Timeout:
     if isinstance(value, httpx.Timeout):
         return value
-    return httpx.Timeout(float(value) if value is not None else 600.0, connect=min(float(value or 600.0), 30.0))
+    return _timeout(float(value) if value is not None else 600.0)
+
+
+@lru_cache(maxsize=64)
+def _timeout(seconds: float) -> httpx.Timeout:
+    return httpx.Timeout(seconds, connect=min(seconds, 30.0))
 
 
 def sleep_for(attempt: Attempt) -> None:

@@ -76,7 +76,12 @@ def render(registry: Registry) -> str:
     for family in sorted(registry.families, key=lambda f: f.name):
         for entry in family.models:
             aliases = sorted(a for a, target in family.aliases.items() if target == entry.pattern)
-            cells = [family.name, f"`vertex_ai/{shown_name(entry.pattern)}`", _operations(entry), _notes(entry, aliases)]
+            cells = [
+                family.name,
+                f"`vertex_ai/{shown_name(entry.pattern)}`",
+                _operations(entry),
+                _notes(entry, aliases),
+            ]
             rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
 
@@ -111,7 +116,10 @@ def main(argv: list[str] | None = None) -> int:
             target.write_text(updated, encoding="utf-8")
         return 0
     if updated != text:
-        print(f"{target}: the model table is stale; run: python tools/model_table.py --write {target}", file=sys.stderr)
+        print(
+            f"{target}: the model table is stale; run: python tools/model_table.py --write {target}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -170,6 +170,19 @@ def _merge(events: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
+def _candidates(response: dict[str, Any], count: Any) -> dict[str, Any]:
+    """Repeat the single candidate for ``candidateCount`` > 1, indexed as Vertex indexes them."""
+    wanted = int(count) if str(count or "").isdigit() else 1
+    if wanted <= 1 or "candidates" not in response:
+        return response
+    usage = dict(response["usageMetadata"])
+    extra = usage.get("candidatesTokenCount", 0) * (wanted - 1)
+    usage["candidatesTokenCount"] = usage.get("candidatesTokenCount", 0) + extra
+    usage["totalTokenCount"] += extra
+    candidates = [{**response["candidates"][0], "index": i} for i in range(wanted)]
+    return {**response, "candidates": candidates, "usageMetadata": usage}
+
+
 def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
@@ -201,7 +214,7 @@ async def _generate(call: Call, streaming: bool) -> Response:
         return done
     events = _events(call, reply, cached)
     if not streaming:
-        return JSONResponse(_merge(events))
+        return JSONResponse(_candidates(_merge(events), _config(call.body).get("candidateCount")))
     framing = GEMINI_SSE if call.query.get("alt") == "sse" else GEMINI_ARRAY
     return stream(events, framing, reply)
 

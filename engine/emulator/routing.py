@@ -82,7 +82,6 @@ class Route:
     handler: Handler
     model: ModelKey = path_model
     missing: Callable[[dict[str, str]], str] = publisher_missing
-    auth: bool = True
 
 
 def route(method: str, regex: str, handler: Handler, **options: Any) -> Route:
@@ -129,10 +128,9 @@ async def dispatch(request: Request, state: EmulatorState, routes: list[Route]) 
     body, ok = await _body(request)
     model = candidate.model(params, body) if ok else None
     state.record(log_entry(request, body, model))
-    if candidate.auth:
-        denied = unauthenticated(request, state)
-        if denied is not None:
-            return denied
+    denied = unauthenticated(request, state)
+    if denied is not None:
+        return denied
     if not ok:
         return google_error(400, "Invalid JSON payload received. Unexpected token.")
     if model is not None and state.is_unknown(model):

@@ -16,13 +16,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-import engine
 from engine.errors import APIError, BadRequestError, InternalServerError, NotFoundError
 from engine.proxy.config import Deployment, ProxyConfig
 from engine.proxy.keys import Caller, KeyTable
 from engine.proxy.operations import CLIENT_FORBIDDEN, CLIENT_IGNORED, Endpoint
 from engine.proxy.router import Lease, Router
 from engine.proxy.streaming import DisconnectGuard, EventStream, dumps
+from engine.proxy.upstream import choose
 
 log = logging.getLogger("vertexlate.proxy")
 
@@ -62,6 +62,7 @@ class Proxy:
         self.config = config
         self.keys = KeyTable(config)
         self.router = Router(config)
+        self.send = choose(config.upstream_http)
         self.created = int(time.time())
         self.draining = False
         self.stop_streams = asyncio.Event()
@@ -156,10 +157,9 @@ class Proxy:
         self, request: Request, endpoint: Endpoint, caller: Caller, name: str, body: dict[str, Any]
     ) -> Response:
         stream = endpoint.streams and bool(body.get("stream"))
-        function = getattr(engine, endpoint.function)
 
         async def invoke(deployment: Deployment) -> Any:
-            return await function(**self._kwargs(deployment, endpoint, body, stream))
+            return await self.send(endpoint, self._kwargs(deployment, endpoint, body, stream), stream)
 
         async with DisconnectGuard(request.receive) as guard:
             result, lease = await self.router.call(name, endpoint.operation, invoke)

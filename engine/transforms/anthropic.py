@@ -87,7 +87,11 @@ def content_blocks(content: Any, ctx: Any, where: str) -> list[Block]:
             raise bad(pwhere, "each content part must be an object with a 'type'", ctx)
         convert = PART_CONVERTERS.get(part["type"])
         if convert is None:
-            raise bad(pwhere, f"unsupported content part type {part['type']!r} (supported: {', '.join(sorted(PART_CONVERTERS))})", ctx)
+            raise bad(
+                pwhere,
+                f"unsupported content part type {part['type']!r} (supported: {', '.join(sorted(PART_CONVERTERS))})",
+                ctx,
+            )
         if (block := convert(part, ctx, pwhere)) is not None:
             blocks.append(block)
     return blocks
@@ -107,7 +111,11 @@ def _tool_result(message: dict[str, Any], ctx: Any, where: str) -> list[Block]:
 
 def _thinking(block: Any, ctx: Any, where: str) -> Block:
     if not isinstance(block, dict) or block.get("type") not in ("thinking", "redacted_thinking"):
-        raise bad(where, "thinking_blocks items must be {'type': 'thinking', 'thinking', 'signature'} or redacted_thinking", ctx)
+        raise bad(
+            where,
+            "thinking_blocks items must be {'type': 'thinking', 'thinking', 'signature'} or redacted_thinking",
+            ctx,
+        )
     keys = ("type", "thinking", "signature") if block["type"] == "thinking" else ("type", "data")
     return {k: block[k] for k in keys if k in block}
 
@@ -126,9 +134,14 @@ def _tool_use(call: Any, ctx: Any, where: str) -> Block:
 
 def _assistant(message: dict[str, Any], ctx: Any, where: str) -> list[Block]:
     """Thinking blocks first (Anthropic requires it), then text, then tool calls."""
-    blocks = [_thinking(b, ctx, f"{where}.thinking_blocks[{i}]") for i, b in enumerate(message.get("thinking_blocks") or [])]
+    blocks = [
+        _thinking(b, ctx, f"{where}.thinking_blocks[{i}]")
+        for i, b in enumerate(message.get("thinking_blocks") or [])
+    ]
     blocks += content_blocks(message.get("content"), ctx, where)
-    blocks += [_tool_use(c, ctx, f"{where}.tool_calls[{i}]") for i, c in enumerate(message.get("tool_calls") or [])]
+    blocks += [
+        _tool_use(c, ctx, f"{where}.tool_calls[{i}]") for i, c in enumerate(message.get("tool_calls") or [])
+    ]
     return blocks
 
 
@@ -172,8 +185,12 @@ def anthropic_messages(messages: list[Any], ctx: Any) -> dict[str, Any]:
         else:
             turns.append({"role": turn_role, "content": blocks})
     if not turns:
-        raise bad("messages", "Claude needs at least one user or assistant message besides system messages", ctx)
-    body: dict[str, Any] = {"messages": [{"role": t["role"], "content": _compact(t["content"])} for t in turns]}
+        raise bad(
+            "messages", "Claude needs at least one user or assistant message besides system messages", ctx
+        )
+    body: dict[str, Any] = {
+        "messages": [{"role": t["role"], "content": _compact(t["content"])} for t in turns]
+    }
     if system:
         body["system"] = _compact(system)
     return body
@@ -200,7 +217,12 @@ def anthropic_tools(tools: list[Any], ctx: Any) -> list[Block]:
     return out
 
 
-TOOL_CHOICE = {"auto": {"type": "auto"}, "required": {"type": "any"}, "any": {"type": "any"}, "none": {"type": "none"}}
+TOOL_CHOICE = {
+    "auto": {"type": "auto"},
+    "required": {"type": "any"},
+    "any": {"type": "any"},
+    "none": {"type": "none"},
+}
 
 
 @register("anthropic_tool_choice")
@@ -208,7 +230,11 @@ def anthropic_tool_choice(value: Any, ctx: Any) -> dict[str, Any]:
     """``auto``/``required``/``none`` or ``{"type": "function", "function": {"name"}}`` → Anthropic's tool_choice."""
     if isinstance(value, str) and value in TOOL_CHOICE:
         return dict(TOOL_CHOICE[value])
-    if isinstance(value, dict) and value.get("type") == "function" and (value.get("function") or {}).get("name"):
+    if (
+        isinstance(value, dict)
+        and value.get("type") == "function"
+        and (value.get("function") or {}).get("name")
+    ):
         return {"type": "tool", "name": value["function"]["name"]}
     if isinstance(value, dict) and value.get("type") in ("auto", "any", "tool", "none"):
         return value
@@ -219,14 +245,43 @@ def anthropic_tool_choice(value: Any, ctx: Any) -> dict[str, Any]:
     )
 
 
+def json_instruction(response_format: Any, ctx: Any) -> str | None:
+    """The system text that asks for JSON: Claude 3.x on Vertex has no structured-output field.
+
+    As the reference documents for Claude, the schema travels in the prompt
+    (``json_schema``), or a bare request for one JSON object (``json_object``).
+    """
+    kind = response_format.get("type") if isinstance(response_format, dict) else None
+    if kind in (None, "text"):
+        return None
+    if kind == "json_object":
+        return "Respond with a single JSON object and nothing else."
+    schema = (response_format.get("json_schema") or {}).get("schema") if kind == "json_schema" else None
+    if not isinstance(schema, dict):
+        raise BadRequestError(
+            "response_format must be {'type': 'text' | 'json_object'} or {'type': 'json_schema', 'json_schema': {'schema': {...}}}",
+            model=ctx.model,
+            param="response_format",
+        )
+    return f"Respond with a single JSON object and nothing else. Use this JSON schema:\n```json\n{json.dumps(schema)}\n```"
+
+
+def _add_system_text(body: dict[str, Any], text: str) -> None:
+    system = body.get("system")
+    blocks = [{"type": "text", "text": system}] if isinstance(system, str) else list(system or [])
+    body["system"] = _compact([*blocks, {"type": "text", "text": text}])
+
+
 @register("anthropic_finalize")
 def anthropic_finalize(body: dict[str, Any], ctx: Any) -> dict[str, Any]:
-    """Body-wide rules: a thinking budget must fit under ``max_tokens``; ``tool_choice`` needs a type.
+    """Body-wide rules: thinking budget vs ``max_tokens``, ``tool_choice`` type, JSON output instruction.
 
     When the caller left ``max_tokens`` to the spec default and the thinking budget
     does not fit under it, the default is raised to budget + default (capped at the
     model's maximum), so ``thinking={...}`` or ``reasoning_effort`` alone just works.
     """
+    if (instruction := json_instruction(ctx.params.get("response_format"), ctx)) is not None:
+        _add_system_text(body, instruction)
     budget = (body.get("thinking") or {}).get("budget_tokens")
     caller_set = any(ctx.params.get(name) is not None for name in ("max_tokens", "max_completion_tokens"))
     if isinstance(budget, int) and not caller_set and body.get("max_tokens", 0) <= budget:

@@ -135,4 +135,3 @@ def gemini_contents(messages: list[Any], ctx: Any) -> dict[str, Any]:
             "messages", "Gemini needs at least one user or assistant message besides system messages", ctx
         )
     return body
-

@@ -105,11 +105,15 @@ def gemini_inline_limit(body: dict[str, Any], ctx: Any) -> dict[str, Any]:
     if total > limit:
         raise bad(
             "messages",
-            f"inline media add up to {total} bytes, over the {limit}-byte limit ({limit / 1048576:g} MB) Vertex AI "
+            f"inline media add up to {total} bytes, over the limit of {limit} bytes{_megabytes(limit)} that Vertex AI "
             f"accepts for {ctx.model} in one request; upload large files to Cloud Storage and pass their gs:// URI",
             ctx,
         )
     return body
+
+
+def _megabytes(size: int) -> str:
+    return f" ({size / 1048576:g} MB)" if size >= 1048576 else ""
 
 
 def _data_url(url: str, ctx: Any, where: str) -> dict[str, Any]:

@@ -245,6 +245,8 @@ def _pointer(root: dict[str, Any], ref: str) -> dict[str, Any] | None:
         if not isinstance(node, dict) or step not in node:
             return None
         node = node[step]
-    if isinstance(node, bool):  # a boolean schema: true accepts anything; false cannot be expressed, so treat alike
+    if isinstance(
+        node, bool
+    ):  # a boolean schema: true accepts anything; false cannot be expressed, so treat alike
         return {}
     return node if isinstance(node, dict) else None

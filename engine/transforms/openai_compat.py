@@ -30,7 +30,9 @@ def openai_messages(messages: list[Any], ctx: Any) -> list[dict[str, Any]]:
     out = []
     for i, message in enumerate(messages):
         if not isinstance(message, dict) or "role" not in message:
-            raise BadRequestError(f"messages[{i}] must be an object with a 'role'", model=ctx.model, param="messages")
+            raise BadRequestError(
+                f"messages[{i}] must be an object with a 'role'", model=ctx.model, param="messages"
+            )
         clean = {k: v for k, v in message.items() if k in MESSAGE_FIELDS and v is not None}
         if "tool_calls" in clean:
             clean["tool_calls"] = [_tool_call(c) for c in clean["tool_calls"]]

@@ -43,7 +43,11 @@ def _chat_instance(messages: list[dict[str, Any]], ctx: Any) -> dict[str, Any]:
         elif role in AUTHORS:
             turns.append({"author": AUTHORS[role], "content": text})
         else:
-            raise BadRequestError(f"messages[{i}]: PaLM chat takes system, user and assistant messages, not {role!r}", model=ctx.model, param="messages")
+            raise BadRequestError(
+                f"messages[{i}]: PaLM chat takes system, user and assistant messages, not {role!r}",
+                model=ctx.model,
+                param="messages",
+            )
     instance: dict[str, Any] = {"messages": turns}
     if context:
         instance["context"] = "\n\n".join(context)
@@ -57,7 +61,9 @@ def _prompt(value: Any, ctx: Any) -> str:
         return value[0]
     if isinstance(value, list) and all(isinstance(m, dict) for m in value):
         return "\n\n".join(_text(m.get("content"), ctx, f"messages[{i}]") for i, m in enumerate(value))
-    raise BadRequestError("PaLM text models take one prompt string per request", model=ctx.model, param="prompt")
+    raise BadRequestError(
+        "PaLM text models take one prompt string per request", model=ctx.model, param="prompt"
+    )
 
 
 @register("palm_instance")

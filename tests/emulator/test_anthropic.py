@@ -106,6 +106,17 @@ def test_tool_result_is_echoed(client: httpx.Client) -> None:
     assert body["content"][0]["text"] == 'Echo: toolu_1 returned "15 degrees"'
 
 
+def test_max_tokens_and_stop_sequences(client: httpx.Client) -> None:
+    short = client.post(_path("rawPredict"), json={**BODY, "max_tokens": 2}).json()
+    assert (short["content"][0]["text"], short["stop_reason"]) == ("Echo:", "max_tokens")
+    stopped = client.post(_path("rawPredict"), json={**BODY, "stop_sequences": [", world"]}).json()
+    assert stopped["content"][0]["text"] == "Echo: Hello"
+    assert (stopped["stop_reason"], stopped["stop_sequence"]) == ("stop_sequence", ", world")
+    events = [json.loads(d) for d in sse_data(client.post(_path("streamRawPredict"),
+                                                          json={**BODY, "stop_sequences": [", world"]}).text)]
+    assert events[-2]["delta"] == {"stop_reason": "stop_sequence", "stop_sequence": ", world"}
+
+
 def test_refusal_on_safety(emulator: Emulator, client: httpx.Client) -> None:
     emulator.script(CLAUDE, [{"finish_reason": "SAFETY"}])
     assert client.post(_path("rawPredict"), json=BODY).json()["stop_reason"] == "refusal"

@@ -171,6 +171,22 @@ def test_json_mode_answers_with_schema_shaped_json(client: httpx.Client) -> None
     assert answer == {"city": "Echo: plan", "days": 0, "kind": "sunny"}
 
 
+def test_max_output_tokens_and_stop_sequences_shape_the_echo(client: httpx.Client) -> None:
+    limited = {**user("alpha beta gamma delta"), "generationConfig": {"maxOutputTokens": 3}}
+    candidate = client.post(model_path(MODEL, "generateContent"), json=limited).json()["candidates"][0]
+    assert (_text({"candidates": [candidate]}), candidate["finishReason"]) == ("Echo: alpha", "MAX_TOKENS")
+    stopped = {**user("alpha beta gamma delta"), "generationConfig": {"stopSequences": [" gamma", "delta"]}}
+    candidate = client.post(model_path(MODEL, "generateContent"), json=stopped).json()["candidates"][0]
+    assert (_text({"candidates": [candidate]}), candidate["finishReason"]) == ("Echo: alpha beta", "STOP")
+
+
+def test_candidate_count(client: httpx.Client) -> None:
+    body = {**user("twice"), "generationConfig": {"candidateCount": 2}}
+    response = client.post(model_path(MODEL, "generateContent"), json=body).json()
+    assert [c["index"] for c in response["candidates"]] == [0, 1]
+    assert response["usageMetadata"]["candidatesTokenCount"] == 6  # 2 x "Echo: twice"
+
+
 def test_unknown_field_is_a_400_naming_it(client: httpx.Client) -> None:
     body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}], "generation_config": {"temperature": 0.2}}
     response = client.post(model_path(MODEL, "generateContent"), json=body)

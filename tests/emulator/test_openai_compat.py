@@ -59,6 +59,13 @@ def test_maas_json_schema_response_format(maas: openai.OpenAI) -> None:
     assert json.loads(answer.choices[0].message.content) == {"city": "Echo: Summer travel plan to Paris", "nights": 0}
 
 
+def test_maas_max_tokens_and_stop(maas: openai.OpenAI) -> None:
+    short = maas.chat.completions.create(model=LLAMA, messages=HELLO, max_tokens=3)
+    assert (short.choices[0].message.content, short.choices[0].finish_reason) == ("Echo: Summer", "length")
+    stopped = maas.chat.completions.create(model=LLAMA, messages=HELLO, stop=[" to"])
+    assert (stopped.choices[0].message.content, stopped.choices[0].finish_reason) == ("Echo: Summer travel plan", "stop")
+
+
 def test_maas_requires_messages_and_knows_unknown_models(emulator: Emulator, client: httpx.Client) -> None:
     path = f"{parent_path()}/endpoints/openapi/chat/completions"
     assert client.post(path, json={"model": LLAMA}).status_code == 400

@@ -54,7 +54,9 @@ def normalize(data: dict[str, Any], model: str = "gemini-2.5-flash", **params: A
     return resp
 
 
-def stream(events: list[Any], model: str = "gemini-2.5-flash", include_usage: bool = False) -> tuple[list[dict[str, Any]], Any]:
+def stream(
+    events: list[Any], model: str = "gemini-2.5-flash", include_usage: bool = False
+) -> tuple[list[dict[str, Any]], Any]:
     """Stream events → the chunks (as dicts, each validated) and the normalizer (for hidden params)."""
     spec = chat_op(model).stream
     normalizer = ChatStream(spec.events, spec.chunk, spec.event_key, model, include_usage)

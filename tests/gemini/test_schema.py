@@ -33,7 +33,10 @@ def test_pydantic_style_schema_with_refs_and_optional_fields() -> None:
             "Address": {
                 "type": "object",
                 "title": "Address",
-                "properties": {"city": {"type": "string"}, "zip": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None}},
+                "properties": {
+                    "city": {"type": "string"},
+                    "zip": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+                },
                 "required": ["city"],
                 "additionalProperties": False,
             }
@@ -75,7 +78,10 @@ def test_seed_response_schema_gets_property_ordering() -> None:
         "type": "array",
         "items": {
             "type": "object",
-            "properties": {"recipe_name": {"type": "string"}, "rating": {"type": "number", "format": "float"}},
+            "properties": {
+                "recipe_name": {"type": "string"},
+                "rating": {"type": "number", "format": "float"},
+            },
             "required": ["recipe_name"],
         },
     }
@@ -83,7 +89,10 @@ def test_seed_response_schema_gets_property_ordering() -> None:
         "type": "ARRAY",
         "items": {
             "type": "OBJECT",
-            "properties": {"recipe_name": {"type": "STRING"}, "rating": {"type": "NUMBER", "format": "float"}},
+            "properties": {
+                "recipe_name": {"type": "STRING"},
+                "rating": {"type": "NUMBER", "format": "float"},
+            },
             "required": ["recipe_name"],
             "propertyOrdering": ["recipe_name", "rating"],
         },
@@ -93,10 +102,16 @@ def test_seed_response_schema_gets_property_ordering() -> None:
 @pytest.mark.parametrize(
     ("schema", "expected"),
     [
-        ({"type": "string", "enum": ["a", "b", None]}, {"type": "STRING", "enum": ["a", "b"], "nullable": True}),
+        (
+            {"type": "string", "enum": ["a", "b", None]},
+            {"type": "STRING", "enum": ["a", "b"], "nullable": True},
+        ),
         ({"type": "integer", "enum": [1, 2]}, {"type": "INTEGER", "enum": ["1", "2"], "format": "enum"}),
         ({"const": "fixed"}, {"type": "STRING", "enum": ["fixed"]}),
-        ({"oneOf": [{"type": "string"}, {"type": "integer"}]}, {"anyOf": [{"type": "STRING"}, {"type": "INTEGER"}]}),
+        (
+            {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+            {"anyOf": [{"type": "STRING"}, {"type": "INTEGER"}]},
+        ),
         ({"type": ["string", "number"]}, {"anyOf": [{"type": "STRING"}, {"type": "NUMBER"}]}),
         ({"type": "null"}, {"type": "NULL"}),
         ({"type": "string", "format": "email"}, {"type": "STRING"}),
@@ -105,9 +120,17 @@ def test_seed_response_schema_gets_property_ordering() -> None:
         ({"type": "object", "properties": {}}, {"type": "OBJECT"}),
         ({"type": "string", "default": 3}, {"type": "STRING"}),
         ({"type": "string", "default": "x"}, {"type": "STRING", "default": "x"}),
-        ({"type": "object", "properties": {"a": {}}, "required": ["a", "b"]}, {"type": "OBJECT", "properties": {"a": {}}, "required": ["a"]}),
         (
-            {"allOf": [{"type": "object", "properties": {"a": {"type": "string"}}}, {"properties": {"b": {"type": "boolean"}}}]},
+            {"type": "object", "properties": {"a": {}}, "required": ["a", "b"]},
+            {"type": "OBJECT", "properties": {"a": {}}, "required": ["a"]},
+        ),
+        (
+            {
+                "allOf": [
+                    {"type": "object", "properties": {"a": {"type": "string"}}},
+                    {"properties": {"b": {"type": "boolean"}}},
+                ]
+            },
             {"type": "OBJECT", "properties": {"a": {"type": "STRING"}, "b": {"type": "BOOLEAN"}}},
         ),
         ({"type": "array", "items": [{"type": "string"}]}, {"type": "ARRAY", "items": {"type": "STRING"}}),
@@ -120,7 +143,12 @@ def test_keyword_rules(schema: Any, expected: dict[str, Any]) -> None:
 
 def test_recursive_reference_is_a_clear_error() -> None:
     tree = {
-        "$defs": {"Node": {"type": "object", "properties": {"children": {"type": "array", "items": {"$ref": "#/$defs/Node"}}}}},
+        "$defs": {
+            "Node": {
+                "type": "object",
+                "properties": {"children": {"type": "array", "items": {"$ref": "#/$defs/Node"}}},
+            }
+        },
         "$ref": "#/$defs/Node",
     }
     with pytest.raises(VertexSchemaError, match=r"recursive \$ref #/\$defs/Node -> #/\$defs/Node"):
@@ -146,8 +174,12 @@ def test_vertex_style_input_is_kept() -> None:
 # --------------------------------------------------------------------------- properties
 
 _NAMES = st.text(alphabet="abcdefghij_", min_size=1, max_size=6)
-_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True), st.text(max_size=4))
-_TYPE_NAMES = st.sampled_from(["string", "number", "integer", "boolean", "array", "object", "null", "STRING", "OBJECT", "bogus"])
+_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True), st.text(max_size=4)
+)
+_TYPE_NAMES = st.sampled_from(
+    ["string", "number", "integer", "boolean", "array", "object", "null", "STRING", "OBJECT", "bogus"]
+)
 
 
 def _keywords(children: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
@@ -182,15 +214,22 @@ def _keywords(children: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, A
     )
 
 
-_LEAF = st.one_of(st.booleans(), st.fixed_dictionaries({}, optional={"type": _TYPE_NAMES, "enum": st.lists(_SCALARS, max_size=2)}))
+_LEAF = st.one_of(
+    st.booleans(),
+    st.fixed_dictionaries({}, optional={"type": _TYPE_NAMES, "enum": st.lists(_SCALARS, max_size=2)}),
+)
 SCHEMAS = st.recursive(_LEAF, _keywords, max_leaves=12)
 # Definitions refer to nothing themselves, so any $ref in the generated schema terminates.
-DEFS = st.fixed_dictionaries({"A": _keywords(_LEAF).map(lambda d: {k: v for k, v in d.items() if k != "$ref"}), "B": _LEAF})
+DEFS = st.fixed_dictionaries(
+    {"A": _keywords(_LEAF).map(lambda d: {k: v for k, v in d.items() if k != "$ref"}), "B": _LEAF}
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(schema=SCHEMAS, defs=DEFS, ordering=st.booleans())
-def test_any_json_schema_converts_to_a_valid_vertex_schema(schema: Any, defs: dict[str, Any], ordering: bool) -> None:
+def test_any_json_schema_converts_to_a_valid_vertex_schema(
+    schema: Any, defs: dict[str, Any], ordering: bool
+) -> None:
     root = {**schema, "$defs": defs} if isinstance(schema, dict) else schema
     convert(root, ordering=ordering)
 
@@ -207,6 +246,9 @@ def test_conversion_is_idempotent(schema: Any, defs: dict[str, Any]) -> None:
 @settings(max_examples=100, deadline=None)
 @given(name=_NAMES, child=SCHEMAS)
 def test_a_self_reference_anywhere_is_refused_not_looped(name: str, child: Any) -> None:
-    schema = {"$defs": {"R": {"type": "object", "properties": {name: {"$ref": "#/$defs/R"}, "x": child}}}, "$ref": "#/$defs/R"}
+    schema = {
+        "$defs": {"R": {"type": "object", "properties": {name: {"$ref": "#/$defs/R"}, "x": child}}},
+        "$ref": "#/$defs/R",
+    }
     with pytest.raises(VertexSchemaError, match="recursive"):
         to_vertex_schema(schema)

@@ -40,8 +40,10 @@ def assert_anthropic_request(body: dict[str, Any], model: str) -> None:
     model back, drops the version, and also rejects top-level keys the type does not know
     (pydantic ignores extra TypedDict keys).
     """
-    from anthropic.types.message_create_params import MessageCreateParamsNonStreaming, MessageCreateParamsStreaming
-    from pydantic import TypeAdapter
+    from anthropic.types.message_create_params import (
+        MessageCreateParamsNonStreaming,
+        MessageCreateParamsStreaming,
+    )
 
     assert body.get("anthropic_version") == "vertex-2023-10-16"
     assert "model" not in body, "Vertex takes the model from the URL; the body must not name it"
@@ -50,7 +52,38 @@ def assert_anthropic_request(body: dict[str, Any], model: str) -> None:
     for name in SAMPLING & params.keys():  # typed by hand: see SAMPLING
         value = params.pop(name)
         assert isinstance(value, (int, float)) and not isinstance(value, bool), f"{name} must be a number"
+    assert_typed(params, kind)
+
+
+def assert_typed(params: dict[str, Any], kind: Any) -> None:
+    """``params`` is a valid ``kind`` (an SDK TypedDict), with no top-level keys it does not define.
+
+    pydantic ignores extra TypedDict keys, hence the explicit check.
+    """
+    from pydantic import TypeAdapter
+
     unknown = set(params) - set(typing.get_type_hints(kind))
-    assert not unknown, f"fields MessageCreateParams does not define: {sorted(unknown)}"
+    assert not unknown, f"fields {kind.__name__} does not define: {sorted(unknown)}"
     adapter = TypeAdapter(kind)  # kept alive while the lazy validators run
     _materialize(adapter.validate_python(params))
+
+
+def assert_openai_request(
+    body: dict[str, Any], model: str | None = None, extra: frozenset[str] = frozenset()
+) -> None:
+    """Validate an OpenAI-format partner body against the ``openai`` package's CompletionCreateParams.
+
+    ``model`` is filled in for endpoints whose body names none; ``extra`` lists a partner's own
+    documented fields (e.g. Mistral's ``random_seed``), which are left out of the check.
+    """
+    from openai.types.chat.completion_create_params import (
+        CompletionCreateParamsNonStreaming,
+        CompletionCreateParamsStreaming,
+    )
+
+    params = {"model": model, **{k: v for k, v in body.items() if k not in extra}}
+    assert isinstance(params["model"], str), "no model in the body and none given"
+    assert_typed(
+        params,
+        CompletionCreateParamsStreaming if params.get("stream") else CompletionCreateParamsNonStreaming,
+    )

@@ -28,7 +28,11 @@ WEATHER_TOOL = {
     "function": {
         "name": "get_weather",
         "description": "Get the weather",
-        "parameters": {"type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]},
+        "parameters": {
+            "type": "object",
+            "properties": {"location": {"type": "string"}},
+            "required": ["location"],
+        },
     },
 }
 
@@ -38,10 +42,18 @@ WEATHER_TOOL = {
 
 def test_vertex_rawpredict_body_matches_googles_example(vx: dict[str, Any]) -> None:
     golden = load("anthropic/request_vertex_rawpredict.json")["body"]
-    call = prepared("chat", model="vertex_ai/claude-3-5-sonnet@20240620", messages=golden["messages"], max_tokens=1024, **vx)
+    call = prepared(
+        "chat",
+        model="vertex_ai/claude-3-5-sonnet@20240620",
+        messages=golden["messages"],
+        max_tokens=1024,
+        **vx,
+    )
     # Google's example also says "stream": false, which is Anthropic's default; the engine leaves it out.
     assert call.body == {k: v for k, v in golden.items() if k != "stream"}
-    assert call.url.endswith("/locations/us-central1/publishers/anthropic/models/claude-3-5-sonnet@20240620:rawPredict")
+    assert call.url.endswith(
+        "/locations/us-central1/publishers/anthropic/models/claude-3-5-sonnet@20240620:rawPredict"
+    )
     assert_anthropic_request(call.body, "claude-3-5-sonnet@20240620")
 
 
@@ -63,24 +75,41 @@ def test_tool_round_trip_body_matches_the_recorded_request(vx: dict[str, Any]) -
             "role": "assistant",
             "content": assistant[0]["text"],
             "tool_calls": [
-                {"id": b["id"], "type": "function", "function": {"name": b["name"], "arguments": json.dumps(b["input"])}}
+                {
+                    "id": b["id"],
+                    "type": "function",
+                    "function": {"name": b["name"], "arguments": json.dumps(b["input"])},
+                }
                 for b in assistant[1:]
             ],
         },
-    ] + [{"role": "tool", "tool_call_id": r["tool_use_id"], "content": r["content"]} for r in golden["messages"][2]["content"]]
+    ] + [
+        {"role": "tool", "tool_call_id": r["tool_use_id"], "content": r["content"]}
+        for r in golden["messages"][2]["content"]
+    ]
     recorded_tool = golden["tools"][0]
     tool = {
         "type": "function",
-        "function": {"name": recorded_tool["name"], "description": recorded_tool["description"], "parameters": recorded_tool["input_schema"]},
+        "function": {
+            "name": recorded_tool["name"],
+            "description": recorded_tool["description"],
+            "parameters": recorded_tool["input_schema"],
+        },
     }
-    call = prepared("chat", model=MODEL, messages=messages, tools=[tool], max_tokens=golden["max_tokens"], **vx)
+    call = prepared(
+        "chat", model=MODEL, messages=messages, tools=[tool], max_tokens=golden["max_tokens"], **vx
+    )
     assert call.body["messages"] == golden["messages"]
     assert call.body["tools"] == [{k: v for k, v in recorded_tool.items() if k != "type"}]
     assert_anthropic_request(call.body, UPSTREAM)
 
 
 def test_max_tokens_defaults_from_the_model_spec_and_system_moves_out(vx: dict[str, Any]) -> None:
-    messages = [{"role": "system", "content": "Be brief."}, {"role": "developer", "content": "Use English."}, *HI]
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "developer", "content": "Use English."},
+        *HI,
+    ]
     body = prepared("chat", model="vertex_ai/claude-3-haiku@20240307", messages=messages, **vx).body
     assert body["max_tokens"] == 4096
     assert body["system"] == [{"type": "text", "text": "Be brief."}, {"type": "text", "text": "Use English."}]
@@ -96,7 +125,10 @@ def test_max_tokens_above_the_models_limit_is_rejected(vx: dict[str, Any]) -> No
 def test_cache_control_images_and_documents_pass_through(vx: dict[str, Any]) -> None:
     cache = {"type": "ephemeral"}
     messages = [
-        {"role": "system", "content": [{"type": "text", "text": "Long instructions", "cache_control": cache}]},
+        {
+            "role": "system",
+            "content": [{"type": "text", "text": "Long instructions", "cache_control": cache}],
+        },
         {
             "role": "user",
             "content": [
@@ -114,10 +146,16 @@ def test_cache_control_images_and_documents_pass_through(vx: dict[str, Any]) -> 
     assert body["system"] == [{"type": "text", "text": "Long instructions", "cache_control": cache}]
     first = body["messages"][0]["content"]
     assert first[0] == {"type": "text", "text": "Describe these", "cache_control": cache}
-    assert first[1] == {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+    assert first[1] == {
+        "type": "image",
+        "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="},
+    }
     assert first[2] == {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.jpg"}}
     assert first[3]["type"] == "document" and first[3]["source"]["media_type"] == "application/pdf"
-    assert body["messages"][2] == {"role": "user", "content": [{"type": "text", "text": "Go on", "cache_control": cache}]}
+    assert body["messages"][2] == {
+        "role": "user",
+        "content": [{"type": "text", "text": "Go on", "cache_control": cache}],
+    }
     assert body["tools"][0]["cache_control"] == cache
     assert_anthropic_request(body, UPSTREAM)
 
@@ -128,16 +166,34 @@ def test_cache_control_images_and_documents_pass_through(vx: dict[str, Any]) -> 
         ("auto", None, {"type": "auto"}),
         ("required", None, {"type": "any"}),
         ("none", None, {"type": "none"}),
-        ({"type": "function", "function": {"name": "get_weather"}}, None, {"type": "tool", "name": "get_weather"}),
+        (
+            {"type": "function", "function": {"name": "get_weather"}},
+            None,
+            {"type": "tool", "name": "get_weather"},
+        ),
         ("required", False, {"type": "any", "disable_parallel_tool_use": True}),
         (None, False, {"type": "auto", "disable_parallel_tool_use": True}),
     ],
 )
-def test_tool_choice_and_parallel_tool_calls(vx: dict[str, Any], choice: Any, parallel: Any, expected: dict[str, Any]) -> None:
-    body = prepared("chat", model=MODEL, messages=HI, tools=[WEATHER_TOOL], tool_choice=choice, parallel_tool_calls=parallel, **vx).body
+def test_tool_choice_and_parallel_tool_calls(
+    vx: dict[str, Any], choice: Any, parallel: Any, expected: dict[str, Any]
+) -> None:
+    body = prepared(
+        "chat",
+        model=MODEL,
+        messages=HI,
+        tools=[WEATHER_TOOL],
+        tool_choice=choice,
+        parallel_tool_calls=parallel,
+        **vx,
+    ).body
     assert body["tool_choice"] == expected
     assert body["tools"] == [
-        {"name": "get_weather", "description": "Get the weather", "input_schema": WEATHER_TOOL["function"]["parameters"]}
+        {
+            "name": "get_weather",
+            "description": "Get the weather",
+            "input_schema": WEATHER_TOOL["function"]["parameters"],
+        }
     ]
     assert_anthropic_request(body, UPSTREAM)
 
@@ -150,13 +206,23 @@ def test_bad_tool_choice_is_rejected(vx: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "thinking", "max_tokens"),
     [
-        ({"thinking": {"type": "enabled", "budget_tokens": 1024}}, {"type": "enabled", "budget_tokens": 1024}, 4096),
+        (
+            {"thinking": {"type": "enabled", "budget_tokens": 1024}},
+            {"type": "enabled", "budget_tokens": 1024},
+            4096,
+        ),
         ({"reasoning_effort": "low"}, {"type": "enabled", "budget_tokens": 1024}, 4096),
         ({"reasoning_effort": "high"}, {"type": "enabled", "budget_tokens": 4096}, 4096 + 4096),
-        ({"thinking": {"type": "enabled", "budget_tokens": 8000}, "max_tokens": 9000}, {"type": "enabled", "budget_tokens": 8000}, 9000),
+        (
+            {"thinking": {"type": "enabled", "budget_tokens": 8000}, "max_tokens": 9000},
+            {"type": "enabled", "budget_tokens": 8000},
+            9000,
+        ),
     ],
 )
-def test_thinking_and_reasoning_effort(vx: dict[str, Any], kwargs: dict[str, Any], thinking: dict[str, Any], max_tokens: int) -> None:
+def test_thinking_and_reasoning_effort(
+    vx: dict[str, Any], kwargs: dict[str, Any], thinking: dict[str, Any], max_tokens: int
+) -> None:
     body = prepared("chat", model="vertex_ai/claude-3-7-sonnet-20250219", messages=HI, **kwargs, **vx).body
     assert body["thinking"] == thinking
     assert body["max_tokens"] == max_tokens
@@ -166,7 +232,14 @@ def test_thinking_and_reasoning_effort(vx: dict[str, Any], kwargs: dict[str, Any
 def test_thinking_is_refused_for_models_without_it(vx: dict[str, Any]) -> None:
     with pytest.raises(engine.UnsupportedParamsError, match="reasoning_effort"):
         prepared("chat", model="vertex_ai/claude-3-opus@20240229", messages=HI, reasoning_effort="low", **vx)
-    body = prepared("chat", model="vertex_ai/claude-3-opus@20240229", messages=HI, reasoning_effort="low", drop_params=True, **vx).body
+    body = prepared(
+        "chat",
+        model="vertex_ai/claude-3-opus@20240229",
+        messages=HI,
+        reasoning_effort="low",
+        drop_params=True,
+        **vx,
+    ).body
     assert "thinking" not in body
 
 
@@ -188,7 +261,9 @@ def test_dash_named_and_newer_models_map_to_vertex_ids(vx: dict[str, Any]) -> No
 
 
 def test_default_location_is_the_specs(emulator: Any, service_account: dict[str, Any]) -> None:
-    call = prepared("chat", model=MODEL, messages=HI, api_base=emulator.url, vertex_credentials=service_account)
+    call = prepared(
+        "chat", model=MODEL, messages=HI, api_base=emulator.url, vertex_credentials=service_account
+    )
     assert "/locations/us-east5/" in call.url
 
 
@@ -203,7 +278,11 @@ def test_recorded_reply_with_cache_usage(emulator: Any, vx: dict[str, Any]) -> N
     assert resp.id == golden["id"]
     assert resp.choices[0].message.content == golden["content"][0]["text"]
     assert resp.choices[0].finish_reason == "stop"
-    assert resp.usage.prompt_tokens == 505 and resp.usage.completion_tokens == 45 and resp.usage.total_tokens == 550
+    assert (
+        resp.usage.prompt_tokens == 505
+        and resp.usage.completion_tokens == 45
+        and resp.usage.total_tokens == 550
+    )
     assert resp.usage.cache_creation_input_tokens == 0 and resp.usage.cache_read_input_tokens == 0
     assert resp._hidden_params["stop_reason"] == "end_turn"
 
@@ -229,19 +308,28 @@ def test_recorded_parallel_tool_use(emulator: Any, vx: dict[str, Any]) -> None:
     assert resp.choices[0].message.content == golden["content"][0]["text"]
 
 
-def test_thinking_blocks_and_redacted_thinking_come_back_and_go_out_again(emulator: Any, vx: dict[str, Any]) -> None:
+def test_thinking_blocks_and_redacted_thinking_come_back_and_go_out_again(
+    emulator: Any, vx: dict[str, Any]
+) -> None:
     golden = load("partners/anthropic_thinking_redacted.json")["body"]
     reply = {"id": "msg_1", "type": "message", "role": "assistant", "stop_reason": "end_turn", **golden}
     emulator.script(UPSTREAM, [{"json": reply}])
-    resp = engine.completion(model=MODEL, messages=HI, thinking={"type": "enabled", "budget_tokens": 1024}, **vx)
+    resp = engine.completion(
+        model=MODEL, messages=HI, thinking={"type": "enabled", "budget_tokens": 1024}, **vx
+    )
     message = resp.choices[0].message
     assert message.content == "Based on my analysis..."
     assert message.reasoning_content == "Let me analyze this step by step..."
     assert message.thinking_blocks == golden["content"][:2]
     # The next turn sends the blocks back unchanged, first in the assistant turn (Anthropic's rule).
     history = [*HI, message.model_dump(), {"role": "user", "content": "and?"}]
-    body = prepared("chat", model=MODEL, messages=history, thinking={"type": "enabled", "budget_tokens": 1024}, **vx).body
-    assert body["messages"][1] == {"role": "assistant", "content": [*golden["content"][:2], {"type": "text", "text": "Based on my analysis..."}]}
+    body = prepared(
+        "chat", model=MODEL, messages=history, thinking={"type": "enabled", "budget_tokens": 1024}, **vx
+    ).body
+    assert body["messages"][1] == {
+        "role": "assistant",
+        "content": [*golden["content"][:2], {"type": "text", "text": "Based on my analysis..."}],
+    }
     assert_anthropic_request(body, UPSTREAM)
 
 
@@ -267,10 +355,19 @@ def test_recorded_tool_use_stream(emulator: Any, vx: dict[str, Any]) -> None:
     golden = load("anthropic/messages_stream_tool_use.json")["events"]
     chunks = _stream(emulator, vx, golden)
     deltas = [tc for c in chunks if c.choices for tc in c.choices[0].delta.get("tool_calls") or []]
-    start = next(e for e in golden if e["type"] == "content_block_start" and e["content_block"]["type"] == "tool_use")
-    assert deltas[0].id == start["content_block"]["id"] and deltas[0].function.name == start["content_block"]["name"]
+    start = next(
+        e for e in golden if e["type"] == "content_block_start" and e["content_block"]["type"] == "tool_use"
+    )
+    assert (
+        deltas[0].id == start["content_block"]["id"]
+        and deltas[0].function.name == start["content_block"]["name"]
+    )
     assert {d.index for d in deltas} == {0}
-    expected = "".join(e["delta"]["partial_json"] for e in golden if e["type"] == "content_block_delta" and e["delta"]["type"] == "input_json_delta")
+    expected = "".join(
+        e["delta"]["partial_json"]
+        for e in golden
+        if e["type"] == "content_block_delta" and e["delta"]["type"] == "input_json_delta"
+    )
     assert "".join(d.function.arguments for d in deltas) == expected
     assert json.loads(expected)  # the fragments add up to the tool's JSON input
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "tool_calls"
@@ -288,7 +385,9 @@ def test_mid_stream_error_event_raises(emulator: Any, vx: dict[str, Any]) -> Non
 
 
 def test_unary_call_end_to_end(emulator: Any, vx: dict[str, Any]) -> None:
-    resp = engine.completion(model=MODEL, messages=[{"role": "system", "content": "Be brief."}, *HI], temperature=0.7, **vx)
+    resp = engine.completion(
+        model=MODEL, messages=[{"role": "system", "content": "Be brief."}, *HI], temperature=0.7, **vx
+    )
     assert_chat_completion(resp)
     assert resp.choices[0].message.content == "Echo: hi"
     (logged,) = emulator.requests(UPSTREAM)
@@ -302,7 +401,13 @@ async def test_async_stream_with_thinking(emulator: Any, vx: dict[str, Any]) -> 
     chunks = [c async for c in stream]
     reasoning = "".join(c.choices[0].delta.get("reasoning_content") or "" for c in chunks if c.choices)
     assert reasoning == "Thinking about: hi"
-    signatures = [b.signature for c in chunks if c.choices for b in c.choices[0].delta.get("thinking_blocks") or [] if b.signature]
+    signatures = [
+        b.signature
+        for c in chunks
+        if c.choices
+        for b in c.choices[0].delta.get("thinking_blocks") or []
+        if b.signature
+    ]
     assert len(signatures) == 1
     assert "".join(c.choices[0].delta.get("content") or "" for c in chunks if c.choices) == "Echo: hi"
     assert emulator.requests(UPSTREAM)[0]["path"].endswith(":streamRawPredict")
@@ -312,10 +417,17 @@ def test_scripted_tool_call_then_result(emulator: Any, vx: dict[str, Any]) -> No
     emulator.script(UPSTREAM, [{"function_calls": [{"name": "get_weather", "args": {"location": "Paris"}}]}])
     resp = engine.completion(model=MODEL, messages=HI, tools=[WEATHER_TOOL], **vx)
     call = resp.choices[0].message.tool_calls[0]
-    assert json.loads(call.function.arguments) == {"location": "Paris"} and resp.choices[0].finish_reason == "tool_calls"
-    history = [*HI, resp.choices[0].message.model_dump(), {"role": "tool", "tool_call_id": call.id, "content": "sunny"}]
+    assert (
+        json.loads(call.function.arguments) == {"location": "Paris"}
+        and resp.choices[0].finish_reason == "tool_calls"
+    )
+    history = [
+        *HI,
+        resp.choices[0].message.model_dump(),
+        {"role": "tool", "tool_call_id": call.id, "content": "sunny"},
+    ]
     follow = engine.completion(model=MODEL, messages=history, tools=[WEATHER_TOOL], **vx)
-    assert follow.choices[0].message.content == f"Echo: {call.id} returned \"sunny\""
+    assert follow.choices[0].message.content == f'Echo: {call.id} returned "sunny"'
 
 
 @pytest.mark.parametrize(
@@ -336,3 +448,22 @@ def test_errors_are_typed(emulator: Any, vx: dict[str, Any], fault: dict[str, An
 def test_anthropic_validation_error_reaches_the_caller(vx: dict[str, Any]) -> None:
     with pytest.raises(engine.BadRequestError, match="model: Extra inputs are not permitted"):
         engine.completion(model=MODEL, messages=HI, extra_body={"model": "claude"}, **vx)
+
+
+def test_response_format_puts_the_schema_in_the_system_prompt(vx: dict[str, Any]) -> None:
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    response_format = {"type": "json_schema", "json_schema": {"name": "place", "schema": schema}}
+    messages = [{"role": "system", "content": "Be brief."}, *HI]
+    body = prepared("chat", model=MODEL, messages=messages, response_format=response_format, **vx).body
+    first, second = body["system"]
+    assert first == {"type": "text", "text": "Be brief."}
+    assert json.dumps(schema) in second["text"] and "JSON" in second["text"]
+    assert_anthropic_request(body, UPSTREAM)
+    plain = prepared("chat", model=MODEL, messages=HI, response_format={"type": "json_object"}, **vx).body
+    assert plain["system"] == "Respond with a single JSON object and nothing else."
+    assert (
+        "system"
+        not in prepared("chat", model=MODEL, messages=HI, response_format={"type": "text"}, **vx).body
+    )
+    with pytest.raises(engine.BadRequestError, match="response_format"):
+        prepared("chat", model=MODEL, messages=HI, response_format={"type": "json_schema"}, **vx)

@@ -78,7 +78,10 @@ def test_new_openai_compatible_partner(emulator: Any, vx: dict[str, Any], user_s
     unary, streamed = emulator.requests("rocket-2")
     assert unary["path"].endswith("/locations/us-central1/publishers/acme/models/rocket-2:rawPredict")
     assert unary["body"] == {"model": "rocket-2", "messages": HI, "seed": 3}
-    assert streamed["path"].endswith("/publishers/acme/models/rocket-2:streamRawPredict") and streamed["body"]["stream"] is True
+    assert (
+        streamed["path"].endswith("/publishers/acme/models/rocket-2:streamRawPredict")
+        and streamed["body"]["stream"] is True
+    )
 
 
 def test_spec_path_environment_variable(
@@ -87,9 +90,16 @@ def test_spec_path_environment_variable(
     monkeypatch.setenv("VERTEXLATE_SPEC_PATH", str(user_specs))
     registry.reset()
     try:
-        resp = engine.completion(model="vertex_ai/acme/rocket-2", messages=HI, api_base=emulator.url, vertex_credentials=service_account)
+        resp = engine.completion(
+            model="vertex_ai/acme/rocket-2",
+            messages=HI,
+            api_base=emulator.url,
+            vertex_credentials=service_account,
+        )
         assert resp.choices[0].message.content == "Echo: hi"
-        assert "/locations/europe-west4/" in emulator.requests("rocket-2")[-1]["path"]  # the new spec's default location
+        assert (
+            "/locations/europe-west4/" in emulator.requests("rocket-2")[-1]["path"]
+        )  # the new spec's default location
     finally:
         registry.reset()
 
@@ -101,7 +111,9 @@ def test_without_the_user_specs_the_models_are_unknown(vx: dict[str, Any]) -> No
 
 
 def test_an_invalid_user_spec_is_reported_with_file_and_line(tmp_path: Path) -> None:
-    (tmp_path / "broken.yaml").write_text("name: broken\nextends: openai_compat\nmodels:\n  - name: x/{y}\n    colour: red\n", encoding="utf-8")
+    (tmp_path / "broken.yaml").write_text(
+        "name: broken\nextends: openai_compat\nmodels:\n  - name: x/{y}\n    colour: red\n", encoding="utf-8"
+    )
     with pytest.raises(engine.SpecError) as info:
         registry.Registry([tmp_path])
     message = str(info.value)
@@ -112,5 +124,7 @@ def test_keys_a_parent_does_not_supply_are_still_required(tmp_path: Path) -> Non
     """A spec that extends another may leave out what the parent has, but not what nobody has."""
     text = "name: half\nextends: vertex\nmodels:\n  - name: half-1\noperations:\n  chat:\n    request: {}\n    response: {}\n"
     (tmp_path / "half.yaml").write_text(text, encoding="utf-8")
-    with pytest.raises(engine.SpecError, match=r"half\.yaml:\d+: operations\.chat: 'url' is a required property"):
+    with pytest.raises(
+        engine.SpecError, match=r"half\.yaml:\d+: operations\.chat: 'url' is a required property"
+    ):
         registry.Registry([tmp_path])

@@ -66,7 +66,11 @@ def test_missing_markers_are_an_error(tmp_path: Path) -> None:
     assert TOOL.main(["--write", str(readme)]) == 2 and readme.read_text(encoding="utf-8") == "# no markers\n"
 
 
-def test_user_spec_path_does_not_leak_into_the_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, table: str) -> None:
-    (tmp_path / "extra.yaml").write_text("name: extra\nextends: llama\nmodels:\n  - name: meta/extra-maas\n", encoding="utf-8")
+def test_user_spec_path_does_not_leak_into_the_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, table: str
+) -> None:
+    (tmp_path / "extra.yaml").write_text(
+        "name: extra\nextends: llama\nmodels:\n  - name: meta/extra-maas\n", encoding="utf-8"
+    )
     monkeypatch.setenv("VERTEXLATE_SPEC_PATH", str(tmp_path))
     assert TOOL.render(TOOL.builtin_registry()) == table

@@ -1,0 +1,218 @@
+"""JMESPath expressions compiled to Python closures, once, at spec-load time.
+
+``jmespath.compile(expr).search(data)`` walks the parsed tree through a generic
+visitor on every call (and builds a new interpreter each time). Response
+extraction runs a dozen expressions per reply, so the common node types (fields,
+sub-expressions, projections, filters, comparisons, boolean logic, literals,
+multi-select hashes) are turned into nested closures here, following the
+reference interpreter's semantics exactly. Anything else (functions, pipes,
+slices...) runs through one shared ``jmespath`` interpreter, so every valid
+expression works.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jmespath
+import jmespath.visitor
+
+Getter = Callable[[Any], Any]
+
+_INTERPRETER = jmespath.visitor.TreeInterpreter()
+
+
+def compile_expression(expression: str) -> Getter:
+    """Parse (raising ``jmespath.exceptions.JMESPathError`` when invalid) and compile."""
+    return _compile(jmespath.compile(expression).parsed)
+
+
+def _is_false(value: Any) -> bool:
+    return value == "" or value == [] or value == {} or value is None or value is False
+
+
+def _equals(x: Any, y: Any) -> bool:
+    # JMESPath: true != 1 even though Python says True == 1.
+    if isinstance(x, bool) != isinstance(y, bool) and (isinstance(x, (int, float)) or isinstance(y, (int, float))):
+        return False
+    return x == y
+
+
+def _fallback(node: dict[str, Any]) -> Getter:
+    visit = _INTERPRETER.visit
+    return lambda data: visit(node, data)
+
+
+def _field(node: dict[str, Any]) -> Getter:
+    name = node["value"]
+
+    def get(data: Any) -> Any:
+        return data.get(name) if isinstance(data, dict) else None
+
+    return get
+
+
+def _subexpression(node: dict[str, Any]) -> Getter:
+    steps = [_compile(child) for child in node["children"]]
+    if all(child["type"] == "field" for child in node["children"]):
+        names = tuple(child["value"] for child in node["children"])
+
+        def chain(data: Any) -> Any:
+            for name in names:
+                if not isinstance(data, dict):
+                    return None
+                data = data.get(name)
+            return data
+
+        return chain
+    first, rest = steps[0], steps[1:]
+
+    def sub(data: Any) -> Any:
+        result = first(data)
+        for step in rest:
+            if result is None:
+                return None
+            result = step(result)
+        return result
+
+    return sub
+
+
+def _projection(node: dict[str, Any]) -> Getter:
+    base, project = _compile(node["children"][0]), _compile(node["children"][1])
+
+    def proj(data: Any) -> Any:
+        items = base(data)
+        if not isinstance(items, list):
+            return None
+        return [v for v in map(project, items) if v is not None]
+
+    return proj
+
+
+def _filter_projection(node: dict[str, Any]) -> Getter:
+    base, project, keep = (_compile(child) for child in node["children"])
+
+    def filt(data: Any) -> Any:
+        items = base(data)
+        if not isinstance(items, list):
+            return None
+        out = []
+        for item in items:
+            if not _is_false(keep(item)):
+                value = project(item)
+                if value is not None:
+                    out.append(value)
+        return out
+
+    return filt
+
+
+def _flatten(node: dict[str, Any]) -> Getter:
+    base = _compile(node["children"][0])
+
+    def flat(data: Any) -> Any:
+        items = base(data)
+        if not isinstance(items, list):
+            return None
+        out: list[Any] = []
+        for item in items:
+            if isinstance(item, list):
+                out.extend(item)
+            else:
+                out.append(item)
+        return out
+
+    return flat
+
+
+def _comparator(node: dict[str, Any]) -> Getter:
+    left, right = (_compile(child) for child in node["children"])
+    if node["value"] == "eq":
+        return lambda data: _equals(left(data), right(data))
+    if node["value"] == "ne":
+        return lambda data: not _equals(left(data), right(data))
+    return _fallback(node)  # ordering comparisons: keep the reference type rules
+
+
+def _and(node: dict[str, Any]) -> Getter:
+    left, right = (_compile(child) for child in node["children"])
+
+    def both(data: Any) -> Any:
+        first = left(data)
+        return first if _is_false(first) else right(data)
+
+    return both
+
+
+def _or(node: dict[str, Any]) -> Getter:
+    left, right = (_compile(child) for child in node["children"])
+
+    def either(data: Any) -> Any:
+        first = left(data)
+        return right(data) if _is_false(first) else first
+
+    return either
+
+
+def _not(node: dict[str, Any]) -> Getter:
+    inner = _compile(node["children"][0])
+    return lambda data: _is_false(inner(data))
+
+
+def _literal(node: dict[str, Any]) -> Getter:
+    value = node["value"]
+    return lambda data: value
+
+
+def _current(node: dict[str, Any]) -> Getter:
+    return lambda data: data
+
+
+def _multi_select_hash(node: dict[str, Any]) -> Getter:
+    pairs = [(pair["value"], _compile(pair["children"][0])) for pair in node["children"]]
+
+    def select(data: Any) -> Any:
+        if data is None:
+            return None
+        return {key: get(data) for key, get in pairs}
+
+    return select
+
+
+def _function(node: dict[str, Any]) -> Getter:
+    if any(child["type"] == "expref" for child in node["children"]):
+        return _fallback(node)  # map/sort_by/...: expression references need the interpreter
+    name, args = node["value"], [_compile(child) for child in node["children"]]
+    call = _INTERPRETER._functions.call_function  # the reference implementation, with its type checks
+    return lambda data: call(name, [arg(data) for arg in args])
+
+
+def _multi_select_list(node: dict[str, Any]) -> Getter:
+    items = [_compile(child) for child in node["children"]]
+    return lambda data: None if data is None else [get(data) for get in items]
+
+
+_COMPILERS: dict[str, Callable[[dict[str, Any]], Getter]] = {
+    "function_expression": _function,
+    "multi_select_list": _multi_select_list,
+    "field": _field,
+    "subexpression": _subexpression,
+    "projection": _projection,
+    "filter_projection": _filter_projection,
+    "flatten": _flatten,
+    "comparator": _comparator,
+    "and_expression": _and,
+    "or_expression": _or,
+    "not_expression": _not,
+    "literal": _literal,
+    "current": _current,
+    "identity": _current,
+    "multi_select_hash": _multi_select_hash,
+}
+
+
+def _compile(node: dict[str, Any]) -> Getter:
+    compiler = _COMPILERS.get(node["type"])
+    return compiler(node) if compiler is not None else _fallback(node)
