@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("NO_GCE_CHECK", "True")
+os.environ.setdefault("NO_GCE_CHECK", "true")
 
 
 def service_account(token_uri: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 
 # A generateContent reply shaped like Google's published example (see tests/fixtures/gemini/generate_content_text.json).
@@ -69,7 +70,5 @@ async def serve(port: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(parser.parse_args().port))
-    except KeyboardInterrupt:
-        pass

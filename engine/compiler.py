@@ -57,7 +57,7 @@ class Template:
 class Extractor:
     """A JMESPath expression plus the small post-processing a spec can ask for."""
 
-    path: Path
+    path: Expression
     join: str | None = None
     table: dict[str, Any] | None = None
     default: Any = None
@@ -176,7 +176,7 @@ class ModelEntry:
 @dataclass(eq=False)
 class Family:
     name: str
-    path: Path
+    path: Expression
     description: str
     docs: str | None
     operations: dict[str, Operation]
@@ -198,7 +198,7 @@ def compile_template(source: str, keys: list[Any], problems: Problems) -> Templa
         return None
 
 
-class Path:
+class Expression:
     """A JMESPath expression compiled to a Python closure (engine/jmes.py)."""
 
     __slots__ = ("expression", "search")
@@ -208,9 +208,9 @@ class Path:
         self.search = compile_expression(expression)
 
 
-def compile_jmespath(expr: str, keys: list[Any], problems: Problems) -> Path | None:
+def compile_jmespath(expr: str, keys: list[Any], problems: Problems) -> Expression | None:
     try:
-        return Path(expr)
+        return Expression(expr)
     except jmespath.exceptions.JMESPathError as exc:
         problems.add(keys, f"JMESPath does not compile: {str(exc).splitlines()[0]}")
         return None

@@ -158,12 +158,12 @@ class Tour:
 
     def speech(self) -> None:
         self.heading("Text-to-Speech")
-        self.asked("speech(model='vertex_ai/', input='hello what llm guardrail do you have')")
-        resp = engine.speech(model="vertex_ai/", input="hello what llm guardrail do you have", **self.kwargs)
+        self.asked("speech(model='vertex_ai/', input='hello what llm guardrail do you have', response_format='wav')")
+        resp = engine.speech(model="vertex_ai/", input="hello what llm guardrail do you have", response_format="wav", **self.kwargs)
         self.wire()
         path = Path(tempfile.gettempdir()) / "speech_vertex.wav"
         resp.stream_to_file(path)
-        self.got(f"{len(resp.content)} bytes of audio written to {path}")
+        self.got(f"{len(resp.content)} bytes of {resp.media_type} written to {path}")
 
     def errors(self) -> None:
         self.heading("Errors: an upstream 429 becomes engine.RateLimitError")
@@ -191,7 +191,7 @@ def steps(tour: Tour) -> list[tuple[str, Callable[[], None]]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("NO_GCE_CHECK", "True")  # the demo never needs the real metadata server
+    os.environ.setdefault("NO_GCE_CHECK", "true")  # the demo never needs the real metadata server
     from engine.emulator import Emulator
 
     print("Vertexlate demo: the engine against a local Vertex AI emulator (nothing leaves this machine).")

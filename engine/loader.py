@@ -90,10 +90,7 @@ def line_of(path: Path, keys: Iterable[Any]) -> int | None:
     line = None
     for key in keys:
         try:
-            if isinstance(key, int):
-                line = node.lc.item(key)[0] + 1
-            else:
-                line = node.lc.key(key)[0] + 1
+            line = (node.lc.item(key) if isinstance(key, int) else node.lc.key(key))[0] + 1
             node = node[key]
         except (AttributeError, KeyError, IndexError, TypeError):
             break

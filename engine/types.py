@@ -52,7 +52,10 @@ class OpenAIObject(dict):
             dict.__setitem__(self, name, value)
 
     def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        return self[key] if key in self else default
+        try:
+            return self[key]
+        except KeyError:
+            return default
 
     def model_dump(self, exclude_none: bool = False) -> dict[str, Any]:
         """The OpenAI wire shape as plain dicts and lists."""

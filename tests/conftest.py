@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 # Never let google-auth probe the real GCE metadata address (169.254.169.254): tests reach loopback only.
-os.environ.setdefault("NO_GCE_CHECK", "True")
+os.environ.setdefault("NO_GCE_CHECK", "true")
 os.environ.setdefault("GCE_METADATA_HOST", "127.0.0.1:9")
 os.environ.setdefault("GCE_METADATA_IP", "127.0.0.1:9")
 

@@ -15,6 +15,7 @@ Streams, HTTP/2 and proxies stay with httpx (the engine's own transport).
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,11 +35,22 @@ class UpstreamClosed(ConnectionError):
 
 @dataclass
 class Reply:
-    """A complete upstream response."""
+    """A complete upstream response; ``status_code``, ``json()`` and ``text`` read like httpx's Response."""
 
     status: int
     headers: dict[str, str]  # lower-case names
     content: bytes
+
+    @property
+    def status_code(self) -> int:
+        return self.status
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
 
 
 @cache

@@ -27,3 +27,13 @@ def test_extras_named_in_the_readme_exist() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text()
     for extra in re.findall(r"-e '\.\[(\w+)\]'", (ROOT / "README.md").read_text()):
         assert f"\n{extra} = [" in pyproject, extra
+
+
+def test_model_table_is_current() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "model_table.py"), "--check", str(ROOT / "README.md")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -352,3 +352,20 @@ def test_function_call_signature_survives_a_client_that_keeps_only_the_id(
     sent = emulator.requests(model)[1]["body"]
     assert_valid_request(sent)
     assert sent["contents"][1]["parts"] == [{"functionCall": call, "thoughtSignature": "c2lnLWZj"}]
+
+
+def test_seed_tool_choice_required(emulator: Any, vx: dict[str, Any]) -> None:
+    model = "gemini-1.5-pro-preview-0514"
+    messages = [
+        {"role": "system", "content": "Your name is Litellm Bot, you are a helpful assistant"},
+        {"role": "user", "content": "Hello, what is your name and can you tell me the weather?"},
+    ]
+    tool = {"type": "function", "function": {**WEATHER_TOOL["function"], "name": "get_weather"}}
+    emulator.script(
+        model, [{"function_calls": [{"name": "get_weather", "args": {"location": "San Francisco, CA"}}]}]
+    )
+    resp = engine.completion(
+        model=f"vertex_ai/{model}", messages=messages, tools=[tool], tool_choice="required", **vx
+    )
+    assert resp.choices[0].message.tool_calls[0].function.name == "get_weather"
+    assert only_request(emulator, model)["toolConfig"] == {"functionCallingConfig": {"mode": "ANY"}}
