@@ -120,6 +120,7 @@ class Param:
     min_from: str | None = None
     max_from: str | None = None
     enum: list[Any] | None = None
+    unsupported_values: list[Any] | None = None
     table: dict[str, Any] | None = None
     map_by: str | None = None
     maps: dict[str, dict[str, Any]] | None = None
@@ -314,6 +315,7 @@ def compile_params(raw: dict[str, Any], keys: list[Any], problems: Problems) -> 
             min_from=spec.get("min_from"),
             max_from=spec.get("max_from"),
             enum=spec.get("enum"),
+            unsupported_values=spec.get("unsupported_values"),
             table=spec.get("map"),
             map_by=spec.get("map_by"),
             maps=spec.get("maps"),

@@ -131,7 +131,13 @@ def build_body(resolved: Resolved, op: Operation, params: dict[str, Any], settin
             if param.required:
                 raise BadRequestError(f"missing required parameter {param.name!r}", model=resolved.name, param=param.name)
             continue
-        value = _convert(param, value, caps, resolved.name, ctx)
+        try:
+            value = _convert(param, value, caps, resolved.name, ctx)
+        except UnsupportedParamsError:
+            if not drop_params:
+                raise
+            log.debug("dropping %s=%r: unsupported value for %s", param.name, value, resolved.name)
+            continue
         if value is None or (param.to is None and param.transform is None):
             continue  # no target: the parameter is only validated, and read by transforms from ctx.params
         if param.to is None:
@@ -188,6 +194,10 @@ def _convert(param: Param, value: Any, caps: dict[str, Any], model: str, ctx: Re
     if param.enum is not None and value not in param.enum:
         raise BadRequestError(
             f"parameter {param.name!r} must be one of {param.enum}, got {value!r}", model=model, param=param.name
+        )
+    if param.unsupported_values and value in param.unsupported_values:
+        raise UnsupportedParamsError(
+            f"{model} cannot honor {param.name}={value!r}; pass drop_params=True to drop it", model=model, param=param.name
         )
     low = caps.get(param.min_from) if param.min_from else param.min
     high = caps.get(param.max_from) if param.max_from else param.max

@@ -8,9 +8,11 @@ failure, local or upstream, leaves as OpenAI's error JSON with its status code.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from starlette.requests import Request
@@ -28,6 +30,7 @@ log = logging.getLogger("vertexlate.proxy")
 
 JSON = "application/json"
 CLIENT_CLOSED = 499  # nginx's code for "client closed request"; nobody reads it, logs do
+STREAM_MARGIN = 1.0  # seconds before the grace period ends at which open streams are ended
 
 
 def error_response(error: APIError) -> Response:
@@ -65,8 +68,39 @@ class Proxy:
         self.send = choose(config.upstream_http)
         self.created = int(time.time())
         self.draining = False
+        self.grace = config.graceful_shutdown_timeout
         self.stop_streams = asyncio.Event()
+        self.in_flight = 0
+        self._idle: asyncio.Event | None = None
         self.disconnects = 0  # requests abandoned by their client (upstream cancelled)
+
+    # ------------------------------------------------------------------ graceful shutdown
+    @contextlib.contextmanager
+    def tracked(self) -> Iterator[None]:
+        """Count a request (and its streamed reply) as in flight while the block runs."""
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+            if self.in_flight == 0 and self._idle is not None:
+                self._idle.set()
+
+    def begin_drain(self) -> None:
+        """Shutdown started: readiness turns 503; streams still open shortly before the grace period ends are ended."""
+        if self.draining:
+            return
+        self.draining = True
+        delay = max(self.grace - STREAM_MARGIN, self.grace * 0.5)
+        asyncio.get_running_loop().call_later(delay, self.stop_streams.set)
+
+    async def drain(self) -> None:
+        """Begin draining and wait (up to the grace period) until no request is in flight."""
+        self.begin_drain()
+        if self.in_flight:
+            self._idle = asyncio.Event()
+            with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), self.grace)
 
     # ------------------------------------------------------------------ request parsing
     async def _body(self, request: Request) -> dict[str, Any]:

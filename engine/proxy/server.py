@@ -28,7 +28,6 @@ from engine.proxy.handlers import Proxy
 from engine.proxy.source import ConfigError
 
 log = logging.getLogger("vertexlate.proxy")
-STREAM_MARGIN = 1.0  # seconds before the grace period ends at which open streams are ended
 START_TIMEOUT = 10.0
 
 
@@ -46,15 +45,9 @@ class ProxyServer(uvicorn.Server):
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         if self.loop is not None and not self.proxy.draining:
-            self.loop.call_soon_threadsafe(self._begin_drain)
+            self.loop.call_soon_threadsafe(self.proxy.begin_drain)
         super().handle_exit(sig, frame)
         self._captured_signals.clear()  # exit 0 after a requested shutdown, not "killed by signal"
-
-    def _begin_drain(self) -> None:
-        self.proxy.draining = True
-        grace = self.config.timeout_graceful_shutdown or 0
-        assert self.loop is not None
-        self.loop.call_later(max(grace - STREAM_MARGIN, grace * 0.5), self.proxy.stop_streams.set)
 
 
 def _uvicorn_options(args: argparse.Namespace, grace: float) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from engine.errors import BadRequestError
+from engine.errors import BadRequestError, UnsupportedParamsError
 from engine.registry import default_registry
 from tests.fixtures.load import load
 from tests.gemini.helpers import body
@@ -114,8 +114,14 @@ def test_tool_choice_naming_an_unknown_function_is_a_clear_error() -> None:
         body(tools=[WEATHER], tool_choice={"type": "function", "function": {"name": "nope"}})
 
 
-def test_parallel_tool_calls_is_accepted_without_a_field() -> None:
-    assert body(tools=[WEATHER], parallel_tool_calls=False) == body(tools=[WEATHER])
+def test_parallel_tool_calls_true_is_gemini_behavior_and_sends_no_field() -> None:
+    assert body(tools=[WEATHER], parallel_tool_calls=True) == body(tools=[WEATHER])
+
+
+def test_parallel_tool_calls_false_cannot_be_honored_so_it_is_rejected_unless_dropped() -> None:
+    with pytest.raises(UnsupportedParamsError, match="parallel_tool_calls"):
+        body(tools=[WEATHER], parallel_tool_calls=False)
+    assert body(tools=[WEATHER], parallel_tool_calls=False, drop_params=True) == body(tools=[WEATHER])
 
 
 def test_several_functions_share_one_tool_object() -> None:
