@@ -1,4 +1,4 @@
-"""``vertexlate serve``: run the proxy under uvicorn, and stop it gracefully.
+"""``vertexlate serve``: run the proxy under granian or uvicorn, and stop it gracefully.
 
 Graceful shutdown on SIGINT/SIGTERM: the listening socket closes, readiness turns
 503, requests in flight finish, and streams get until shortly before the grace period
@@ -22,7 +22,7 @@ from typing import Any
 
 import uvicorn
 
-from engine.proxy.app import CONFIG_ENV, create_app
+from engine.proxy.app import CONFIG_ENV, GRACE_ENV, create_app, freeze_heap
 from engine.proxy.config import ProxyConfig, load_config
 from engine.proxy.handlers import Proxy
 from engine.proxy.source import ConfigError
@@ -57,29 +57,36 @@ def _uvicorn_options(args: argparse.Namespace, grace: float) -> dict[str, Any]:
         "timeout_graceful_shutdown": int(grace),
         "access_log": args.access_log,
         "log_level": args.log_level,
-        "lifespan": "off",
+        "lifespan": "on",
     }
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="vertexlate serve", description="OpenAI-compatible proxy over Vertex AI."
-    )
+    parser = argparse.ArgumentParser(prog="vertexlate serve", description="OpenAI-compatible proxy over Vertex AI.")
     parser.add_argument("--config", required=True, help="LiteLLM-style config.yaml")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4000)
-    parser.add_argument(
-        "--workers", type=int, default=1, help="worker processes (each enforces rpm/tpm on its own)"
-    )
-    parser.add_argument(
-        "--graceful-timeout", type=float, default=None, help="seconds to finish requests on shutdown"
-    )
-    parser.add_argument(
-        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
-    )
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (each enforces rpm/tpm on its own)")
+    parser.add_argument("--graceful-timeout", type=float, default=None, help="seconds to finish requests on shutdown")
+    parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     parser.add_argument("--no-access-log", dest="access_log", action="store_false")
-    parser.add_argument("--server", default="uvicorn", choices=["uvicorn"], help="ASGI server")
+    parser.add_argument(
+        "--server",
+        default="auto",
+        choices=["auto", "granian", "uvicorn"],
+        help="ASGI server; auto: granian when installed (measured faster, see bench/proxy_bench.py), else uvicorn",
+    )
     return parser.parse_args(argv)
+
+
+def _server(choice: str) -> str:
+    if choice != "auto":
+        return choice
+    try:
+        import granian  # noqa: F401
+    except ImportError:
+        return "uvicorn"
+    return "granian"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,22 +98,49 @@ def main(argv: list[str] | None = None) -> int:
         print(f"vertexlate serve: {exc}", file=sys.stderr)
         return 2
     grace = args.graceful_timeout if args.graceful_timeout is not None else config.graceful_shutdown_timeout
-    models = ", ".join(config.groups)
+    server = _server(args.server)
     print(
-        f"vertexlate proxy: {len(config.deployments)} deployments of {models} on http://{args.host}:{args.port}",
+        f"vertexlate proxy ({server}): {len(config.deployments)} deployments of {', '.join(config.groups)} "
+        f"on http://{args.host}:{args.port}",
         file=sys.stderr,
     )
+    if server == "granian":
+        return _granian(args, grace)
     if args.workers > 1:
-        os.environ[CONFIG_ENV] = os.path.abspath(args.config)
-        uvicorn.run(
-            "engine.proxy.app:app_from_env",
-            factory=True,
-            workers=args.workers,
-            **_uvicorn_options(args, grace),
-        )
+        _export(args, grace)
+        uvicorn.run("engine.proxy.app:app_from_env", factory=True, workers=args.workers, **_uvicorn_options(args, grace))
         return 0
     app = create_app(config)
-    ProxyServer(uvicorn.Config(app, **_uvicorn_options(args, grace)), app.state.proxy).run()
+    app.proxy.grace = grace
+    freeze_heap()
+    ProxyServer(uvicorn.Config(app, **_uvicorn_options(args, grace)), app.proxy).run()
+    return 0
+
+
+def _export(args: argparse.Namespace, grace: float) -> None:
+    """Worker processes build their app from these (the config was already validated here)."""
+    os.environ[CONFIG_ENV] = os.path.abspath(args.config)
+    os.environ[GRACE_ENV] = str(grace)
+
+
+def _granian(args: argparse.Namespace, grace: float) -> int:
+    """Serve with granian: ASGI, one event loop per worker process; drains through the ASGI lifespan."""
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+
+    _export(args, grace)
+    Granian(
+        "engine.proxy.app:app_from_env",
+        factory=True,
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.ASGI,
+        workers=args.workers,
+        log_level=LogLevels(args.log_level),
+        log_access=args.access_log,
+        workers_kill_timeout=int(grace) + 5,
+    ).serve()
     return 0
 
 
@@ -115,8 +149,8 @@ class BackgroundProxy:
 
     def __init__(self, config: ProxyConfig, grace: float = 2.0, **uvicorn_options: Any) -> None:
         self.app = create_app(config)
-        self.proxy: Proxy = self.app.state.proxy
-        self.grace = grace
+        self.proxy: Proxy = self.app.proxy
+        self.proxy.grace = self.grace = grace
         self.options = uvicorn_options
         self.port = 0
         self._server: ProxyServer | None = None
@@ -132,7 +166,7 @@ class BackgroundProxy:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))
         self.port = self._socket.getsockname()[1]
-        options = {"log_level": "warning", "access_log": False, "lifespan": "off", **self.options}
+        options = {"log_level": "warning", "access_log": False, "lifespan": "on", **self.options}
         config = uvicorn.Config(self.app, timeout_graceful_shutdown=int(self.grace), **options)
         self._server = ProxyServer(config, self.proxy)
         self._thread = threading.Thread(

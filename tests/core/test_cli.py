@@ -32,3 +32,37 @@ def test_validate_and_models() -> None:
 def test_unknown_command_prints_usage() -> None:
     result = vertexlate("frobnicate")
     assert result.returncode == 2 and "usage: vertexlate" in result.stdout
+
+
+def test_vertexlate_emulator_console_script_serves_the_engine_and_stops_cleanly() -> None:
+    """`vertexlate emulator` as users run it: readiness line, a real engine call, SIGTERM, no leftover process."""
+    import re
+    import signal
+
+    import engine
+
+    script = Path(sys.executable).parent / "vertexlate"
+    assert script.exists(), "the console script is installed by `pip install -e .` (README's commands)"
+    process = subprocess.Popen([str(script), "emulator", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()  # type: ignore[union-attr]
+        match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
+        assert match, line + (process.stderr.read() if process.poll() is not None else "")  # type: ignore[union-attr]
+        url = match.group(1)
+        import httpx
+
+        account = httpx.post(f"{url}/emulator/service-accounts", json={}).json()
+        resp = engine.completion(
+            model="vertex_ai/gemini-2.5-flash",
+            messages=[{"role": "user", "content": "over the console script"}],
+            api_base=url,
+            vertex_credentials=account,
+            vertex_location="us-central1",
+        )
+        assert resp.choices[0].message.content == "Echo: over the console script"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
