@@ -7,9 +7,14 @@ answer in OpenAI's error format too, so a client always gets something it can pa
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
+import threading
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from starlette.applications import Starlette
@@ -74,7 +79,9 @@ class ProxyApp:
         self.proxy = proxy
         self.fallback = fallback
         self.state = fallback.state
-        self.posts = {prefix + path: endpoint for prefix in ("/v1", "") for path, endpoint in ENDPOINTS.items()}
+        self.posts = {
+            prefix + path: endpoint for prefix in ("/v1", "") for path, endpoint in ENDPOINTS.items()
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
@@ -94,11 +101,34 @@ class ProxyApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                on_shutdown_signal(self.proxy.begin_drain)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.proxy.drain()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def on_shutdown_signal(callback: Callable[[], None]) -> None:
+    """Run ``callback`` on the event loop as soon as SIGINT/SIGTERM arrives, before the server's own handler.
+
+    Why: ASGI tells an app about shutdown only after the server has drained its
+    connections (granian) or waited out its grace period (uvicorn); streams can only be
+    ended cleanly if the app knows when draining *begins*. The server's handler still
+    runs after ours. Outside the main thread (tests) signals cannot be watched: no-op.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(sig)
+
+        def handler(signum: int, frame: FrameType | None, previous: Any = previous) -> None:
+            loop.call_soon_threadsafe(callback)
+            if callable(previous):
+                previous(signum, frame)
+
+        signal.signal(sig, handler)
 
 
 def create_app(config: ProxyConfig | str | Path) -> ProxyApp:

@@ -122,7 +122,9 @@ def _check_specs(source: Source) -> None:
     try:
         default_registry()
     except SpecError as exc:
-        raise ConfigError([f"{source.where(['model_list'])}: the engine's specs do not load: {exc}"]) from None
+        raise ConfigError(
+            [f"{source.where(['model_list'])}: the engine's specs do not load: {exc}"]
+        ) from None
 
 
 def _environment(source: Source) -> dict[str, str]:

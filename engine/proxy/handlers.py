@@ -91,6 +91,9 @@ class Proxy:
         if self.draining:
             return
         self.draining = True
+        log.warning(
+            "shutting down: finishing %d requests in flight (grace period %gs)", self.in_flight, self.grace
+        )
         delay = max(self.grace - STREAM_MARGIN, self.grace * 0.5)
         asyncio.get_running_loop().call_later(delay, self.stop_streams.set)
 

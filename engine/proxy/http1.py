@@ -147,7 +147,9 @@ class Pool:
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
         tls = _tls() if scheme == "https" else None
-        connect = loop.create_connection(Connection, host, port, ssl=tls, server_hostname=host if tls else None)
+        connect = loop.create_connection(
+            Connection, host, port, ssl=tls, server_hostname=host if tls else None
+        )
         _, conn = await asyncio.wait_for(connect, timeout)
         return conn
 
@@ -168,7 +170,9 @@ class Pool:
         else:
             conn.close()
 
-    async def request(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float) -> Reply:
+    async def request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float
+    ) -> Reply:
         """Send one request and read the whole reply; a reused connection found dead is retried once on a new one."""
         parts = urlsplit(url)
         origin = (parts.scheme, parts.hostname or "", parts.port or DEFAULT_PORTS[parts.scheme])
@@ -202,7 +206,11 @@ class Pool:
 
 def _encode(method: str, target: str, host: str, headers: Mapping[str, str], body: bytes | None) -> bytes:
     lines = [f"{method} {target} HTTP/1.1", f"host: {host}"]
-    lines += [f"{name}: {value}" for name, value in headers.items() if name.lower() not in ("host", "content-length")]
+    lines += [
+        f"{name}: {value}"
+        for name, value in headers.items()
+        if name.lower() not in ("host", "content-length")
+    ]
     lines.append(f"content-length: {len(body) if body is not None else 0}")
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     return head + body if body else head

@@ -62,13 +62,21 @@ def _uvicorn_options(args: argparse.Namespace, grace: float) -> dict[str, Any]:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="vertexlate serve", description="OpenAI-compatible proxy over Vertex AI.")
+    parser = argparse.ArgumentParser(
+        prog="vertexlate serve", description="OpenAI-compatible proxy over Vertex AI."
+    )
     parser.add_argument("--config", required=True, help="LiteLLM-style config.yaml")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4000)
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (each enforces rpm/tpm on its own)")
-    parser.add_argument("--graceful-timeout", type=float, default=None, help="seconds to finish requests on shutdown")
-    parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes (each enforces rpm/tpm on its own)"
+    )
+    parser.add_argument(
+        "--graceful-timeout", type=float, default=None, help="seconds to finish requests on shutdown"
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
     parser.add_argument("--no-access-log", dest="access_log", action="store_false")
     parser.add_argument(
         "--server",
@@ -108,7 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         return _granian(args, grace)
     if args.workers > 1:
         _export(args, grace)
-        uvicorn.run("engine.proxy.app:app_from_env", factory=True, workers=args.workers, **_uvicorn_options(args, grace))
+        uvicorn.run(
+            "engine.proxy.app:app_from_env",
+            factory=True,
+            workers=args.workers,
+            **_uvicorn_options(args, grace),
+        )
         return 0
     app = create_app(config)
     app.proxy.grace = grace

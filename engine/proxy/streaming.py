@@ -113,7 +113,9 @@ class EventStream(Response):
         try:
             while True:
                 if self.shutdown.is_set():
-                    raise ServiceUnavailableError("the proxy is shutting down; the stream was ended early", llm_provider="proxy")
+                    raise ServiceUnavailableError(
+                        "the proxy is shutting down; the stream was ended early", llm_provider="proxy"
+                    )
                 pending = asyncio.ensure_future(anext(self.chunks))
                 await asyncio.wait((pending, stopper), return_when=asyncio.FIRST_COMPLETED)
                 if not pending.done():
@@ -129,7 +131,13 @@ class EventStream(Response):
                         if not chunk.get("choices"):
                             continue
                         chunk = {k: v for k, v in chunk.items() if k != "usage"}
-                await send({"type": "http.response.body", "body": b"data: " + dumps(chunk) + b"\n\n", "more_body": True})
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": b"data: " + dumps(chunk) + b"\n\n",
+                        "more_body": True,
+                    }
+                )
             await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
         except APIError as exc:
             event = b"data: " + dumps(exc.to_openai_error()) + b"\n\n"

@@ -49,7 +49,11 @@ class Builtin:
         if stream:
             return await via_engine(endpoint, kwargs, stream)
         call = prepare(endpoint.operation, kwargs)
-        content = json.dumps(call.body, separators=(",", ":"), ensure_ascii=False).encode() if call.body is not None else None
+        content = (
+            json.dumps(call.body, separators=(",", ":"), ensure_ascii=False).encode()
+            if call.body is not None
+            else None
+        )
         refreshed = False
         while True:
             headers = dict(call.headers)
@@ -61,7 +65,9 @@ class Builtin:
             if reply.status == 401 and call.credential is not None and not refreshed:
                 refreshed = True  # an expired or revoked token: refresh once, as the engine does
                 continue
-            raise upstream_error(call.resolved.family.errors, reply.status, reply.content, reply.headers, call.model)
+            raise upstream_error(
+                call.resolved.family.errors, reply.status, reply.content, reply.headers, call.model
+            )
 
     async def _request(self, call: Call, headers: dict[str, str], content: bytes | None) -> Reply:
         timeout = call.timeout.read or 600.0
@@ -70,7 +76,9 @@ class Builtin:
         except (asyncio.TimeoutError, TimeoutError):
             raise Timeout(f"request to Vertex AI timed out after {timeout:g}s", model=call.model) from None
         except (OSError, UpstreamClosed) as exc:
-            raise APIConnectionError(f"could not reach Vertex AI: {type(exc).__name__}: {exc}", model=call.model) from None
+            raise APIConnectionError(
+                f"could not reach Vertex AI: {type(exc).__name__}: {exc}", model=call.model
+            ) from None
 
 
 async def _token(call: Call, force: bool) -> str:
@@ -82,5 +90,3 @@ async def _token(call: Call, force: bool) -> str:
         if cached:
             return cached
     return await asyncio.to_thread(credential.token, force)
-
-

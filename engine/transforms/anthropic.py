@@ -19,12 +19,9 @@ from typing import Any
 
 from engine.errors import BadRequestError
 from engine.transforms import register
+from engine.transforms.content import bad, typed_parts
 
 Block = dict[str, Any]
-
-
-def bad(where: str, message: str, ctx: Any) -> BadRequestError:
-    return BadRequestError(f"{where}: {message}", model=getattr(ctx, "model", None), param="messages")
 
 
 def _with_cache(block: Block, source: dict[str, Any]) -> Block:
@@ -78,20 +75,8 @@ def content_blocks(content: Any, ctx: Any, where: str) -> list[Block]:
         return []
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
-    if not isinstance(content, list):
-        raise bad(where, f"content must be a string or a list of parts, got {type(content).__name__}", ctx)
     blocks = []
-    for i, part in enumerate(content):
-        pwhere = f"{where}.content[{i}]"
-        if not isinstance(part, dict) or "type" not in part:
-            raise bad(pwhere, "each content part must be an object with a 'type'", ctx)
-        convert = PART_CONVERTERS.get(part["type"])
-        if convert is None:
-            raise bad(
-                pwhere,
-                f"unsupported content part type {part['type']!r} (supported: {', '.join(sorted(PART_CONVERTERS))})",
-                ctx,
-            )
+    for convert, part, pwhere in typed_parts(content, PART_CONVERTERS, ctx, where):
         if (block := convert(part, ctx, pwhere)) is not None:
             blocks.append(block)
     return blocks

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from engine.errors import BadRequestError
 from engine.transforms import register
+from engine.transforms.content import bad, typed_parts
 
 ROLES = {"user": "user", "assistant": "model", "tool": "user", "function": "user"}
 
@@ -26,10 +26,6 @@ def part_converter(kind: str) -> Callable[[PartConverter], PartConverter]:
         return fn
 
     return decorate
-
-
-def bad(where: str, message: str, ctx: Any) -> BadRequestError:
-    return BadRequestError(f"{where}: {message}", model=getattr(ctx, "model", None), param="messages")
 
 
 @part_converter("text")
@@ -46,20 +42,8 @@ def content_parts(content: Any, ctx: Any, where: str) -> list[dict[str, Any]]:
     """The parts of one message's ``content`` (a string or a list of typed parts)."""
     if isinstance(content, str):
         return _text_part({"text": content}, ctx, where)
-    if not isinstance(content, list):
-        raise bad(where, f"content must be a string or a list of parts, got {type(content).__name__}", ctx)
     parts: list[dict[str, Any]] = []
-    for i, part in enumerate(content):
-        pwhere = f"{where}.content[{i}]"
-        if not isinstance(part, dict) or "type" not in part:
-            raise bad(pwhere, "each content part must be an object with a 'type'", ctx)
-        convert = PART_CONVERTERS.get(part["type"])
-        if convert is None:
-            raise bad(
-                pwhere,
-                f"unsupported content part type {part['type']!r} (supported: {', '.join(sorted(PART_CONVERTERS))})",
-                ctx,
-            )
+    for convert, part, pwhere in typed_parts(content, PART_CONVERTERS, ctx, where):
         parts += convert(part, ctx, pwhere)
     if not parts:
         raise bad(where, "content is empty", ctx)

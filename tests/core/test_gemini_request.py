@@ -16,18 +16,7 @@ import engine
 from engine.api import prepare
 from engine.errors import BadRequestError, UnsupportedParamsError
 from tests.conformance import assert_valid_request
-
-
-class StaticToken:
-    """A ready credential: request building needs no token service."""
-
-    token = "test-token"
-    expiry = None
-    project_id = "cred-project"
-
-    def refresh(self, request: Any) -> None:  # pragma: no cover - never expired
-        pass
-
+from tests.credentials import StaticToken
 
 USER = [{"role": "user", "content": "Hello, how are you?"}]
 BASE = {"vertex_credentials": StaticToken(), "vertex_project": "my-project", "vertex_location": "us-central1"}

@@ -9,19 +9,11 @@ from engine.registry import default_registry
 from engine.request import RequestContext
 from engine.response import ChatStream, build_chat
 from tests.conformance import assert_chat_chunk, assert_chat_completion, assert_valid_request
+from tests.credentials import StaticToken
 
 USER = [{"role": "user", "content": "Hello, how are you?"}]
 
 
-class StaticToken:
-    """A ready credential: building a request needs no token service."""
-
-    token = "test-token"
-    expiry = None
-    project_id = "cred-project"
-
-    def refresh(self, request: Any) -> None:  # pragma: no cover - never expired
-        pass
 
 
 BASE = {"vertex_credentials": StaticToken(), "vertex_project": "my-project", "vertex_location": "us-central1"}
@@ -64,3 +56,29 @@ def stream(
     for chunk in chunks:
         assert_chat_chunk(chunk)
     return [c.model_dump() for c in chunks], normalizer
+
+
+# The seed's function-calling example (get_current_weather) and response_schema (cookie recipes).
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_current_weather",
+        "description": "Get the current weather in a given location",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "location": {"type": "string", "description": "The city and state, e.g. San Francisco, CA"},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+            },
+            "required": ["location"],
+        },
+    },
+}
+RECIPES = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"recipe_name": {"type": "string"}},
+        "required": ["recipe_name"],
+    },
+}

@@ -16,31 +16,9 @@ import pytest
 import engine
 from tests.conformance import assert_chat_chunk, assert_chat_completion, assert_valid_request
 from tests.fixtures.load import load
+from tests.gemini.helpers import RECIPES, WEATHER_TOOL
 
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_current_weather",
-        "description": "Get the current weather in a given location",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "location": {"type": "string", "description": "The city and state, e.g. San Francisco, CA"},
-                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-            },
-            "required": ["location"],
-        },
-    },
-}
 BOSTON = [{"role": "user", "content": "What's the weather like in Boston today?"}]
-RECIPES = {
-    "type": "array",
-    "items": {
-        "type": "object",
-        "properties": {"recipe_name": {"type": "string"}},
-        "required": ["recipe_name"],
-    },
-}
 
 
 def only_request(emulator: Any, model: str) -> dict[str, Any]:

@@ -16,18 +16,9 @@ import pytest
 import engine
 from engine.errors import APIError, BadRequestError, JSONSchemaValidationError
 from tests.fixtures.load import load
-from tests.gemini.helpers import body, normalize
+from tests.gemini.helpers import RECIPES, body, normalize
 
 COOKIES = [{"role": "user", "content": "List 5 popular cookie recipes."}]
-# The seed's response_schema.
-RECIPES = {
-    "type": "array",
-    "items": {
-        "type": "object",
-        "properties": {"recipe_name": {"type": "string"}},
-        "required": ["recipe_name"],
-    },
-}
 
 
 def test_seed_response_schema_on_gemini_1_5_pro() -> None:

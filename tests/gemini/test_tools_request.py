@@ -15,23 +15,9 @@ import pytest
 from engine.errors import BadRequestError, UnsupportedParamsError
 from engine.registry import default_registry
 from tests.fixtures.load import load
-from tests.gemini.helpers import body
+from tests.gemini.helpers import WEATHER_TOOL, body
 
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_current_weather",
-        "description": "Get the current weather in a given location",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "location": {"type": "string", "description": "The city and state, e.g. San Francisco, CA"},
-                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-            },
-            "required": ["location"],
-        },
-    },
-}
+WEATHER = WEATHER_TOOL
 WEATHER_DECLARATION = {
     "name": "get_current_weather",
     "description": "Get the current weather in a given location",

@@ -25,10 +25,22 @@ FLASH = "vertex_ai/gemini-2.5-flash"
 def deployment(emulator: Any, service_account: dict[str, Any]) -> Callable[..., dict[str, Any]]:
     """``deployment(name, model, project=..., location=..., **litellm_params)`` -> a model_list entry."""
 
-    def make(name: str, model: str, project: str = "proj-a", location: str = "us-central1", info: dict[str, Any] | None = None,
-             **params: Any) -> dict[str, Any]:
-        litellm_params = {"model": model, "vertex_project": project, "vertex_location": location,
-                          "api_base": emulator.url, "vertex_credentials": service_account, **params}
+    def make(
+        name: str,
+        model: str,
+        project: str = "proj-a",
+        location: str = "us-central1",
+        info: dict[str, Any] | None = None,
+        **params: Any,
+    ) -> dict[str, Any]:
+        litellm_params = {
+            "model": model,
+            "vertex_project": project,
+            "vertex_location": location,
+            "api_base": emulator.url,
+            "vertex_credentials": service_account,
+            **params,
+        }
         entry: dict[str, Any] = {"model_name": name, "litellm_params": litellm_params}
         if info:
             entry["model_info"] = info
@@ -66,15 +78,23 @@ def start_proxy(emulator: Any, write_config: Callable[..., Path]) -> Iterator[Ca
 
 
 @pytest.fixture
-def standard(start_proxy: Callable[..., BackgroundProxy], deployment: Callable[..., dict[str, Any]],
-             service_account: dict[str, Any]) -> BackgroundProxy:
+def standard(
+    start_proxy: Callable[..., BackgroundProxy],
+    deployment: Callable[..., dict[str, Any]],
+    service_account: dict[str, Any],
+) -> BackgroundProxy:
     """The seed's two gemini-vision deployments plus one model per other endpoint, behind a master key."""
     return start_proxy(
         {
             "model_list": [
                 deployment("gemini-vision", VISION, project="proj-a", location="us-central1"),
-                deployment("gemini-vision", VISION, project="proj-b", location="us-east1",
-                           vertex_credentials=json.dumps(service_account)),
+                deployment(
+                    "gemini-vision",
+                    VISION,
+                    project="proj-b",
+                    location="us-east1",
+                    vertex_credentials=json.dumps(service_account),
+                ),
                 deployment("gemini-flash", FLASH),
                 deployment("embedder", "vertex_ai/text-embedding-005"),
                 deployment("painter", "vertex_ai/imagen-3.0-generate-002"),

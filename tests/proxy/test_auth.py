@@ -19,7 +19,9 @@ LIMITED_KEY = "sk-limited-0123456789"
 
 
 @pytest.fixture
-def keyed(start_proxy: Callable[..., BackgroundProxy], deployment: Callable[..., dict[str, Any]]) -> BackgroundProxy:
+def keyed(
+    start_proxy: Callable[..., BackgroundProxy], deployment: Callable[..., dict[str, Any]]
+) -> BackgroundProxy:
     return start_proxy(
         {
             "model_list": [deployment("gemini-vision", VISION), deployment("gemini-flash", FLASH)],
@@ -80,20 +82,30 @@ def test_key_rpm_limit_is_429(keyed: BackgroundProxy) -> None:
     assert api(keyed, MASTER_KEY).chat.completions.create(model="gemini-flash", messages=HELLO).choices
 
 
-def test_no_master_key_means_open(start_proxy: Callable[..., BackgroundProxy], deployment: Callable[..., dict[str, Any]]) -> None:
+def test_no_master_key_means_open(
+    start_proxy: Callable[..., BackgroundProxy], deployment: Callable[..., dict[str, Any]]
+) -> None:
     proxy = start_proxy({"model_list": [deployment("gemini-flash", FLASH)]})
     resp = httpx.post(proxy.url + "/v1/chat/completions", json={"model": "gemini-flash", "messages": HELLO})
     assert resp.status_code == 200
 
 
-def test_credentials_never_in_error_bodies(start_proxy: Callable[..., BackgroundProxy],
-                                           deployment: Callable[..., dict[str, Any]], service_account: dict[str, Any],
-                                           emulator: Any) -> None:
-    proxy = start_proxy({"model_list": [deployment("gemini-flash", FLASH)], "general_settings": {"master_key": MASTER_KEY}})
+def test_credentials_never_in_error_bodies(
+    start_proxy: Callable[..., BackgroundProxy],
+    deployment: Callable[..., dict[str, Any]],
+    service_account: dict[str, Any],
+    emulator: Any,
+) -> None:
+    proxy = start_proxy(
+        {"model_list": [deployment("gemini-flash", FLASH)], "general_settings": {"master_key": MASTER_KEY}}
+    )
     emulator.script("gemini-2.5-flash", [{"status": 403}, {"status": 500}])
     for _ in range(2):
-        resp = httpx.post(proxy.url + "/v1/chat/completions", headers={"authorization": f"Bearer {MASTER_KEY}"},
-                          json={"model": "gemini-flash", "messages": HELLO})
+        resp = httpx.post(
+            proxy.url + "/v1/chat/completions",
+            headers={"authorization": f"Bearer {MASTER_KEY}"},
+            json={"model": "gemini-flash", "messages": HELLO},
+        )
         assert resp.status_code in (403, 500)
         key_body = service_account["private_key"].splitlines()[1]
         assert key_body not in resp.text and service_account["private_key_id"] not in resp.text

@@ -40,7 +40,9 @@ def test_example_without_its_env_var_names_line_and_key(monkeypatch: pytest.Monk
     assert "LITELLM_MASTER_KEY" in problem
 
 
-def test_env_refs_are_resolved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, service_account: dict[str, Any]) -> None:
+def test_env_refs_are_resolved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, service_account: dict[str, Any]
+) -> None:
     monkeypatch.setenv("VX_CREDS", json.dumps(service_account))
     monkeypatch.setenv("VX_PROJECT", "from-env")
     path = tmp_path / "c.yaml"
@@ -62,24 +64,59 @@ def test_env_refs_are_resolved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
 
 BAD_CASES = [
     # (yaml text, expected line, expected key, expected words)
-    ("model_list:\n  - model_name: m\n    litellm_params:\n      model: vertex_ai/gemini-2.5-flash\n      rpm: lots\n",
-     5, "model_list[0].litellm_params.rpm", "integer"),
-    ("model_list:\n  - model_name: m\n    litellm_params:\n      model: vertex_ai/no-such-model-xyz\n",
-     4, "model_list[0].litellm_params.model", "no spec serves"),
-    ("model_list:\n  - model_name: m\n    litellm_params:\n      model: openai/gpt-4o\n",
-     4, "model_list[0].litellm_params.model", "does not match"),
-    ("model_list:\n  - litellm_params:\n      model: vertex_ai/gemini-2.5-flash\n",
-     2, "model_list[0]", "missing required key 'model_name'"),
+    (
+        "model_list:\n  - model_name: m\n    litellm_params:\n      model: vertex_ai/gemini-2.5-flash\n      rpm: lots\n",
+        5,
+        "model_list[0].litellm_params.rpm",
+        "integer",
+    ),
+    (
+        "model_list:\n  - model_name: m\n    litellm_params:\n      model: vertex_ai/no-such-model-xyz\n",
+        4,
+        "model_list[0].litellm_params.model",
+        "no spec serves",
+    ),
+    (
+        "model_list:\n  - model_name: m\n    litellm_params:\n      model: openai/gpt-4o\n",
+        4,
+        "model_list[0].litellm_params.model",
+        "does not match",
+    ),
+    (
+        "model_list:\n  - litellm_params:\n      model: vertex_ai/gemini-2.5-flash\n",
+        2,
+        "model_list[0]",
+        "missing required key 'model_name'",
+    ),
     ("litellm_settings:\n  drop_params: true\n", 1, "(top level)", "missing required key 'model_list'"),
-    ("model_list:\n  - model_name: m\n    litellm_params:\n      model: vertex_ai/gemini-2.5-flash\n"
-     "litellm_settings:\n  fallbacks: [{m: [ghost]}]\n", 6, "litellm_settings.fallbacks[0].m[0]", "'ghost'"),
-    ("model_list:\n  - model_name: m\n    litellm_params:\n      model: vertex_ai/gemini-2.5-flash\n"
-     "general_settings:\n  keys:\n    - key: sk-abcdefgh\n      models: [ghost]\n", 8,
-     "general_settings.keys[0].models[0]", "'ghost'"),
-    ("model_list:\n  - model_name: m\n    litellm_params:\n      model: vertex_ai/gemini-2.5-flash\n"
-     "      vertex_credentials: '{not json'\n", 5, "model_list[0].litellm_params.vertex_credentials", "not valid JSON"),
-    ("model_list:\n  - model_name: m\n    litellm_params:\n      model: vertex_ai/gemini-2.5-flash\n"
-     "    model_info:\n      mode: embedding\n", 6, "model_list[0].model_info.mode", "does not fit"),
+    (
+        "model_list:\n  - model_name: m\n    litellm_params:\n      model: vertex_ai/gemini-2.5-flash\n"
+        "litellm_settings:\n  fallbacks: [{m: [ghost]}]\n",
+        6,
+        "litellm_settings.fallbacks[0].m[0]",
+        "'ghost'",
+    ),
+    (
+        "model_list:\n  - model_name: m\n    litellm_params:\n      model: vertex_ai/gemini-2.5-flash\n"
+        "general_settings:\n  keys:\n    - key: sk-abcdefgh\n      models: [ghost]\n",
+        8,
+        "general_settings.keys[0].models[0]",
+        "'ghost'",
+    ),
+    (
+        "model_list:\n  - model_name: m\n    litellm_params:\n      model: vertex_ai/gemini-2.5-flash\n"
+        "      vertex_credentials: '{not json'\n",
+        5,
+        "model_list[0].litellm_params.vertex_credentials",
+        "not valid JSON",
+    ),
+    (
+        "model_list:\n  - model_name: m\n    litellm_params:\n      model: vertex_ai/gemini-2.5-flash\n"
+        "    model_info:\n      mode: embedding\n",
+        6,
+        "model_list[0].model_info.mode",
+        "does not fit",
+    ),
 ]
 
 
@@ -126,13 +163,16 @@ def test_serve_refuses_to_start_on_a_bad_config(tmp_path: Path, capsys: pytest.C
     assert f"{path}:1: model_list" in err
 
 
-def test_unknown_sections_of_litellm_configs_are_accepted(write_config: Callable[..., Path],
-                                                          deployment: Callable[..., dict[str, Any]]) -> None:
+def test_unknown_sections_of_litellm_configs_are_accepted(
+    write_config: Callable[..., Path], deployment: Callable[..., dict[str, Any]]
+) -> None:
     config = {
         "model_list": [deployment("gemini-vision", VISION)],
         "litellm_settings": {"success_callback": ["langfuse"], "drop_params": True},
         "router_settings": {"routing_strategy": "least-busy"},
-        "finetune_settings": [{"custom_llm_provider": "vertex_ai", "vertex_project": "p", "vertex_location": "us-central1"}],
+        "finetune_settings": [
+            {"custom_llm_provider": "vertex_ai", "vertex_project": "p", "vertex_location": "us-central1"}
+        ],
         "files_settings": [{"custom_llm_provider": "vertex_ai"}],
         "environment_variables": {"SOME_FLAG": "1"},
     }

@@ -26,7 +26,9 @@ def aclient(proxy: BackgroundProxy, key: str = MASTER_KEY) -> openai.AsyncOpenAI
 
 
 def test_chat_sync(standard: BackgroundProxy, emulator: Any) -> None:
-    resp = client(standard).chat.completions.create(model="gemini-vision", messages=HELLO, temperature=0.2, max_tokens=50)
+    resp = client(standard).chat.completions.create(
+        model="gemini-vision", messages=HELLO, temperature=0.2, max_tokens=50
+    )
     assert resp.object == "chat.completion"
     assert resp.choices[0].message.role == "assistant"
     assert "what llm are you" in resp.choices[0].message.content  # the emulator echoes the prompt
@@ -52,7 +54,9 @@ def test_stream_sync_passes_chunks_and_done(standard: BackgroundProxy, emulator:
     fixture = load("gemini/generate_content_stream.json")
     emulator.script("gemini-2.5-flash", [{"stream_events": fixture["events"]}])
     chunks = list(client(standard).chat.completions.create(model="gemini-flash", messages=HELLO, stream=True))
-    published = "".join(p["text"] for e in fixture["events"] for c in e["candidates"] for p in c["content"].get("parts", []))
+    published = "".join(
+        p["text"] for e in fixture["events"] for c in e["candidates"] for p in c["content"].get("parts", [])
+    )
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == published
     assert chunks[0].choices[0].delta.role == "assistant"
     assert chunks[-1].choices[0].finish_reason == "stop"
@@ -78,18 +82,36 @@ def test_tools_round_trip(standard: BackgroundProxy, emulator: Any) -> None:
     fixture = load("gemini/generate_content_function_call.json")
     emulator.script("gemini-2.5-flash", [{"json": fixture["body"]}])
     tools = [
-        {"type": "function", "function": {"name": name, "description": f"{name} of x and y",
-                                          "parameters": {"type": "object", "properties": {"x": {"type": "number"},
-                                                                                          "y": {"type": "number"}}}}}
+        {
+            "type": "function",
+            "function": {
+                "name": name,
+                "description": f"{name} of x and y",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"x": {"type": "number"}, "y": {"type": "number"}},
+                },
+            },
+        }
         for name in ("sum", "multiply", "subtract")
     ]
-    resp = client(standard).chat.completions.create(model="gemini-flash", messages=HELLO, tools=tools, tool_choice="auto")
+    resp = client(standard).chat.completions.create(
+        model="gemini-flash", messages=HELLO, tools=tools, tool_choice="auto"
+    )
     calls = resp.choices[0].message.tool_calls
-    published = [p["functionCall"] for p in fixture["body"]["candidates"][0]["content"]["parts"] if "functionCall" in p]
-    assert [(c.function.name, json.loads(c.function.arguments)) for c in calls] == [(p["name"], p["args"]) for p in published]
+    published = [
+        p["functionCall"] for p in fixture["body"]["candidates"][0]["content"]["parts"] if "functionCall" in p
+    ]
+    assert [(c.function.name, json.loads(c.function.arguments)) for c in calls] == [
+        (p["name"], p["args"]) for p in published
+    ]
     assert resp.choices[0].finish_reason == "tool_calls"
     sent = [r for r in emulator.requests() if r["path"].endswith(":generateContent")][-1]["body"]
-    assert [d["name"] for t in sent["tools"] for d in t["functionDeclarations"]] == ["sum", "multiply", "subtract"]
+    assert [d["name"] for t in sent["tools"] for d in t["functionDeclarations"]] == [
+        "sum",
+        "multiply",
+        "subtract",
+    ]
     assert_valid_request(sent)
 
 
@@ -108,7 +130,9 @@ def test_json_schema_response_format(standard: BackgroundProxy, emulator: Any) -
 
 def test_vertex_extras_pass_through_extra_body(standard: BackgroundProxy, emulator: Any) -> None:
     safety = [{"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"}]
-    client(standard).chat.completions.create(model="gemini-flash", messages=HELLO, extra_body={"safety_settings": safety})
+    client(standard).chat.completions.create(
+        model="gemini-flash", messages=HELLO, extra_body={"safety_settings": safety}
+    )
     sent = [r for r in emulator.requests() if r["path"].endswith(":generateContent")][-1]["body"]
     assert sent["safetySettings"] == safety
 
@@ -151,4 +175,6 @@ def test_health_needs_no_key(standard: BackgroundProxy) -> None:
 
     assert httpx.get(standard.url + "/health/liveliness").json() == "I'm alive!"
     ready = httpx.get(standard.url + "/health/readiness")
-    assert ready.status_code == 200 and ready.json()["status"] == "healthy" and ready.json()["deployments"] == 6
+    assert (
+        ready.status_code == 200 and ready.json()["status"] == "healthy" and ready.json()["deployments"] == 6
+    )

@@ -31,7 +31,9 @@ def assert_openai_error(resp: httpx.Response, status: int) -> dict[str, Any]:
 
 
 def test_malformed_json_is_400_naming_the_problem(standard: BackgroundProxy) -> None:
-    error = assert_openai_error(post(standard, "/v1/chat/completions", content=b'{"model": "gemini-vision",'), 400)
+    error = assert_openai_error(
+        post(standard, "/v1/chat/completions", content=b'{"model": "gemini-vision",'), 400
+    )
     assert "not valid JSON" in error["message"] and "line 1" in error["message"]
     assert error["code"] == "invalid_json"
 
@@ -54,12 +56,18 @@ def test_unknown_model_is_404_and_lists_models(standard: BackgroundProxy) -> Non
 
 
 def test_model_without_the_operation_is_400(standard: BackgroundProxy) -> None:
-    error = assert_openai_error(post(standard, "/v1/embeddings", json={"model": "gemini-vision", "input": "x"}), 400)
+    error = assert_openai_error(
+        post(standard, "/v1/embeddings", json={"model": "gemini-vision", "input": "x"}), 400
+    )
     assert "does not support embedding" in error["message"]
 
 
 def test_client_cannot_redirect_upstream_or_credentials(standard: BackgroundProxy, emulator: Any) -> None:
-    for field, value in (("api_base", "http://127.0.0.1:9"), ("vertex_credentials", "{}"), ("extra_headers", {"x": "y"})):
+    for field, value in (
+        ("api_base", "http://127.0.0.1:9"),
+        ("vertex_credentials", "{}"),
+        ("extra_headers", {"x": "y"}),
+    ):
         body = {"model": "gemini-vision", "messages": HELLO, field: value}
         error = assert_openai_error(post(standard, "/v1/chat/completions", json=body), 400)
         assert error["param"] == field
@@ -79,7 +87,9 @@ def test_upstream_400_passes_through_with_google_message(standard: BackgroundPro
     with pytest.raises(openai.BadRequestError) as info:
         api.chat.completions.create(model="gemini-flash", messages=HELLO)
     assert fixture["body"]["error"]["message"] in info.value.message
-    assert len([r for r in emulator.requests() if r["path"].endswith(":generateContent")]) == 1  # 400 is not retried
+    assert (
+        len([r for r in emulator.requests() if r["path"].endswith(":generateContent")]) == 1
+    )  # 400 is not retried
 
 
 def test_upstream_429_on_the_only_deployment_is_429(standard: BackgroundProxy, emulator: Any) -> None:
@@ -107,4 +117,6 @@ def test_mid_stream_upstream_error_reaches_the_client(standard: BackgroundProxy,
         for chunk in api.chat.completions.create(model="gemini-flash", messages=HELLO, stream=True):
             received.append(chunk)
     assert "malformed" in info.value.message
-    assert received and received[0].choices[0].delta.content == "Okay"  # what arrived before the error was passed on
+    assert (
+        received and received[0].choices[0].delta.content == "Okay"
+    )  # what arrived before the error was passed on

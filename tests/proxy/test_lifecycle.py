@@ -29,8 +29,13 @@ def slow() -> Iterator[SlowUpstream]:
 
 
 @pytest.fixture
-def proxy(slow: SlowUpstream, deployment: Callable[..., dict[str, Any]], write_config: Callable[..., Any]) -> Iterator[BackgroundProxy]:
-    config = {"model_list": [deployment("slow", FLASH, api_base=slow.url)], "general_settings": {"master_key": MASTER_KEY}}
+def proxy(
+    slow: SlowUpstream, deployment: Callable[..., dict[str, Any]], write_config: Callable[..., Any]
+) -> Iterator[BackgroundProxy]:
+    config = {
+        "model_list": [deployment("slow", FLASH, api_base=slow.url)],
+        "general_settings": {"master_key": MASTER_KEY},
+    }
     server = BackgroundProxy(load_config(write_config(config)), grace=3).start()
     yield server
     server.stop()
@@ -39,12 +44,15 @@ def proxy(slow: SlowUpstream, deployment: Callable[..., dict[str, Any]], write_c
 def data_lines(response: httpx.Response) -> Iterator[str]:
     for line in response.iter_lines():
         if line.startswith("data: "):
-            yield line[len("data: "):]
+            yield line[len("data: ") :]
 
 
 def test_client_leaving_mid_stream_closes_the_upstream(proxy: BackgroundProxy, slow: SlowUpstream) -> None:
     body = {"model": "slow", "messages": HELLO, "stream": True}
-    with httpx.Client() as client, client.stream("POST", proxy.url + "/v1/chat/completions", json=body, headers=AUTH) as resp:
+    with (
+        httpx.Client() as client,
+        client.stream("POST", proxy.url + "/v1/chat/completions", json=body, headers=AUTH) as resp,
+    ):
         first = json.loads(next(data_lines(resp)))
         assert first["choices"][0]["delta"]["content"] == "Okay"
     # the client hung up; the upstream never got `release`
@@ -52,7 +60,9 @@ def test_client_leaving_mid_stream_closes_the_upstream(proxy: BackgroundProxy, s
     assert not slow.release.is_set()
 
 
-def test_client_leaving_before_the_answer_cancels_the_upstream(proxy: BackgroundProxy, slow: SlowUpstream) -> None:
+def test_client_leaving_before_the_answer_cancels_the_upstream(
+    proxy: BackgroundProxy, slow: SlowUpstream
+) -> None:
     body = {"model": "slow", "messages": HELLO}
     caller = threading.Thread(target=lambda: _post_and_give_up(proxy, body), daemon=True)
     caller.start()
@@ -65,7 +75,9 @@ def test_client_leaving_before_the_answer_cancels_the_upstream(proxy: Background
 
 def _post_and_give_up(proxy: BackgroundProxy, body: dict[str, Any]) -> None:
     with pytest.raises(httpx.ReadTimeout):
-        httpx.post(proxy.url + "/v1/chat/completions", json=body, headers=AUTH, timeout=httpx.Timeout(5, read=0.3))
+        httpx.post(
+            proxy.url + "/v1/chat/completions", json=body, headers=AUTH, timeout=httpx.Timeout(5, read=0.3)
+        )
 
 
 def _eventually(check: Callable[[], bool]) -> bool:
@@ -81,8 +93,12 @@ def test_shutdown_lets_a_request_in_flight_finish(proxy: BackgroundProxy, slow: 
     result: dict[str, Any] = {}
 
     def call() -> None:
-        result["resp"] = httpx.post(proxy.url + "/v1/chat/completions", json={"model": "slow", "messages": HELLO},
-                                    headers=AUTH, timeout=WAIT)
+        result["resp"] = httpx.post(
+            proxy.url + "/v1/chat/completions",
+            json={"model": "slow", "messages": HELLO},
+            headers=AUTH,
+            timeout=WAIT,
+        )
 
     caller = threading.Thread(target=call)
     caller.start()
@@ -91,15 +107,21 @@ def test_shutdown_lets_a_request_in_flight_finish(proxy: BackgroundProxy, slow: 
     assert _eventually(lambda: proxy.proxy.draining)
     slow.release.set()
     caller.join(WAIT)
-    published = load("gemini/generate_content_text.json")["body"]["candidates"][0]["content"]["parts"][0]["text"]
+    published = load("gemini/generate_content_text.json")["body"]["candidates"][0]["content"]["parts"][0][
+        "text"
+    ]
     assert result["resp"].status_code == 200
     assert result["resp"].json()["choices"][0]["message"]["content"] == published
 
 
-def test_shutdown_ends_a_stream_that_does_not_finish_cleanly(proxy: BackgroundProxy, slow: SlowUpstream) -> None:
+def test_shutdown_ends_a_stream_that_does_not_finish_cleanly(
+    proxy: BackgroundProxy, slow: SlowUpstream
+) -> None:
     body = {"model": "slow", "messages": HELLO, "stream": True}
-    with httpx.Client(timeout=WAIT) as client, client.stream("POST", proxy.url + "/v1/chat/completions", json=body,
-                                                               headers=AUTH) as resp:
+    with (
+        httpx.Client(timeout=WAIT) as client,
+        client.stream("POST", proxy.url + "/v1/chat/completions", json=body, headers=AUTH) as resp,
+    ):
         lines = data_lines(resp)
         assert json.loads(next(lines))["choices"][0]["delta"]["content"] == "Okay"
         proxy.shutdown(wait=False)

@@ -30,8 +30,15 @@ class Clock:
 
 
 def dep(name: str, ident: str, **kw: Any) -> Deployment:
-    return Deployment(id=ident, model_name=name, model="vertex_ai/x", options={}, defaults={"chat": {}},
-                      operations=frozenset({"chat"}), **kw)
+    return Deployment(
+        id=ident,
+        model_name=name,
+        model="vertex_ai/x",
+        options={},
+        defaults={"chat": {}},
+        operations=frozenset({"chat"}),
+        **kw,
+    )
 
 
 def router(*deployments: Deployment, clock: Clock | None = None, **settings: Any) -> Router:
@@ -107,8 +114,13 @@ def test_bad_request_is_not_retried_elsewhere() -> None:
 
 
 def test_context_window_fallback_only_for_that_error() -> None:
-    r = router(dep("small", "s"), dep("big", "b"), dep("other", "o"),
-               context_window_fallbacks={"small": ["big"]}, fallbacks={"small": ["other"]})
+    r = router(
+        dep("small", "s"),
+        dep("big", "b"),
+        dep("other", "o"),
+        context_window_fallbacks={"small": ["big"]},
+        fallbacks={"small": ["other"]},
+    )
     up = Upstream(s=[ContextWindowExceededError("too long")])
     assert run(r, "small", up) == {"ok": "b"}
     up = Upstream(s=[ServiceUnavailableError("down")])

@@ -38,8 +38,9 @@ def test_two_deployments_share_the_load(standard: BackgroundProxy, emulator: Any
 
 
 @pytest.mark.parametrize("fault", [{"status": 429}, {"status": 503}, {"status": 500}])
-def test_faulted_deployment_is_cooled_down_and_request_fails_over(standard: BackgroundProxy, emulator: Any,
-                                                                  fault: dict[str, Any]) -> None:
+def test_faulted_deployment_is_cooled_down_and_request_fails_over(
+    standard: BackgroundProxy, emulator: Any, fault: dict[str, Any]
+) -> None:
     emulator.script("gemini-1.0-pro-vision-001", [fault])  # whichever deployment is asked first fails
     client = api(standard)
     resp = client.chat.completions.create(model="gemini-vision", messages=HELLO)
@@ -65,8 +66,9 @@ def test_all_deployments_faulted_returns_the_upstream_error(standard: Background
     assert int(info.value.response.headers["retry-after"]) >= 1
 
 
-def test_fallbacks_move_to_another_model_name(start_proxy: Callable[..., BackgroundProxy],
-                                              deployment: Callable[..., dict[str, Any]], emulator: Any) -> None:
+def test_fallbacks_move_to_another_model_name(
+    start_proxy: Callable[..., BackgroundProxy], deployment: Callable[..., dict[str, Any]], emulator: Any
+) -> None:
     proxy = start_proxy(
         {
             "model_list": [deployment("primary", VISION), deployment("backup", FLASH)],
@@ -84,8 +86,9 @@ def test_fallbacks_move_to_another_model_name(start_proxy: Callable[..., Backgro
     ]
 
 
-def test_num_retries_retries_the_only_deployment(start_proxy: Callable[..., BackgroundProxy],
-                                                 deployment: Callable[..., dict[str, Any]], emulator: Any) -> None:
+def test_num_retries_retries_the_only_deployment(
+    start_proxy: Callable[..., BackgroundProxy], deployment: Callable[..., dict[str, Any]], emulator: Any
+) -> None:
     proxy = start_proxy(
         {
             "model_list": [deployment("solo", FLASH)],
@@ -98,8 +101,9 @@ def test_num_retries_retries_the_only_deployment(start_proxy: Callable[..., Back
     assert len(upstream_paths(emulator)) == 2
 
 
-def test_deployment_rpm_is_respected(start_proxy: Callable[..., BackgroundProxy],
-                                     deployment: Callable[..., dict[str, Any]], emulator: Any) -> None:
+def test_deployment_rpm_is_respected(
+    start_proxy: Callable[..., BackgroundProxy], deployment: Callable[..., dict[str, Any]], emulator: Any
+) -> None:
     proxy = start_proxy(
         {
             "model_list": [
