@@ -13,7 +13,7 @@ Targets (issue 8): added p50 under 1 ms; at least 2,000 requests/s per worker wi
 under 20 ms. With ``--pin`` (default when ``taskset`` exists) the proxy gets CPU 0 and
 wrk and the upstream share CPU 1, so the figure is per worker and per core.
 
-    python bench/proxy_bench.py [--duration 10] [--connections 16] [--server auto|granian|uvicorn]
+    python bench/proxy_bench.py [--duration 10] [--connections 16] [--server uvicorn|granian]
     python bench/proxy_bench.py --compare     # granian/uvicorn x builtin/httpx upstream client
 
 Needs ``wrk`` (Debian: ``apt-get install wrk``); without it the benchmark is skipped.
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--server", default="auto", choices=["auto", "granian", "uvicorn"])
+    parser.add_argument("--server", default="uvicorn", choices=["uvicorn", "granian"])
     parser.add_argument(
         "--upstream-http",
         default="builtin",

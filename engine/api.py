@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
@@ -33,7 +34,7 @@ from engine.request import (
     stream_fields,
     url_needs,
 )
-from engine.response import BUILDERS, ChatStream, merge_parts
+from engine.response import BUILDERS, ChatStream, build_object, merge_parts
 from engine.sse import SSEDecoder
 from engine.transport import (
     async_client,
@@ -63,7 +64,7 @@ class Call:
     method: str
     url: str
     headers: dict[str, str]
-    body: dict[str, Any] | None
+    body: dict[str, Any] | bytes | None
     stream: bool
     include_usage: bool
     credential: auth.CachedCredential | None
@@ -77,7 +78,24 @@ class Call:
 
 @lru_cache(maxsize=1024)
 def _needs(resolved: Resolved, op_name: str) -> frozenset[str]:
-    return url_needs(resolved, resolved.family.operations[op_name])
+    op = resolved.family.operations[op_name]
+    return url_needs(resolved, op) | op.body_vars
+
+
+_PLACE = frozenset({"project", "location"})
+
+
+def _locate(
+    op: Operation, resolved: Resolved, options: dict[str, Any], settings: Any, needs: frozenset[str]
+) -> tuple[auth.CachedCredential | None, str | None, str | None]:
+    """Credential, project and location; project and location only when a template uses them."""
+    source = options.get("vertex_credentials")
+    if source is None and op.credentials_env:
+        source = os.environ.get(op.credentials_env) or None
+    credential = auth.credential_for(source) if op.auth == "google" else None
+    project = auth.resolve_project(options, settings, credential) if "project" in needs else None
+    location = auth.resolve_location(options, settings, resolved.capabilities) if "location" in needs else None
+    return credential, project, location
 
 
 def prepare(operation: str, kwargs: dict[str, Any]) -> Call:
@@ -94,16 +112,19 @@ def prepare(operation: str, kwargs: dict[str, Any]) -> Call:
     if stream and op.stream is None:
         raise BadRequestError(f"{resolved.name} does not support streaming for {operation}", model=resolved.name, param="stream")
     drop = options.get("drop_params", settings.drop_params)
-    ctx = build_body(resolved, op, params, settings, bool(drop))
-    body = merge(ctx.body, options["extra_body"]) if isinstance(options.get("extra_body"), dict) else ctx.body
+    needs = _needs(resolved, operation)
+    # A body template naming the project or location (a resource name) needs them before the body is built.
+    place = _locate(op, resolved, options, settings, needs) if op.body_vars & _PLACE else None
+    ctx = build_body(resolved, op, params, settings, bool(drop), {"project": place[1], "location": place[2]} if place else None)
+    body: Any = ctx.body
+    if isinstance(options.get("extra_body"), dict) and isinstance(body, dict):
+        body = merge(body, options["extra_body"])
     if stream:
         body = merge(body, stream_fields(resolved, op))
 
-    needs = _needs(resolved, operation)
-    credential = auth.credential_for(options.get("vertex_credentials")) if op.auth == "google" else None
-    project = auth.resolve_project(options, settings, credential) if "project" in needs else None
-    location = auth.resolve_location(options, settings, resolved.capabilities) if "location" in needs else None
-    url = render_url(resolved, op, stream, project, location, options.get("api_base") or options.get("base_url"))
+    credential, project, location = place or _locate(op, resolved, options, settings, needs)
+    api_base = options.get("api_base") or options.get("base_url")
+    url = render_url(resolved, op, stream, project, location, api_base, tuple(ctx.url_vars.items()))
     headers = {"content-type": "application/json"}
     if op.headers:
         tctx = {"model": resolved.model_id, "project": project, "location": location}
@@ -118,7 +139,7 @@ def prepare(operation: str, kwargs: dict[str, Any]) -> Call:
         method=op.method,
         url=url,
         headers=headers,
-        body=body if op.method != "GET" else None,
+        body=body if op.method not in ("GET", "DELETE") else None,
         stream=stream,
         include_usage=bool(stream_options.get("include_usage")),
         credential=credential,
@@ -131,7 +152,7 @@ def _request(call: Call, client: httpx.Client | httpx.AsyncClient, token: str | 
     headers = dict(call.headers)
     if token:
         headers["authorization"] = f"Bearer {token}"
-    content = json.dumps(call.body, separators=(",", ":"), ensure_ascii=False).encode() if call.body is not None else None
+    content = call.body if isinstance(call.body, bytes) or call.body is None else json.dumps(call.body, separators=(",", ":"), ensure_ascii=False).encode()
     _log_request(call, headers)
     return client.build_request(call.method, call.url, headers=headers, content=content, timeout=call.timeout)
 
@@ -140,7 +161,8 @@ def _log_request(call: Call, headers: dict[str, str]) -> None:
     if _settings().set_verbose:
         _ensure_verbose_logging()
         shown = {k: ("Bearer ***" if k.lower() == "authorization" else v) for k, v in headers.items()}
-        log.debug("POST %s\nheaders=%s\nbody=%s", call.url, shown, json.dumps(call.body)[:4000])
+        shown_body = f"<{len(call.body)} bytes>" if isinstance(call.body, bytes) else json.dumps(call.body)[:4000]
+        log.debug("%s %s\nheaders=%s\nbody=%s", call.method, call.url, shown, shown_body)
 
 
 def _ensure_verbose_logging() -> None:
@@ -215,19 +237,28 @@ def parse(call: Call, response: httpx.Response) -> OpenAIObject:
     if _settings().set_verbose:
         log.debug("response %s: %s", response.status_code, json.dumps(data)[:4000])
     try:
-        result = BUILDERS[call.op.name](call.op.response, data, call.model)
+        result = BUILDERS.get(call.op.name, build_object)(call.op.response, data, call.model)
     except APIError:
         raise
     except Exception as exc:
         raise APIResponseValidationError(
             f"could not read the Vertex AI reply for {call.op.name}: {type(exc).__name__}: {exc}", model=call.model
         ) from None
+    for name, param in call.op.response.echo.items():
+        result[name] = echo(call.op, call.context, param)
     for fn in call.op.response.finalize:
         result = fn(result, data, call.context)
     result._hidden_params.update(
         {"custom_llm_provider": "vertex_ai", "family": call.resolved.family.name, "api_base": call.url.split("?")[0]}
     )
     return result
+
+
+def echo(op: Operation, ctx: RequestContext, name: str) -> Any:
+    """The caller's value of parameter ``name`` (or its default), for a response ``echo``."""
+    value = ctx.url_vars.get(name, ctx.params.get(name))
+    param = op.params.get(name)
+    return value if value is not None or param is None else param.default
 
 
 def _chat_stream(call: Call) -> ChatStream:
@@ -326,9 +357,10 @@ def run(operation: str, kwargs: dict[str, Any]) -> Any:
     if call.stream:
         return iter_stream(call, response)
     try:
-        return parse(call, response)
+        result = parse(call, response)
     finally:
         response.close()
+    return run(call.op.then, kwargs) if call.op.then else result
 
 
 async def _asend_and_parse(call: Call, limit: Any) -> OpenAIObject:
@@ -362,9 +394,10 @@ async def arun(operation: str, kwargs: dict[str, Any]) -> Any:
     if call.stream:
         return aiter_stream(call, response)
     try:
-        return parse(call, response)
+        result = parse(call, response)
     finally:
         await response.aclose()
+    return await arun(call.op.then, kwargs) if call.op.then else result
 
 
 # --------------------------------------------------------------------------- public functions
@@ -417,3 +450,56 @@ def speech(model: str, input: str | None = None, voice: Any = None, **kwargs: An
 
 async def aspeech(model: str, input: str | None = None, voice: Any = None, **kwargs: Any) -> Any:  # noqa: A002
     return await arun("speech", {"model": model, "input": input, "voice": voice, **kwargs})
+
+
+# --------------------------------------------------------------------------- files, batches, fine-tuning, caches
+# LiteLLM's names and keyword arguments; ``custom_llm_provider="vertex_ai"`` is accepted and needs no model.
+# Each operation's arguments are its spec's parameter table (specs/files.yaml, batches.yaml, fine_tuning.yaml,
+# cached_content.yaml); ids are path variables of the spec's URL.
+
+
+def _resource_call(operation: str, doc: str) -> tuple[Any, Any]:
+    """The sync and async public function for one resource operation (keyword arguments only)."""
+
+    def call(**kwargs: Any) -> Any:
+        return run(operation, {"model": "vertex_ai/", **kwargs})
+
+    async def acall(**kwargs: Any) -> Any:
+        return await arun(operation, {"model": "vertex_ai/", **kwargs})
+
+    call.__name__, call.__qualname__, call.__doc__ = operation, operation, doc
+    acall.__name__, acall.__qualname__, acall.__doc__ = f"a{operation}", f"a{operation}", f"Async :func:`{operation}`."
+    return call, acall
+
+
+create_file, acreate_file = _resource_call(
+    "create_file",
+    "Upload ``file`` (bytes, path or file object) to Cloud Storage; returns an OpenAI ``FileObject`` whose id is the "
+    "gs:// URI. ``purpose='batch'`` converts OpenAI batch lines to Vertex batch-prediction lines. Bucket: "
+    "``gcs_bucket_name`` or ``GCS_BUCKET_NAME``.",
+)
+create_batch, acreate_batch = _resource_call(
+    "create_batch", "Start a Vertex AI batch prediction job over ``input_file_id`` (a create_file id); returns an OpenAI ``Batch``."
+)
+retrieve_batch, aretrieve_batch = _resource_call("retrieve_batch", "The OpenAI ``Batch`` for ``batch_id``.")
+cancel_batch, acancel_batch = _resource_call("cancel_batch", "Cancel ``batch_id``; returns the batch as it then is.")
+list_batches, alist_batches = _resource_call("list_batches", "A page of batches (``limit``, ``after`` = Vertex page token).")
+create_fine_tuning_job, acreate_fine_tuning_job = _resource_call(
+    "create_fine_tuning_job",
+    "Start a Vertex AI supervised tuning job of ``model`` on ``training_file`` (gs:// URI); returns an OpenAI ``FineTuningJob``.",
+)
+retrieve_fine_tuning_job, aretrieve_fine_tuning_job = _resource_call(
+    "retrieve_fine_tuning_job", "The OpenAI ``FineTuningJob`` for ``fine_tuning_job_id``."
+)
+cancel_fine_tuning_job, acancel_fine_tuning_job = _resource_call(
+    "cancel_fine_tuning_job", "Cancel ``fine_tuning_job_id``; returns the job as it then is."
+)
+list_fine_tuning_jobs, alist_fine_tuning_jobs = _resource_call("list_fine_tuning_jobs", "A page of fine-tuning jobs.")
+create_cached_content, acreate_cached_content = _resource_call(
+    "create_cached_content",
+    "Cache ``messages`` (and ``tools``) for ``model`` with ``ttl`` (e.g. '3600s'); pass the returned id as "
+    "``completion(..., cached_content=id)``.",
+)
+retrieve_cached_content, aretrieve_cached_content = _resource_call("retrieve_cached_content", "The cache ``cached_content_id``.")
+delete_cached_content, adelete_cached_content = _resource_call("delete_cached_content", "Delete the cache ``cached_content_id``.")
+list_cached_contents, alist_cached_contents = _resource_call("list_cached_contents", "A page of context caches.")

@@ -97,6 +97,8 @@ class ResponseSpec:
     usage: dict[str, Extractor] = field(default_factory=dict)
     hidden: dict[str, Extractor] = field(default_factory=dict)
     finalize: list[Callable[..., Any]] = field(default_factory=list)
+    fields: dict[str, Extractor] = field(default_factory=dict)  # top-level fields of a plain object (jobs, files)
+    echo: dict[str, str] = field(default_factory=dict)  # object field -> caller's parameter copied onto it
 
 
 @dataclass
@@ -129,11 +131,14 @@ class Param:
     default_setting: str | None = None
     requires: str | None = None
     required: bool = False
+    url_var: bool = False  # the value feeds the URL template (e.g. a job id), not the body
+    default_env: str | None = None
+    ignore: list[Any] | None = None  # values that count as not passed (e.g. OpenAI's "auto")
 
     @property
     def has_default(self) -> bool:
         """Whether an absent value still needs work (a default, a setting, or a required check)."""
-        return self.default is not None or self.default_setting is not None or self.required
+        return self.default is not None or self.default_setting is not None or self.default_env is not None or self.required
 
 
 @dataclass
@@ -158,6 +163,11 @@ class Operation:
     response: ResponseSpec
     stream: StreamSpec | None
     batch: dict[str, Any] | None
+    then: str | None = None  # operation run with the same arguments after this one; its result is returned
+    credentials_env: str | None = None  # env var naming a key file, used when the call passes no credentials
+    expand: tuple[str, ...] = ()  # object parameters whose keys are parameters `<name>.<key>`
+    url_vars: tuple[str, ...] = ()  # parameters that feed the URL template
+    body_vars: frozenset[str] = frozenset()  # template variables the static body uses
 
 
 @dataclass(eq=False)
@@ -265,6 +275,8 @@ def compile_response(raw: dict[str, Any], keys: list[Any], problems: Problems) -
         usage=compile_extractors(raw.get("usage", {}), [*keys, "usage"], problems),
         hidden=compile_extractors(raw.get("hidden", {}), [*keys, "hidden"], problems),
         finalize=[f for i, n in enumerate(raw.get("finalize", [])) if (f := lookup_transform(n, [*keys, "finalize", i], problems))],
+        fields=compile_extractors(raw.get("fields", {}), [*keys, "fields"], problems),
+        echo=dict(raw.get("echo", {})),
         **single,
     )
 
@@ -324,6 +336,9 @@ def compile_params(raw: dict[str, Any], keys: list[Any], problems: Problems) -> 
             default_setting=spec.get("default_setting"),
             requires=spec.get("requires"),
             required=spec.get("required", False),
+            url_var=spec.get("url_var", False),
+            default_env=spec.get("default_env"),
+            ignore=spec.get("ignore"),
         )
     return params
 
@@ -342,6 +357,8 @@ def compile_operation(name: str, raw: dict[str, Any], keys: list[Any], problems:
     ]
     if url is None:
         return None
+    params = compile_params(request.get("params", {}), [*keys, "request", "params"], problems)
+    body = compile_body(request.get("body", {}), [*keys, "request", "body"], problems)
     return Operation(
         name=name,
         method=raw.get("method", "POST"),
@@ -349,13 +366,26 @@ def compile_operation(name: str, raw: dict[str, Any], keys: list[Any], problems:
         stream_url=stream_url,
         auth=raw.get("auth", "google"),
         headers=headers,
-        body=compile_body(request.get("body", {}), [*keys, "request", "body"], problems),
-        params=compile_params(request.get("params", {}), [*keys, "request", "params"], problems),
+        body=body,
+        params=params,
         finalize=finalize,
         response=response,
         stream=stream,
         batch=raw.get("batch"),
+        then=raw.get("then"),
+        credentials_env=raw.get("credentials_env"),
+        expand=tuple(p.name for name, p in params.items() if request["params"][name].get("expand")),
+        url_vars=tuple(p.name for p in params.values() if p.url_var),
+        body_vars=_template_variables(body),
     )
+
+
+def _template_variables(body: Any) -> frozenset[str]:
+    """Variables the static body's templates use (so project/location are resolved first when needed)."""
+    if isinstance(body, Template):
+        return body.variables
+    values = body.values() if isinstance(body, dict) else body if isinstance(body, list) else ()
+    return frozenset().union(*(_template_variables(v) for v in values))
 
 
 def pattern_regex(pattern: str) -> re.Pattern[str] | None:
@@ -443,6 +473,8 @@ def _check_references(family: Family, problems: Problems) -> None:
                     problems.add(["operations", op.name, "request", "params", p.name], f"unknown capability {cap!r}")
         if op.batch and op.batch["max_from"] not in known:
             problems.add(["operations", op.name, "batch", "max_from"], f"unknown capability {op.batch['max_from']!r}")
+        if op.then is not None and op.then not in family.operations:
+            problems.add(["operations", op.name, "then"], f"then names operation {op.then!r}, which this family does not define")
 
 
 def _capability_keys() -> list[str]:

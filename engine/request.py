@@ -9,6 +9,7 @@ with an error that names it (architecture rule 5), unless ``drop_params`` is set
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -53,6 +54,7 @@ class RequestContext:
     params: dict[str, Any]
     body: dict[str, Any] = field(default_factory=dict)
     settings: Any = None  # the ``engine`` module: module-level settings
+    url_vars: dict[str, Any] = field(default_factory=dict)  # values of ``url_var`` parameters (and what transforms add)
 
     @property
     def capabilities(self) -> dict[str, Any]:
@@ -74,13 +76,23 @@ class PreparedRequest:
 
 
 @lru_cache(maxsize=4096)
-def render_url(resolved: Resolved, op: Operation, stream: bool, project: str | None, location: str | None, api_base: str | None) -> str:
+def render_url(
+    resolved: Resolved,
+    op: Operation,
+    stream: bool,
+    project: str | None,
+    location: str | None,
+    api_base: str | None,
+    url_vars: tuple[tuple[str, Any], ...] = (),
+) -> str:
     """Render the family's vars, then the (stream) URL; ``api_base`` replaces the ``host`` var.
 
     The URL depends only on these arguments, so it is rendered once per combination.
+    ``url_vars`` are the values of ``url_var`` parameters (a job id, a bucket...).
     """
     ctx: dict[str, Any] = {"model": resolved.model_id, "project": project, "location": location, "caps": resolved.capabilities}
     ctx.update(resolved.captures)
+    ctx.update(url_vars)
     for name, template in resolved.entry.vars.items():
         if name == "host" and api_base:
             ctx["host"] = api_base.rstrip("/")
@@ -100,11 +112,25 @@ def url_needs(resolved: Resolved, op: Operation) -> frozenset[str]:
     return frozenset(names)
 
 
-def build_body(resolved: Resolved, op: Operation, params: dict[str, Any], settings: Any, drop_params: bool) -> RequestContext:
-    """Apply the parameter table; return the context whose ``body`` is ready to send."""
+def build_body(
+    resolved: Resolved,
+    op: Operation,
+    params: dict[str, Any],
+    settings: Any,
+    drop_params: bool,
+    template_vars: dict[str, Any] | None = None,
+) -> RequestContext:
+    """Apply the parameter table; return the context whose ``body`` is ready to send.
+
+    ``template_vars`` (e.g. project and location) are visible to the static body's templates.
+    """
+    if op.expand:
+        params = expand_params(params, op.expand)
     ctx = RequestContext(resolved, op.name, params, settings=settings)
+    if op.url_vars:
+        ctx.url_vars = dict.fromkeys(op.url_vars)
     caps = resolved.capabilities
-    ctx.body = _render_static(op.body, {"model": resolved.model_id, "caps": caps, **dict(resolved.captures)})
+    ctx.body = _render_static(op.body, {"model": resolved.model_id, "caps": caps, **dict(resolved.captures), **(template_vars or {})})
 
     unknown = [name for name in params if name not in op.params]
     unsupported = [p.name for p in op.params.values() if p.requires and p.name in params and not caps.get(p.requires)]
@@ -121,6 +147,8 @@ def build_body(resolved: Resolved, op: Operation, params: dict[str, Any], settin
 
     for param in op.params.values():
         value = params.get(param.name)
+        if param.ignore is not None and value in param.ignore:
+            value = None
         if value is None and not param.has_default:
             continue
         if param.name in rejected:
@@ -137,6 +165,9 @@ def build_body(resolved: Resolved, op: Operation, params: dict[str, Any], settin
             if not drop_params:
                 raise
             log.debug("dropping %s=%r: unsupported value for %s", param.name, value, resolved.name)
+            continue
+        if param.url_var:
+            ctx.url_vars[param.name] = value
             continue
         if value is None or (param.to is None and param.transform is None):
             continue  # no target: the parameter is only validated, and read by transforms from ctx.params
@@ -160,11 +191,28 @@ def stream_fields(resolved: Resolved, op: Operation) -> dict[str, Any]:
     return _render_static(op.stream.body, ctx)
 
 
+def expand_params(params: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """An object parameter listed in ``names`` becomes one parameter per key, named ``<name>.<key>``.
+
+    So nested OpenAI objects (``hyperparameters={"n_epochs": 3}``) use the same table,
+    with the same type checks and the same error for a key the table does not list.
+    """
+    out = dict(params)
+    for name in names:
+        value = out.get(name)
+        if isinstance(value, dict):
+            del out[name]
+            out.update({f"{name}.{key}": item for key, item in value.items()})
+    return out
+
+
 def _default(param: Param, settings: Any) -> Any:
     if param.default_setting is not None:
         value = getattr(settings, param.default_setting, None)
         if value is not None:
             return value
+    if param.default_env is not None and os.environ.get(param.default_env):
+        return os.environ[param.default_env]
     return param.default
 
 

@@ -312,6 +312,20 @@ def build_speech(spec: ResponseSpec, data: Any, model: str) -> SpeechResponse:
     return SpeechResponse(content, fields.get("media_type") or "application/octet-stream", hidden_params(spec, data))
 
 
+def build_object(spec: ResponseSpec, data: Any, model: str) -> OpenAIObject:
+    """A plain OpenAI object (a file, a batch, a fine-tuning job...) from the spec's ``fields``.
+
+    With a ``data`` section it is a list object: ``fields`` for the envelope (``object``,
+    ``has_more``...) and one object per element of ``data.each``. Operations without a
+    dedicated builder use this one, so a new resource kind needs only a spec.
+    """
+    obj = OpenAIObject({name: ex(data) for name, ex in spec.fields.items()})
+    if spec.data is not None:
+        obj["data"] = [{name: ex(raw) for name, ex in spec.data.fields.items()} for raw in _items(spec.data, data)]
+    obj._hidden_params = hidden_params(spec, data)
+    return obj
+
+
 def merge_parts(parts: list[Any]) -> Any:
     """One response from the replies to a request the engine split (spec ``batch``), in order.
 

@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+import engine
 from engine.errors import APIError, NotFoundError
 from engine.proxy.config import ProxyConfig, load_config
 from engine.proxy.handlers import Proxy, error_response, internal_error
@@ -137,6 +138,8 @@ def create_app(config: ProxyConfig | str | Path) -> ProxyApp:
         config = load_config(config)
     for name, value in config.environment.items():  # LiteLLM's environment_variables section
         os.environ.setdefault(name, value)
+    if config.set_verbose:  # process-wide, as litellm.set_verbose is in LiteLLM's proxy
+        engine.set_verbose = True
     proxy = Proxy(config)
     handlers: dict[Any, Any] = {HTTPException: _http_error, Exception: _unexpected}
     fallback = Starlette(routes=routes(proxy), exception_handlers=handlers)
@@ -157,7 +160,8 @@ def freeze_heap() -> None:
     """Exempt everything alive at start-up (modules, specs, config) from cyclic garbage collection.
 
     Why: a full collection otherwise walks those objects again and again while requests
-    wait; on the benchmark this cut p99 at 16 connections from about 19 ms to 8-11 ms.
+    wait; in one benchmark run (bench/proxy_bench.py, 16 connections) this cut p99 from
+    about 19 ms to 8-11 ms.
     """
     import gc
 

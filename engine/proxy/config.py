@@ -85,6 +85,7 @@ class ProxyConfig:
     keys: list[KeySpec] = field(default_factory=list, repr=False)
     graceful_shutdown_timeout: float = DEFAULT_GRACE
     upstream_http: str = "builtin"
+    set_verbose: bool = False
     environment: dict[str, str] = field(default_factory=dict, repr=False)
     finetune_settings: list[dict[str, Any]] = field(default_factory=list, repr=False)
     files_settings: list[dict[str, Any]] = field(default_factory=list, repr=False)
@@ -164,6 +165,7 @@ def _build(source: Source, environment: dict[str, str]) -> ProxyConfig:
         keys=_keys(source, general.get("keys") or [], known),
         graceful_shutdown_timeout=float(general.get("graceful_shutdown_timeout", DEFAULT_GRACE)),
         upstream_http=general.get("upstream_http", "builtin"),
+        set_verbose=bool(litellm.get("set_verbose", False)),
         environment=environment,
         finetune_settings=list(data.get("finetune_settings") or []),
         files_settings=list(data.get("files_settings") or []),

@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from starlette.requests import Request
@@ -215,7 +215,8 @@ class Proxy:
             return Response(result.content, media_type=result.media_type, headers=headers)
         return Response(dumps(result), media_type=JSON, headers=headers)
 
-    def _closer(self, lease: Lease, caller: Caller) -> Any:
+    @staticmethod
+    def _closer(lease: Lease, caller: Caller) -> Callable[[int], None]:
         def close(tokens: int) -> None:
             lease.release(tokens)
             caller.done(tokens)

@@ -15,6 +15,7 @@ The behavior follows LiteLLM's router so existing configs mean the same thing:
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,8 @@ from engine.errors import APIError, ContentPolicyViolationError, ContextWindowEx
 from engine.proxy.config import Deployment, ProxyConfig
 from engine.proxy.limits import LIMIT_TEXT, Usage
 from engine.transport import retry_delay
+
+log = logging.getLogger("vertexlate.proxy")
 
 # Upstream answers after which another deployment may well succeed.
 FAILOVER_STATUS = frozenset({401, 403, 404, 408, 429})
@@ -122,7 +125,14 @@ class Router:
             state.fail_minute, state.fails = minute, 0
         state.fails += 1
         if error.status_code == 429 or state.fails > self.config.allowed_fails:
-            state.cooldown_until = now + _cooldown_seconds(error, self.config.cooldown_time)
+            seconds = _cooldown_seconds(error, self.config.cooldown_time)
+            state.cooldown_until = now + seconds
+            log.warning(
+                "deployment %s answered %s; cooling down for %gs",
+                state.deployment.id,
+                error.status_code,
+                seconds,
+            )
 
     def _succeeded(self, state: DeploymentState, started: float) -> None:
         state.fails = 0

@@ -80,21 +80,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-access-log", dest="access_log", action="store_false")
     parser.add_argument(
         "--server",
-        default="auto",
-        choices=["auto", "granian", "uvicorn"],
-        help="ASGI server; auto: granian when installed (measured faster, see bench/proxy_bench.py), else uvicorn",
+        default="uvicorn",
+        choices=["uvicorn", "granian"],
+        help="ASGI server (granian must be installed; measured no faster here, see bench/proxy_bench.py --compare)",
     )
     return parser.parse_args(argv)
-
-
-def _server(choice: str) -> str:
-    if choice != "auto":
-        return choice
-    try:
-        import granian  # noqa: F401
-    except ImportError:
-        return "uvicorn"
-    return "granian"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"vertexlate serve: {exc}", file=sys.stderr)
         return 2
     grace = args.graceful_timeout if args.graceful_timeout is not None else config.graceful_shutdown_timeout
-    server = _server(args.server)
+    server = args.server
     print(
         f"vertexlate proxy ({server}): {len(config.deployments)} deployments of {', '.join(config.groups)} "
         f"on http://{args.host}:{args.port}",

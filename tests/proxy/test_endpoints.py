@@ -178,3 +178,17 @@ def test_health_needs_no_key(standard: BackgroundProxy) -> None:
     assert (
         ready.status_code == 200 and ready.json()["status"] == "healthy" and ready.json()["deployments"] == 6
     )
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"reasoning_effort": "low"}, {"extra_body": {"thinking": {"type": "enabled", "budget_tokens": 1024}}}],
+    ids=["reasoning_effort", "thinking"],
+)
+def test_thinking_params_reach_vertex(
+    standard: BackgroundProxy, emulator: Any, extra: dict[str, Any]
+) -> None:
+    client(standard).chat.completions.create(model="gemini-flash", messages=HELLO, **extra)
+    sent = [r for r in emulator.requests() if r["path"].endswith(":generateContent")][-1]["body"]
+    assert "thinkingConfig" in sent["generationConfig"]
+    assert_valid_request(sent)
