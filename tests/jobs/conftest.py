@@ -29,4 +29,8 @@ def gcs_server() -> Iterator[str]:
 @pytest.fixture
 def gcs(gcs_server: str, vx: dict[str, Any]) -> dict[str, Any]:
     """Keyword arguments for create_file: the storage emulator, the bucket and the emulator-issued credentials."""
-    return {"storage_api_base": gcs_server, "gcs_bucket_name": BUCKET, "vertex_credentials": vx["vertex_credentials"]}
+    return {
+        "storage_api_base": gcs_server,
+        "gcs_bucket_name": BUCKET,
+        "vertex_credentials": vx["vertex_credentials"],
+    }

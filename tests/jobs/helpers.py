@@ -68,7 +68,9 @@ def assert_fine_tuning_job(obj: Any) -> Any:
 def gcs_download(storage_url: str, file_id: str) -> bytes:
     """The object behind a ``gs://bucket/name`` id, through the Cloud Storage JSON API's media download."""
     bucket, _, name = file_id.removeprefix("gs://").partition("/")
-    response = httpx.get(f"{storage_url}/storage/v1/b/{bucket}/o/{quote(name, safe='')}", params={"alt": "media"})
+    response = httpx.get(
+        f"{storage_url}/storage/v1/b/{bucket}/o/{quote(name, safe='')}", params={"alt": "media"}
+    )
     response.raise_for_status()
     return response.content
 

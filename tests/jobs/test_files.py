@@ -28,7 +28,9 @@ def stored_requests(gcs_server: str, file_id: str) -> list[dict[str, Any]]:
 
 
 def test_seed_batch_file_is_converted_and_stored(gcs: dict[str, Any], gcs_server: str) -> None:
-    created = engine.create_file(file=jsonl(SEED_BATCH_LINES), purpose="batch", custom_llm_provider="vertex_ai", **gcs)
+    created = engine.create_file(
+        file=jsonl(SEED_BATCH_LINES), purpose="batch", custom_llm_provider="vertex_ai", **gcs
+    )
 
     file = assert_file_object(created)
     assert file.id.startswith(PREFIX) and len(file.id) > len(PREFIX)
@@ -48,9 +50,17 @@ def test_seed_batch_file_is_converted_and_stored(gcs: dict[str, Any], gcs_server
 
 
 def test_chat_parameter_table_applies_to_every_line(gcs: dict[str, Any], gcs_server: str) -> None:
-    line = {"custom_id": "r", "url": "/v1/chat/completions",
-            "body": {"model": "vertex_ai/gemini-2.5-flash", "messages": [{"role": "user", "content": "hi"}],
-                     "temperature": 0.2, "stop": "END", "reasoning_effort": "low"}}
+    line = {
+        "custom_id": "r",
+        "url": "/v1/chat/completions",
+        "body": {
+            "model": "vertex_ai/gemini-2.5-flash",
+            "messages": [{"role": "user", "content": "hi"}],
+            "temperature": 0.2,
+            "stop": "END",
+            "reasoning_effort": "low",
+        },
+    }
     created = engine.create_file(file=jsonl([line]), **gcs)
 
     assert "/publishers/google/models/gemini-2.5-flash/" in created.id
@@ -82,7 +92,9 @@ def test_bucket_storage_host_and_credentials_from_the_environment(
     key_file.write_text(json.dumps(vx["vertex_credentials"]))
     monkeypatch.setenv("GCS_BUCKET_NAME", BUCKET)
     monkeypatch.setenv("GCS_PATH_SERVICE_ACCOUNT", str(key_file))
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_server.removeprefix("http://"))  # Google's clients take host:port
+    monkeypatch.setenv(
+        "STORAGE_EMULATOR_HOST", gcs_server.removeprefix("http://")
+    )  # Google's clients take host:port
     created = engine.create_file(file=jsonl(SEED_BATCH_LINES), purpose="batch")
     assert created.id.startswith(PREFIX)
     assert gcs_download(gcs_server, created.id)
@@ -101,16 +113,27 @@ def test_async_create_file(gcs: dict[str, Any], gcs_server: str) -> None:
 
 
 def _line(model: str, **body: Any) -> dict[str, Any]:
-    return {"custom_id": model, "url": "/v1/chat/completions",
-            "body": {"model": model, "messages": [{"role": "user", "content": "hi"}], **body}}
+    return {
+        "custom_id": model,
+        "url": "/v1/chat/completions",
+        "body": {"model": model, "messages": [{"role": "user", "content": "hi"}], **body},
+    }
 
 
 @pytest.mark.parametrize(
     ("lines", "error", "says"),
     [
-        ([_line("gemini-1.5-flash-001"), _line("gemini-2.5-flash")], engine.BadRequestError, "one model per batch"),
+        (
+            [_line("gemini-1.5-flash-001"), _line("gemini-2.5-flash")],
+            engine.BadRequestError,
+            "one model per batch",
+        ),
         ([_line("gemini-1.5-flash-001", logit_bias={"1": 2})], engine.UnsupportedParamsError, "logit_bias"),
-        ([{**_line("gemini-1.5-flash-001"), "url": "/v1/embeddings"}], engine.BadRequestError, "/v1/chat/completions"),
+        (
+            [{**_line("gemini-1.5-flash-001"), "url": "/v1/embeddings"}],
+            engine.BadRequestError,
+            "/v1/chat/completions",
+        ),
         ([{"custom_id": "x", "body": {"messages": []}}], engine.BadRequestError, "needs a body with a model"),
         ([], engine.BadRequestError, "no requests"),
     ],
