@@ -458,17 +458,27 @@ async def aspeech(model: str, input: str | None = None, voice: Any = None, **kwa
 # cached_content.yaml); ids are path variables of the spec's URL.
 
 
-def _resource_call(operation: str, doc: str) -> tuple[Any, Any]:
-    """The sync and async public function for one resource operation (keyword arguments only)."""
+def _resource_call(operation: str, doc: str, positional: tuple[str, ...] = ()) -> tuple[Any, Any]:
+    """The sync and async public function for one resource operation.
 
-    def call(**kwargs: Any) -> Any:
-        return run(operation, {"model": "vertex_ai/", **kwargs})
+    ``positional`` names the arguments that may be passed by position, in LiteLLM's order
+    (e.g. ``retrieve_batch(batch_id)``); everything else is a keyword.
+    """
 
-    async def acall(**kwargs: Any) -> Any:
-        return await arun(operation, {"model": "vertex_ai/", **kwargs})
+    def arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if len(args) > len(positional):
+            raise TypeError(f"{operation}() takes at most {len(positional)} positional arguments ({len(args)} given)")
+        return {"model": "vertex_ai/", **dict(zip(positional, args, strict=False)), **kwargs}
 
-    call.__name__, call.__qualname__, call.__doc__ = operation, operation, doc
-    acall.__name__, acall.__qualname__, acall.__doc__ = f"a{operation}", f"a{operation}", f"Async :func:`{operation}`."
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return run(operation, arguments(args, kwargs))
+
+    async def acall(*args: Any, **kwargs: Any) -> Any:
+        return await arun(operation, arguments(args, kwargs))
+
+    call.__name__ = call.__qualname__ = operation
+    acall.__name__ = acall.__qualname__ = f"a{operation}"
+    call.__doc__, acall.__doc__ = doc, f"Async :func:`{operation}`."
     return call, acall
 
 
@@ -477,29 +487,46 @@ create_file, acreate_file = _resource_call(
     "Upload ``file`` (bytes, path or file object) to Cloud Storage; returns an OpenAI ``FileObject`` whose id is the "
     "gs:// URI. ``purpose='batch'`` converts OpenAI batch lines to Vertex batch-prediction lines. Bucket: "
     "``gcs_bucket_name`` or ``GCS_BUCKET_NAME``.",
+    ("file", "purpose"),
 )
 create_batch, acreate_batch = _resource_call(
-    "create_batch", "Start a Vertex AI batch prediction job over ``input_file_id`` (a create_file id); returns an OpenAI ``Batch``."
+    "create_batch",
+    "Start a Vertex AI batch prediction job over ``input_file_id`` (a create_file id); returns an OpenAI ``Batch``.",
+    ("completion_window", "endpoint", "input_file_id"),
 )
-retrieve_batch, aretrieve_batch = _resource_call("retrieve_batch", "The OpenAI ``Batch`` for ``batch_id``.")
-cancel_batch, acancel_batch = _resource_call("cancel_batch", "Cancel ``batch_id``; returns the batch as it then is.")
-list_batches, alist_batches = _resource_call("list_batches", "A page of batches (``limit``, ``after`` = Vertex page token).")
+retrieve_batch, aretrieve_batch = _resource_call("retrieve_batch", "The OpenAI ``Batch`` for ``batch_id``.", ("batch_id",))
+cancel_batch, acancel_batch = _resource_call(
+    "cancel_batch", "Cancel ``batch_id``; returns the batch as it then is.", ("batch_id",)
+)
+list_batches, alist_batches = _resource_call(
+    "list_batches", "A page of batches (``limit``, ``after`` = Vertex page token).", ("after", "limit")
+)
 create_fine_tuning_job, acreate_fine_tuning_job = _resource_call(
     "create_fine_tuning_job",
     "Start a Vertex AI supervised tuning job of ``model`` on ``training_file`` (gs:// URI); returns an OpenAI ``FineTuningJob``.",
+    ("model", "training_file", "hyperparameters", "suffix", "validation_file"),
 )
 retrieve_fine_tuning_job, aretrieve_fine_tuning_job = _resource_call(
-    "retrieve_fine_tuning_job", "The OpenAI ``FineTuningJob`` for ``fine_tuning_job_id``."
+    "retrieve_fine_tuning_job", "The OpenAI ``FineTuningJob`` for ``fine_tuning_job_id``.", ("fine_tuning_job_id",)
 )
 cancel_fine_tuning_job, acancel_fine_tuning_job = _resource_call(
-    "cancel_fine_tuning_job", "Cancel ``fine_tuning_job_id``; returns the job as it then is."
+    "cancel_fine_tuning_job", "Cancel ``fine_tuning_job_id``; returns the job as it then is.", ("fine_tuning_job_id",)
 )
-list_fine_tuning_jobs, alist_fine_tuning_jobs = _resource_call("list_fine_tuning_jobs", "A page of fine-tuning jobs.")
+list_fine_tuning_jobs, alist_fine_tuning_jobs = _resource_call(
+    "list_fine_tuning_jobs", "A page of fine-tuning jobs.", ("after", "limit")
+)
 create_cached_content, acreate_cached_content = _resource_call(
     "create_cached_content",
     "Cache ``messages`` (and ``tools``) for ``model`` with ``ttl`` (e.g. '3600s'); pass the returned id as "
     "``completion(..., cached_content=id)``.",
+    ("model", "messages"),
 )
-retrieve_cached_content, aretrieve_cached_content = _resource_call("retrieve_cached_content", "The cache ``cached_content_id``.")
-delete_cached_content, adelete_cached_content = _resource_call("delete_cached_content", "Delete the cache ``cached_content_id``.")
-list_cached_contents, alist_cached_contents = _resource_call("list_cached_contents", "A page of context caches.")
+retrieve_cached_content, aretrieve_cached_content = _resource_call(
+    "retrieve_cached_content", "The cache ``cached_content_id``.", ("cached_content_id",)
+)
+delete_cached_content, adelete_cached_content = _resource_call(
+    "delete_cached_content", "Delete the cache ``cached_content_id``.", ("cached_content_id",)
+)
+list_cached_contents, alist_cached_contents = _resource_call(
+    "list_cached_contents", "A page of context caches.", ("after", "limit")
+)

@@ -73,3 +73,14 @@ def test_expanded_object_keys_are_parameters(tmp_path: Path) -> None:
     assert _build(tmp_path, {"thing_id": "1", "options": {"depth": 2}}).body == {"depth": 2}
     assert expand_params({"options": {"a": 1}, "x": 2}, ("options",)) == {"options.a": 1, "x": 2}
     assert expand_params({"options": "not an object"}, ("options",)) == {"options": "not an object"}
+
+
+def test_litellm_positional_arguments(vx: dict[str, Any]) -> None:
+    import engine
+
+    batch = engine.create_batch(
+        "24h", "/v1/chat/completions", "gs://b/publishers/google/models/gemini-2.5-flash/x", **vx
+    )
+    assert engine.retrieve_batch(batch.id, **vx).id == batch.id
+    with pytest.raises(TypeError, match="at most 1 positional"):
+        engine.retrieve_batch(batch.id, "extra", **vx)
