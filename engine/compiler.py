@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,21 @@ class Operation:
     expand: tuple[str, ...] = ()  # object parameters whose keys are parameters `<name>.<key>`
     url_vars: tuple[str, ...] = ()  # parameters that feed the URL template
     body_vars: frozenset[str] = frozenset()  # template variables the static body uses
+
+    @cached_property
+    def order(self) -> dict[str, int]:
+        """Position of each parameter in the spec's table: the order they are applied in."""
+        return {name: i for i, name in enumerate(self.params)}
+
+    @cached_property
+    def with_defaults(self) -> frozenset[str]:
+        """Parameters that need work even when the caller passes nothing."""
+        return frozenset(name for name, p in self.params.items() if p.has_default)
+
+    @cached_property
+    def requiring(self) -> tuple[Param, ...]:
+        """Parameters accepted only when a model capability says so."""
+        return tuple(p for p in self.params.values() if p.requires)
 
 
 @dataclass(eq=False)

@@ -130,10 +130,12 @@ def build_body(
     if op.url_vars:
         ctx.url_vars = dict.fromkeys(op.url_vars)
     caps = resolved.capabilities
-    ctx.body = _render_static(op.body, {"model": resolved.model_id, "caps": caps, **dict(resolved.captures), **(template_vars or {})})
+    if op.body:
+        tvars = {"model": resolved.model_id, "caps": caps, **dict(resolved.captures), **(template_vars or {})}
+        ctx.body = _render_static(op.body, tvars)
 
     unknown = [name for name in params if name not in op.params]
-    unsupported = [p.name for p in op.params.values() if p.requires and p.name in params and not caps.get(p.requires)]
+    unsupported = [p.name for p in op.requiring if p.name in params and not caps.get(p.requires)]  # type: ignore[arg-type]
     rejected = unknown + unsupported
     if rejected and not drop_params:
         raise UnsupportedParamsError(
@@ -145,13 +147,17 @@ def build_body(
     if rejected:
         log.debug("dropping unsupported params %s for %s", rejected, resolved.name)
 
-    for param in op.params.values():
-        value = params.get(param.name)
+    # Spec order (transforms may read what earlier parameters built), but only the parameters
+    # passed plus those with a default: most calls pass a few of a table's dozens.
+    active = [name for name in params if name in op.params]
+    for name in sorted(op.with_defaults.union(active), key=op.order.__getitem__):
+        if name in rejected:
+            continue
+        param = op.params[name]
+        value = params.get(name)
         if param.ignore is not None and value in param.ignore:
             value = None
         if value is None and not param.has_default:
-            continue
-        if param.name in rejected:
             continue
         if value is None:
             value = resolve_caps(_default(param, settings), caps)
