@@ -29,7 +29,9 @@ def service_account(token_uri: str) -> dict[str, str]:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     return {
         "type": "service_account",
         "project_id": "bench-project",
@@ -89,7 +91,12 @@ def import_time_ms(runs: int = 7) -> float:
     """Median cumulative import time of ``engine`` as ``python -X importtime`` reports it."""
     samples = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import engine"], capture_output=True, text=True, cwd=ROOT)
+        out = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", "import engine"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         for line in out.stderr.splitlines():
             parts = [p.strip() for p in line.split("|")]
             if len(parts) == 3 and parts[2] == "engine":
@@ -101,7 +108,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args()
-    upstream = subprocess.Popen([sys.executable, str(ROOT / "bench" / "fast_upstream.py")], stdout=subprocess.PIPE, text=True)
+    upstream = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "fast_upstream.py")], stdout=subprocess.PIPE, text=True
+    )
     try:
         base = upstream.stdout.readline().split()[-1]  # type: ignore[union-attr]
         figures = bench_calls(base, args.calls)

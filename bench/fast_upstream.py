@@ -18,7 +18,13 @@ import json
 # A generateContent reply shaped like Google's published example (see tests/fixtures/gemini/generate_content_text.json).
 CHAT_REPLY = json.dumps(
     {
-        "candidates": [{"content": {"role": "model", "parts": [{"text": "Mountain View, California"}]}, "finishReason": "STOP", "index": 0}],
+        "candidates": [
+            {
+                "content": {"role": "model", "parts": [{"text": "Mountain View, California"}]},
+                "finishReason": "STOP",
+                "index": 0,
+            }
+        ],
         "usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 4, "totalTokenCount": 12},
         "modelVersion": "gemini-2.5-flash",
         "responseId": "bench-response",

@@ -94,7 +94,9 @@ def _locate(
         source = os.environ.get(op.credentials_env) or None
     credential = auth.credential_for(source) if op.auth == "google" else None
     project = auth.resolve_project(options, settings, credential) if "project" in needs else None
-    location = auth.resolve_location(options, settings, resolved.capabilities) if "location" in needs else None
+    location = (
+        auth.resolve_location(options, settings, resolved.capabilities) if "location" in needs else None
+    )
     return credential, project, location
 
 
@@ -103,19 +105,30 @@ def prepare(operation: str, kwargs: dict[str, Any]) -> Call:
     settings = _settings()
     model = kwargs.get("model")
     if not isinstance(model, str):
-        raise BadRequestError("parameter 'model' is required (e.g. 'vertex_ai/gemini-2.5-flash')", param="model")
+        raise BadRequestError(
+            "parameter 'model' is required (e.g. 'vertex_ai/gemini-2.5-flash')", param="model"
+        )
     options = {k: v for k, v in kwargs.items() if k in ENGINE_OPTIONS and v is not None}
     params = {k: v for k, v in kwargs.items() if k not in ENGINE_OPTIONS and v is not None}
     resolved = default_registry().resolve(model, operation)
     op = resolved.family.operations[operation]
     stream = bool(options.get("stream"))
     if stream and op.stream is None:
-        raise BadRequestError(f"{resolved.name} does not support streaming for {operation}", model=resolved.name, param="stream")
+        raise BadRequestError(
+            f"{resolved.name} does not support streaming for {operation}", model=resolved.name, param="stream"
+        )
     drop = options.get("drop_params", settings.drop_params)
     needs = _needs(resolved, operation)
     # A body template naming the project or location (a resource name) needs them before the body is built.
     place = _locate(op, resolved, options, settings, needs) if op.body_vars & _PLACE else None
-    ctx = build_body(resolved, op, params, settings, bool(drop), {"project": place[1], "location": place[2]} if place else None)
+    ctx = build_body(
+        resolved,
+        op,
+        params,
+        settings,
+        bool(drop),
+        {"project": place[1], "location": place[2]} if place else None,
+    )
     body: Any = ctx.body
     if isinstance(options.get("extra_body"), dict) and isinstance(body, dict):
         body = merge(body, options["extra_body"])
@@ -143,7 +156,9 @@ def prepare(operation: str, kwargs: dict[str, Any]) -> Call:
         stream=stream,
         include_usage=bool(stream_options.get("include_usage")),
         credential=credential,
-        timeout=timeout_of(options.get("timeout", options.get("request_timeout", getattr(settings, "request_timeout", None)))),
+        timeout=timeout_of(
+            options.get("timeout", options.get("request_timeout", getattr(settings, "request_timeout", None)))
+        ),
         num_retries=int(options.get("num_retries", options.get("max_retries", settings.num_retries)) or 0),
     )
 
@@ -152,7 +167,11 @@ def _request(call: Call, client: httpx.Client | httpx.AsyncClient, token: str | 
     headers = dict(call.headers)
     if token:
         headers["authorization"] = f"Bearer {token}"
-    content = call.body if isinstance(call.body, bytes) or call.body is None else json.dumps(call.body, separators=(",", ":"), ensure_ascii=False).encode()
+    content = (
+        call.body
+        if isinstance(call.body, bytes) or call.body is None
+        else json.dumps(call.body, separators=(",", ":"), ensure_ascii=False).encode()
+    )
     _log_request(call, headers)
     return client.build_request(call.method, call.url, headers=headers, content=content, timeout=call.timeout)
 
@@ -161,7 +180,9 @@ def _log_request(call: Call, headers: dict[str, str]) -> None:
     if _settings().set_verbose:
         _ensure_verbose_logging()
         shown = {k: ("Bearer ***" if k.lower() == "authorization" else v) for k, v in headers.items()}
-        shown_body = f"<{len(call.body)} bytes>" if isinstance(call.body, bytes) else json.dumps(call.body)[:4000]
+        shown_body = (
+            f"<{len(call.body)} bytes>" if isinstance(call.body, bytes) else json.dumps(call.body)[:4000]
+        )
         log.debug("%s %s\nheaders=%s\nbody=%s", call.method, call.url, shown, shown_body)
 
 
@@ -189,7 +210,9 @@ def send(call: Call) -> httpx.Response:
             response.close()
             status, headers = response.status_code, response.headers
             error = upstream_error(call.resolved.family.errors, status, response.content, headers, call.model)
-        step = decide(status, error, headers, attempt, call.num_retries, refreshed, call.credential is not None)
+        step = decide(
+            status, error, headers, attempt, call.num_retries, refreshed, call.credential is not None
+        )
         if step.error is not None:
             raise step.error
         refreshed = refreshed or step.refresh
@@ -205,7 +228,9 @@ async def asend(call: Call) -> httpx.Response:
     while True:
         token = None
         if call.credential is not None:  # a fresh cached token needs no thread hop
-            token = (None if refreshed else call.credential.cached()) or await asyncio.to_thread(call.credential.token, refreshed)
+            token = (None if refreshed else call.credential.cached()) or await asyncio.to_thread(
+                call.credential.token, refreshed
+            )
         try:
             response = await client.send(_request(call, client, token), stream=call.stream)
         except httpx.HTTPError as exc:
@@ -217,7 +242,9 @@ async def asend(call: Call) -> httpx.Response:
             await response.aclose()
             status, headers = response.status_code, response.headers
             error = upstream_error(call.resolved.family.errors, status, response.content, headers, call.model)
-        step = decide(status, error, headers, attempt, call.num_retries, refreshed, call.credential is not None)
+        step = decide(
+            status, error, headers, attempt, call.num_retries, refreshed, call.credential is not None
+        )
         if step.error is not None:
             raise step.error
         refreshed = refreshed or step.refresh
@@ -232,7 +259,8 @@ def parse(call: Call, response: httpx.Response) -> OpenAIObject:
         data = response.json()
     except ValueError:
         raise APIResponseValidationError(
-            f"Vertex AI answered {response.status_code} with a body that is not JSON: {response.text[:200]!r}", model=call.model
+            f"Vertex AI answered {response.status_code} with a body that is not JSON: {response.text[:200]!r}",
+            model=call.model,
         ) from None
     if _settings().set_verbose:
         log.debug("response %s: %s", response.status_code, json.dumps(data)[:4000])
@@ -242,14 +270,19 @@ def parse(call: Call, response: httpx.Response) -> OpenAIObject:
         raise
     except Exception as exc:
         raise APIResponseValidationError(
-            f"could not read the Vertex AI reply for {call.op.name}: {type(exc).__name__}: {exc}", model=call.model
+            f"could not read the Vertex AI reply for {call.op.name}: {type(exc).__name__}: {exc}",
+            model=call.model,
         ) from None
     for name, param in call.op.response.echo.items():
         result[name] = echo(call.op, call.context, param)
     for fn in call.op.response.finalize:
         result = fn(result, data, call.context)
     result._hidden_params.update(
-        {"custom_llm_provider": "vertex_ai", "family": call.resolved.family.name, "api_base": call.url.split("?")[0]}
+        {
+            "custom_llm_provider": "vertex_ai",
+            "family": call.resolved.family.name,
+            "api_base": call.url.split("?")[0],
+        }
     )
     return result
 
@@ -275,7 +308,9 @@ def _decode(call: Call, data: str) -> Any | None:
     try:
         event = json.loads(data)
     except ValueError:
-        raise APIResponseValidationError(f"malformed stream event from Vertex AI: {data[:200]!r}", model=call.model) from None
+        raise APIResponseValidationError(
+            f"malformed stream event from Vertex AI: {data[:200]!r}", model=call.model
+        ) from None
     if spec.error_key is not None and spec.error_key.search(event) is not None:
         raise upstream_error(call.resolved.family.errors, 500, json.dumps(event).encode(), {}, call.model)
     return event
@@ -327,7 +362,10 @@ def split(call: Call) -> list[Call]:
     items = call.body.get(batch["param"])
     if not isinstance(limit, int) or not isinstance(items, list) or len(items) <= limit:
         return [call]
-    return [replace(call, body={**call.body, batch["param"]: items[i : i + limit]}) for i in range(0, len(items), limit)]
+    return [
+        replace(call, body={**call.body, batch["param"]: items[i : i + limit]})
+        for i in range(0, len(items), limit)
+    ]
 
 
 def _concurrency(call: Call, parts: int) -> int:
@@ -348,7 +386,9 @@ def run(operation: str, kwargs: dict[str, Any]) -> Any:
     if len(parts) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
-        pool = ThreadPoolExecutor(max_workers=_concurrency(call, len(parts)), thread_name_prefix="vertexlate-batch")
+        pool = ThreadPoolExecutor(
+            max_workers=_concurrency(call, len(parts)), thread_name_prefix="vertexlate-batch"
+        )
         try:
             return merge_parts(list(pool.map(_send_and_parse, parts)))
         finally:
@@ -467,7 +507,9 @@ def _resource_call(operation: str, doc: str, positional: tuple[str, ...] = ()) -
 
     def arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         if len(args) > len(positional):
-            raise TypeError(f"{operation}() takes at most {len(positional)} positional arguments ({len(args)} given)")
+            raise TypeError(
+                f"{operation}() takes at most {len(positional)} positional arguments ({len(args)} given)"
+            )
         return {"model": "vertex_ai/", **dict(zip(positional, args, strict=False)), **kwargs}
 
     def call(*args: Any, **kwargs: Any) -> Any:
@@ -494,7 +536,9 @@ create_batch, acreate_batch = _resource_call(
     "Start a Vertex AI batch prediction job over ``input_file_id`` (a create_file id); returns an OpenAI ``Batch``.",
     ("completion_window", "endpoint", "input_file_id"),
 )
-retrieve_batch, aretrieve_batch = _resource_call("retrieve_batch", "The OpenAI ``Batch`` for ``batch_id``.", ("batch_id",))
+retrieve_batch, aretrieve_batch = _resource_call(
+    "retrieve_batch", "The OpenAI ``Batch`` for ``batch_id``.", ("batch_id",)
+)
 cancel_batch, acancel_batch = _resource_call(
     "cancel_batch", "Cancel ``batch_id``; returns the batch as it then is.", ("batch_id",)
 )
@@ -507,10 +551,14 @@ create_fine_tuning_job, acreate_fine_tuning_job = _resource_call(
     ("model", "training_file", "hyperparameters", "suffix", "validation_file"),
 )
 retrieve_fine_tuning_job, aretrieve_fine_tuning_job = _resource_call(
-    "retrieve_fine_tuning_job", "The OpenAI ``FineTuningJob`` for ``fine_tuning_job_id``.", ("fine_tuning_job_id",)
+    "retrieve_fine_tuning_job",
+    "The OpenAI ``FineTuningJob`` for ``fine_tuning_job_id``.",
+    ("fine_tuning_job_id",),
 )
 cancel_fine_tuning_job, acancel_fine_tuning_job = _resource_call(
-    "cancel_fine_tuning_job", "Cancel ``fine_tuning_job_id``; returns the job as it then is.", ("fine_tuning_job_id",)
+    "cancel_fine_tuning_job",
+    "Cancel ``fine_tuning_job_id``; returns the job as it then is.",
+    ("fine_tuning_job_id",),
 )
 list_fine_tuning_jobs, alist_fine_tuning_jobs = _resource_call(
     "list_fine_tuning_jobs", "A page of fine-tuning jobs.", ("after", "limit")

@@ -46,7 +46,15 @@ class HttpxAuthRequest:
 
         self._client = httpx.Client(timeout=30.0)
 
-    def __call__(self, url: str, method: str = "GET", body: bytes | None = None, headers: Any = None, timeout: Any = None, **_: Any) -> _HttpxAuthResponse:
+    def __call__(
+        self,
+        url: str,
+        method: str = "GET",
+        body: bytes | None = None,
+        headers: Any = None,
+        timeout: Any = None,
+        **_: Any,
+    ) -> _HttpxAuthResponse:
         import google.auth.exceptions
         import httpx
 
@@ -103,7 +111,9 @@ class CachedCredential:
         try:
             self.credentials.refresh(auth_transport())
         except google.auth.exceptions.GoogleAuthError as exc:
-            raise AuthenticationError(f"could not obtain a Google access token: {_first_line(exc)}", status_code=401) from None
+            raise AuthenticationError(
+                f"could not obtain a Google access token: {_first_line(exc)}", status_code=401
+            ) from None
 
 
 _cache: dict[str, CachedCredential] = {}
@@ -188,7 +198,9 @@ def _credential_info(source: Any) -> dict[str, Any]:
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise BadRequestError(f"vertex_credentials is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+            raise BadRequestError(
+                f"vertex_credentials is not valid JSON: {exc.msg} at line {exc.lineno}"
+            ) from None
     try:
         with open(os.path.expanduser(text), encoding="utf-8") as fh:
             return json.load(fh)

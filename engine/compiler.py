@@ -98,7 +98,9 @@ class ResponseSpec:
     usage: dict[str, Extractor] = field(default_factory=dict)
     hidden: dict[str, Extractor] = field(default_factory=dict)
     finalize: list[Callable[..., Any]] = field(default_factory=list)
-    fields: dict[str, Extractor] = field(default_factory=dict)  # top-level fields of a plain object (jobs, files)
+    fields: dict[str, Extractor] = field(
+        default_factory=dict
+    )  # top-level fields of a plain object (jobs, files)
     echo: dict[str, str] = field(default_factory=dict)  # object field -> caller's parameter copied onto it
 
 
@@ -139,7 +141,12 @@ class Param:
     @property
     def has_default(self) -> bool:
         """Whether an absent value still needs work (a default, a setting, or a required check)."""
-        return self.default is not None or self.default_setting is not None or self.default_env is not None or self.required
+        return (
+            self.default is not None
+            or self.default_setting is not None
+            or self.default_env is not None
+            or self.required
+        )
 
 
 @dataclass
@@ -197,7 +204,9 @@ class ModelEntry:
     family: Family
 
     def supports(self, operation: str) -> bool:
-        return operation in self.family.operations and (self.operations is None or operation in self.operations)
+        return operation in self.family.operations and (
+            self.operations is None or operation in self.operations
+        )
 
 
 @dataclass(eq=False)
@@ -278,32 +287,52 @@ def compile_items(raw: dict[str, Any] | None, keys: list[Any], problems: Problem
     when_empty = None
     if "when_empty" in raw:
         we = raw["when_empty"]
-        when_empty = (compile_jmespath(we["path"], [*keys, "when_empty", "path"], problems), we.get("finish_reason"))
+        when_empty = (
+            compile_jmespath(we["path"], [*keys, "when_empty", "path"], problems),
+            we.get("finish_reason"),
+        )
     return Items(each, fields, when_empty, raw.get("on_tool_calls"))
 
 
 def compile_response(raw: dict[str, Any], keys: list[Any], problems: Problems) -> ResponseSpec:
-    single = {name: compile_extractor(raw[name], [*keys, name], problems) for name in ("id", "model", "created") if name in raw}
+    single = {
+        name: compile_extractor(raw[name], [*keys, name], problems)
+        for name in ("id", "model", "created")
+        if name in raw
+    }
     return ResponseSpec(
         format=raw.get("format", "json"),
         choices=compile_items(raw.get("choices"), [*keys, "choices"], problems),
         data=compile_items(raw.get("data"), [*keys, "data"], problems),
         usage=compile_extractors(raw.get("usage", {}), [*keys, "usage"], problems),
         hidden=compile_extractors(raw.get("hidden", {}), [*keys, "hidden"], problems),
-        finalize=[f for i, n in enumerate(raw.get("finalize", [])) if (f := lookup_transform(n, [*keys, "finalize", i], problems))],
+        finalize=[
+            f
+            for i, n in enumerate(raw.get("finalize", []))
+            if (f := lookup_transform(n, [*keys, "finalize", i], problems))
+        ],
         fields=compile_extractors(raw.get("fields", {}), [*keys, "fields"], problems),
         echo=dict(raw.get("echo", {})),
         **single,
     )
 
 
-def compile_stream(raw: dict[str, Any] | None, response: ResponseSpec, keys: list[Any], problems: Problems) -> StreamSpec | None:
+def compile_stream(
+    raw: dict[str, Any] | None, response: ResponseSpec, keys: list[Any], problems: Problems
+) -> StreamSpec | None:
     if raw is None:
         return None
-    events = {name: compile_response(r, [*keys, "events", name], problems) for name, r in raw.get("events", {}).items()}
+    events = {
+        name: compile_response(r, [*keys, "events", name], problems)
+        for name, r in raw.get("events", {}).items()
+    }
     chunk = compile_response(raw["chunk"], [*keys, "chunk"], problems) if "chunk" in raw else response
-    event_key = compile_jmespath(raw["event_key"], [*keys, "event_key"], problems) if "event_key" in raw else None
-    error_key = compile_jmespath(raw["error_key"], [*keys, "error_key"], problems) if "error_key" in raw else None
+    event_key = (
+        compile_jmespath(raw["event_key"], [*keys, "event_key"], problems) if "event_key" in raw else None
+    )
+    error_key = (
+        compile_jmespath(raw["error_key"], [*keys, "error_key"], problems) if "error_key" in raw else None
+    )
     if events and event_key is None:
         problems.add([*keys, "events"], "`events` needs `event_key` to choose among them")
     body = compile_body(raw.get("body", {}), [*keys, "body"], problems)
@@ -328,10 +357,17 @@ def compile_params(raw: dict[str, Any], keys: list[Any], problems: Problems) -> 
         if "same_as" in spec:
             target = raw.get(spec["same_as"])
             if target is None or "same_as" in target:
-                problems.add([*pkeys, "same_as"], f"same_as names {spec['same_as']!r}, which is not a plain parameter here")
+                problems.add(
+                    [*pkeys, "same_as"],
+                    f"same_as names {spec['same_as']!r}, which is not a plain parameter here",
+                )
                 continue
             spec = {**target, **{k: v for k, v in spec.items() if k != "same_as"}}
-        fn = lookup_transform(spec["transform"], [*pkeys, "transform"], problems) if "transform" in spec else None
+        fn = (
+            lookup_transform(spec["transform"], [*pkeys, "transform"], problems)
+            if "transform" in spec
+            else None
+        )
         if "map_by" in spec and "maps" not in spec:
             problems.add(pkeys, "map_by needs maps")
         params[name] = Param(
@@ -359,17 +395,27 @@ def compile_params(raw: dict[str, Any], keys: list[Any], problems: Problems) -> 
     return params
 
 
-def compile_operation(name: str, raw: dict[str, Any], keys: list[Any], problems: Problems) -> Operation | None:
+def compile_operation(
+    name: str, raw: dict[str, Any], keys: list[Any], problems: Problems
+) -> Operation | None:
     url = compile_template(raw["url"], [*keys, "url"], problems)
-    stream_url = compile_template(raw["stream_url"], [*keys, "stream_url"], problems) if "stream_url" in raw else None
+    stream_url = (
+        compile_template(raw["stream_url"], [*keys, "stream_url"], problems) if "stream_url" in raw else None
+    )
     request = raw.get("request", {})
     response = compile_response(raw["response"], [*keys, "response"], problems)
     stream = compile_stream(raw.get("stream"), response, [*keys, "stream"], problems)
     if stream is not None and stream_url is None:
         problems.add([*keys, "stream"], "a stream section needs stream_url")
-    headers = {h: t for h, v in raw.get("headers", {}).items() if (t := compile_template(v, [*keys, "headers", h], problems))}
+    headers = {
+        h: t
+        for h, v in raw.get("headers", {}).items()
+        if (t := compile_template(v, [*keys, "headers", h], problems))
+    }
     finalize = [
-        f for i, n in enumerate(request.get("finalize", [])) if (f := lookup_transform(n, [*keys, "request", "finalize", i], problems))
+        f
+        for i, n in enumerate(request.get("finalize", []))
+        if (f := lookup_transform(n, [*keys, "request", "finalize", i], problems))
     ]
     if url is None:
         return None
@@ -451,16 +497,25 @@ def compile_family(doc: SpecDocument, problems: Problems) -> Family:
         aliases={},
         errors=compile_errors(data.get("errors", {}), ["errors"], problems),
     )
-    family_vars = {k: t for k, v in data.get("vars", {}).items() if (t := compile_template(v, ["vars", k], problems))}
+    family_vars = {
+        k: t for k, v in data.get("vars", {}).items() if (t := compile_template(v, ["vars", k], problems))
+    }
     family_caps = data.get("capabilities", {})
     if not data.get("models"):
         problems.add(["models"], "a family needs at least one model entry")
     for i, raw in enumerate(data.get("models", [])):
-        model_vars = {k: t for k, v in raw.get("vars", {}).items() if (t := compile_template(v, ["models", i, "vars", k], problems))}
+        model_vars = {
+            k: t
+            for k, v in raw.get("vars", {}).items()
+            if (t := compile_template(v, ["models", i, "vars", k], problems))
+        }
         ops = raw.get("operations")
         for op_name in ops or []:
             if op_name not in operations:
-                problems.add(["models", i, "operations"], f"model names operation {op_name!r}, which this family does not define")
+                problems.add(
+                    ["models", i, "operations"],
+                    f"model names operation {op_name!r}, which this family does not define",
+                )
         regex = pattern_regex(raw["name"])
         family.models.append(
             ModelEntry(
@@ -486,11 +541,18 @@ def _check_references(family: Family, problems: Problems) -> None:
         for p in op.params.values():
             for cap in (p.requires, p.map_by, p.min_from, p.max_from):
                 if cap is not None and cap not in known:
-                    problems.add(["operations", op.name, "request", "params", p.name], f"unknown capability {cap!r}")
+                    problems.add(
+                        ["operations", op.name, "request", "params", p.name], f"unknown capability {cap!r}"
+                    )
         if op.batch and op.batch["max_from"] not in known:
-            problems.add(["operations", op.name, "batch", "max_from"], f"unknown capability {op.batch['max_from']!r}")
+            problems.add(
+                ["operations", op.name, "batch", "max_from"], f"unknown capability {op.batch['max_from']!r}"
+            )
         if op.then is not None and op.then not in family.operations:
-            problems.add(["operations", op.name, "then"], f"then names operation {op.then!r}, which this family does not define")
+            problems.add(
+                ["operations", op.name, "then"],
+                f"then names operation {op.then!r}, which this family does not define",
+            )
 
 
 def _capability_keys() -> list[str]:

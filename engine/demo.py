@@ -25,7 +25,11 @@ WIDTH = 78
 class Tour:
     def __init__(self, emulator: Any, credentials: dict[str, Any]) -> None:
         self.emu = emulator
-        self.kwargs = {"api_base": emulator.url, "vertex_credentials": credentials, "vertex_location": "us-central1"}
+        self.kwargs = {
+            "api_base": emulator.url,
+            "vertex_credentials": credentials,
+            "vertex_location": "us-central1",
+        }
 
     def heading(self, title: str) -> None:
         print("\n" + f"── {title} ".ljust(WIDTH, "─"))
@@ -49,15 +53,22 @@ class Tour:
 
     def chat(self) -> None:
         self.heading("Chat: Gemini through generateContent")
-        messages = [{"role": "system", "content": "You are a good bot."}, {"role": "user", "content": "Hello, how are you?"}]
+        messages = [
+            {"role": "system", "content": "You are a good bot."},
+            {"role": "user", "content": "Hello, how are you?"},
+        ]
         self.asked('completion(model="vertex_ai/gemini-2.5-flash", messages=[system, user])')
         resp = engine.completion(model="vertex_ai/gemini-2.5-flash", messages=messages, **self.kwargs)
         self.wire()
-        self.got(f"{resp.choices[0].message.content!r}  (finish_reason={resp.choices[0].finish_reason}, usage={resp.usage.total_tokens} tokens)")
+        self.got(
+            f"{resp.choices[0].message.content!r}  (finish_reason={resp.choices[0].finish_reason}, usage={resp.usage.total_tokens} tokens)"
+        )
 
     def stream(self) -> None:
         self.heading("Streaming: chunks printed as they arrive")
-        self.emu.script("gemini-2.5-flash", [{"text": "Streaming works: each chunk is an OpenAI chat.completion.chunk."}])
+        self.emu.script(
+            "gemini-2.5-flash", [{"text": "Streaming works: each chunk is an OpenAI chat.completion.chunk."}]
+        )
         self.asked("completion(..., stream=True, stream_options={'include_usage': True})")
         print("  got   : ", end="", flush=True)
         stream = engine.completion(
@@ -76,14 +87,21 @@ class Tour:
 
     def tools(self) -> None:
         self.heading("Function calling: tool_choice='required'")
-        self.emu.script("gemini-2.5-flash", [{"function_calls": [{"name": "get_weather", "args": {"location": "San Francisco, CA"}}]}])
+        self.emu.script(
+            "gemini-2.5-flash",
+            [{"function_calls": [{"name": "get_weather", "args": {"location": "San Francisco, CA"}}]}],
+        )
         tools = [
             {
                 "type": "function",
                 "function": {
                     "name": "get_weather",
                     "description": "Get the current weather in a given location",
-                    "parameters": {"type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]},
+                    "parameters": {
+                        "type": "object",
+                        "properties": {"location": {"type": "string"}},
+                        "required": ["location"],
+                    },
                 },
             }
         ]
@@ -97,13 +115,27 @@ class Tour:
         )
         self.wire()
         call = resp.choices[0].message.tool_calls[0]
-        self.got(f"tool call {call.function.name}({call.function.arguments})  finish_reason={resp.choices[0].finish_reason}")
+        self.got(
+            f"tool call {call.function.name}({call.function.arguments})  finish_reason={resp.choices[0].finish_reason}"
+        )
 
     def json_schema(self) -> None:
         self.heading("Structured output: response_format with a response_schema")
-        self.emu.script("gemini-2.5-flash", [{"text": '[{"recipe_name": "Chocolate chip"}, {"recipe_name": "Oatmeal raisin"}]'}])
-        schema = {"type": "array", "items": {"type": "object", "properties": {"recipe_name": {"type": "string"}}, "required": ["recipe_name"]}}
-        self.asked("completion(..., response_format={'type': 'json_object', 'response_schema': schema, 'enforce_validation': True})")
+        self.emu.script(
+            "gemini-2.5-flash",
+            [{"text": '[{"recipe_name": "Chocolate chip"}, {"recipe_name": "Oatmeal raisin"}]'}],
+        )
+        schema = {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"recipe_name": {"type": "string"}},
+                "required": ["recipe_name"],
+            },
+        }
+        self.asked(
+            "completion(..., response_format={'type': 'json_object', 'response_schema': schema, 'enforce_validation': True})"
+        )
         resp = engine.completion(
             model="vertex_ai/gemini-2.5-flash",
             messages=[{"role": "user", "content": "List 2 popular cookie recipes."}],
@@ -115,7 +147,16 @@ class Tour:
 
     def thinking(self) -> None:
         self.heading("Thinking: reasoning_effort='low'")
-        self.emu.script("gemini-2.5-flash", [{"thought": "France's capital is Paris.", "thought_signature": "c2lnbmF0dXJl", "text": "Paris."}])
+        self.emu.script(
+            "gemini-2.5-flash",
+            [
+                {
+                    "thought": "France's capital is Paris.",
+                    "thought_signature": "c2lnbmF0dXJl",
+                    "text": "Paris.",
+                }
+            ],
+        )
         self.asked("completion(model='vertex_ai/gemini-2.5-flash', ..., reasoning_effort='low')")
         resp = engine.completion(
             model="vertex_ai/gemini-2.5-flash",
@@ -129,7 +170,9 @@ class Tour:
 
     def claude(self) -> None:
         self.heading("Anthropic Claude on Vertex (rawPredict)")
-        self.asked("completion(model='vertex_ai/claude-3-7-sonnet@20250219', messages=[user], temperature=0.7)")
+        self.asked(
+            "completion(model='vertex_ai/claude-3-7-sonnet@20250219', messages=[user], temperature=0.7)"
+        )
         resp = engine.completion(
             model="vertex_ai/claude-3-7-sonnet@20250219",
             messages=[{"role": "user", "content": "hi"}],
@@ -141,25 +184,43 @@ class Tour:
 
     def embeddings(self) -> None:
         self.heading("Embeddings: text-embedding-004")
-        self.asked("embedding(model='vertex_ai/text-embedding-004', input=['good morning from litellm', 'gm'], dimensions=8)")
+        self.asked(
+            "embedding(model='vertex_ai/text-embedding-004', input=['good morning from litellm', 'gm'], dimensions=8)"
+        )
         resp = engine.embedding(
-            model="vertex_ai/text-embedding-004", input=["good morning from litellm", "gm"], dimensions=8, **self.kwargs
+            model="vertex_ai/text-embedding-004",
+            input=["good morning from litellm", "gm"],
+            dimensions=8,
+            **self.kwargs,
         )
         self.wire()
-        self.got(f"{len(resp.data)} vectors of {len(resp.data[0].embedding)} floats, first: {resp.data[0].embedding[:3]}")
+        self.got(
+            f"{len(resp.data)} vectors of {len(resp.data[0].embedding)} floats, first: {resp.data[0].embedding[:3]}"
+        )
 
     def images(self) -> None:
         self.heading("Image generation: Imagen")
-        self.asked("image_generation(prompt='An olympic size swimming pool', model='vertex_ai/imagegeneration@006')")
-        resp = engine.image_generation(prompt="An olympic size swimming pool", model="vertex_ai/imagegeneration@006", **self.kwargs)
+        self.asked(
+            "image_generation(prompt='An olympic size swimming pool', model='vertex_ai/imagegeneration@006')"
+        )
+        resp = engine.image_generation(
+            prompt="An olympic size swimming pool", model="vertex_ai/imagegeneration@006", **self.kwargs
+        )
         self.wire()
         png = base64.b64decode(resp.data[0].b64_json)
         self.got(f"{len(resp.data)} image(s), {len(png)} bytes, PNG signature {png[:4]!r}")
 
     def speech(self) -> None:
         self.heading("Text-to-Speech")
-        self.asked("speech(model='vertex_ai/', input='hello what llm guardrail do you have', response_format='wav')")
-        resp = engine.speech(model="vertex_ai/", input="hello what llm guardrail do you have", response_format="wav", **self.kwargs)
+        self.asked(
+            "speech(model='vertex_ai/', input='hello what llm guardrail do you have', response_format='wav')"
+        )
+        resp = engine.speech(
+            model="vertex_ai/",
+            input="hello what llm guardrail do you have",
+            response_format="wav",
+            **self.kwargs,
+        )
         self.wire()
         path = Path(tempfile.gettempdir()) / "speech_vertex.wav"
         resp.stream_to_file(path)
@@ -170,7 +231,11 @@ class Tour:
         self.emu.script("gemini-2.5-flash", [{"status": 429, "retry_after": 0}])
         self.asked("completion(...) while the emulator answers 429 RESOURCE_EXHAUSTED")
         try:
-            engine.completion(model="vertex_ai/gemini-2.5-flash", messages=[{"role": "user", "content": "hi"}], **self.kwargs)
+            engine.completion(
+                model="vertex_ai/gemini-2.5-flash",
+                messages=[{"role": "user", "content": "hi"}],
+                **self.kwargs,
+            )
         except engine.RateLimitError as exc:
             self.got(f"{type(exc).__name__} status={exc.status_code}: {exc.message[:90]}")
 

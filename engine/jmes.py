@@ -34,7 +34,9 @@ def _is_false(value: Any) -> bool:
 
 def _equals(x: Any, y: Any) -> bool:
     # JMESPath: true != 1 even though Python says True == 1.
-    if isinstance(x, bool) != isinstance(y, bool) and (isinstance(x, (int, float)) or isinstance(y, (int, float))):
+    if isinstance(x, bool) != isinstance(y, bool) and (
+        isinstance(x, (int, float)) or isinstance(y, (int, float))
+    ):
         return False
     return x == y
 

@@ -54,7 +54,9 @@ class RequestContext:
     params: dict[str, Any]
     body: dict[str, Any] = field(default_factory=dict)
     settings: Any = None  # the ``engine`` module: module-level settings
-    url_vars: dict[str, Any] = field(default_factory=dict)  # values of ``url_var`` parameters (and what transforms add)
+    url_vars: dict[str, Any] = field(
+        default_factory=dict
+    )  # values of ``url_var`` parameters (and what transforms add)
 
     @property
     def capabilities(self) -> dict[str, Any]:
@@ -90,7 +92,12 @@ def render_url(
     The URL depends only on these arguments, so it is rendered once per combination.
     ``url_vars`` are the values of ``url_var`` parameters (a job id, a bucket...).
     """
-    ctx: dict[str, Any] = {"model": resolved.model_id, "project": project, "location": location, "caps": resolved.capabilities}
+    ctx: dict[str, Any] = {
+        "model": resolved.model_id,
+        "project": project,
+        "location": location,
+        "caps": resolved.capabilities,
+    }
     ctx.update(resolved.captures)
     ctx.update(url_vars)
     for name, template in resolved.entry.vars.items():
@@ -163,7 +170,9 @@ def build_body(
             value = resolve_caps(_default(param, settings), caps)
         if value is None:
             if param.required:
-                raise BadRequestError(f"missing required parameter {param.name!r}", model=resolved.name, param=param.name)
+                raise BadRequestError(
+                    f"missing required parameter {param.name!r}", model=resolved.name, param=param.name
+                )
             continue
         try:
             value = _convert(param, value, caps, resolved.name, ctx)
@@ -247,11 +256,15 @@ def _convert(param: Param, value: Any, caps: dict[str, Any], model: str, ctx: Re
         )
     if param.enum is not None and value not in param.enum:
         raise BadRequestError(
-            f"parameter {param.name!r} must be one of {param.enum}, got {value!r}", model=model, param=param.name
+            f"parameter {param.name!r} must be one of {param.enum}, got {value!r}",
+            model=model,
+            param=param.name,
         )
     if param.unsupported_values and value in param.unsupported_values:
         raise UnsupportedParamsError(
-            f"{model} cannot honor {param.name}={value!r}; pass drop_params=True to drop it", model=model, param=param.name
+            f"{model} cannot honor {param.name}={value!r}; pass drop_params=True to drop it",
+            model=model,
+            param=param.name,
         )
     low = caps.get(param.min_from) if param.min_from else param.min
     high = caps.get(param.max_from) if param.max_from else param.max
@@ -268,7 +281,9 @@ def _convert(param: Param, value: Any, caps: dict[str, Any], model: str, ctx: Re
         table = (param.maps or {}).get(style)
         if table is None:
             raise UnsupportedParamsError(
-                f"{model} does not support parameter {param.name!r} ({param.map_by}={style!r})", model=model, param=param.name
+                f"{model} does not support parameter {param.name!r} ({param.map_by}={style!r})",
+                model=model,
+                param=param.name,
             )
     if table is not None and not isinstance(value, dict):  # an object is the upstream shape itself
         key = value if isinstance(value, (str, int, bool)) else repr(value)
@@ -310,7 +325,9 @@ def set_path(body: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     for key in path[:-1]:
         node = node.setdefault(key, {})
     leaf = path[-1]
-    node[leaf] = merge(node[leaf], value) if isinstance(node.get(leaf), dict) and isinstance(value, dict) else value
+    node[leaf] = (
+        merge(node[leaf], value) if isinstance(node.get(leaf), dict) and isinstance(value, dict) else value
+    )
 
 
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

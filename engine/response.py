@@ -89,7 +89,12 @@ def _blocked_choice(items: Items, data: Any) -> dict[str, Any] | None:
     reason = items.when_empty[0].search(data)
     if reason is None:
         return None
-    return {"index": 0, "finish_reason": items.when_empty[1] or "content_filter", "content": None, "block_reason": reason}
+    return {
+        "index": 0,
+        "finish_reason": items.when_empty[1] or "content_filter",
+        "content": None,
+        "block_reason": reason,
+    }
 
 
 def build_chat(spec: ResponseSpec, data: Any, model: str) -> ModelResponse:
@@ -101,10 +106,16 @@ def build_chat(spec: ResponseSpec, data: Any, model: str) -> ModelResponse:
         blocked = _blocked_choice(spec.choices, data)
         if blocked is None:
             raise APIResponseValidationError(
-                f"the reply has no choices at {spec.choices.each.expression!r}: {json.dumps(data)[:200]}", model=model
+                f"the reply has no choices at {spec.choices.each.expression!r}: {json.dumps(data)[:200]}",
+                model=model,
             )
         choices.append(
-            {"index": 0, "finish_reason": blocked["finish_reason"], "logprobs": None, "message": {"role": "assistant", "content": None}}
+            {
+                "index": 0,
+                "finish_reason": blocked["finish_reason"],
+                "logprobs": None,
+                "message": {"role": "assistant", "content": None},
+            }
         )
     for position, raw in enumerate(raw_items):
         fields = {name: ex(raw) for name, ex in spec.choices.fields.items()}
@@ -113,14 +124,18 @@ def build_chat(spec: ResponseSpec, data: Any, model: str) -> ModelResponse:
         message: dict[str, Any] = {"role": "assistant", "content": fields.get("content")}
         calls = fields.get("tool_calls") or []
         if calls:
-            message["tool_calls"] = [normalize_tool_call(c, f"{response_id}:{index}:{i}") for i, c in enumerate(calls)]
+            message["tool_calls"] = [
+                normalize_tool_call(c, f"{response_id}:{index}:{i}") for i, c in enumerate(calls)
+            ]
         for key, value in fields.items():
             if key not in _CHOICE_KEYS and value not in (None, [], ""):
                 message[key] = value
         finish = fields.get("finish_reason") or "stop"
         if calls and spec.choices.on_tool_calls and finish == "stop":
             finish = spec.choices.on_tool_calls
-        choices.append({"index": index, "finish_reason": finish, "logprobs": fields.get("logprobs"), "message": message})
+        choices.append(
+            {"index": index, "finish_reason": finish, "logprobs": fields.get("logprobs"), "message": message}
+        )
     resp = ModelResponse(
         id=response_id,
         object="chat.completion",
@@ -159,7 +174,14 @@ class ChatStream:
     upstream's own key, e.g. an Anthropic content-block index), and the latest usage.
     """
 
-    def __init__(self, events: dict[str, ResponseSpec], chunk: ResponseSpec, event_key: Any, model: str, include_usage: bool) -> None:
+    def __init__(
+        self,
+        events: dict[str, ResponseSpec],
+        chunk: ResponseSpec,
+        event_key: Any,
+        model: str,
+        include_usage: bool,
+    ) -> None:
         self.events = events
         self.chunk_spec = chunk
         self.event_key = event_key
@@ -196,7 +218,11 @@ class ChatStream:
             return []
         raw_items = _items(spec.choices, event)
         if not raw_items and (blocked := _blocked_choice(spec.choices, event)):
-            return [self._chunk([{"index": 0, "delta": self._delta(0, {}), "finish_reason": blocked["finish_reason"]}])]
+            return [
+                self._chunk(
+                    [{"index": 0, "delta": self._delta(0, {}), "finish_reason": blocked["finish_reason"]}]
+                )
+            ]
         out = []
         for position, raw in enumerate(raw_items):
             fields = {name: ex(raw) for name, ex in spec.choices.fields.items()}
@@ -208,7 +234,9 @@ class ChatStream:
                 finish = spec.choices.on_tool_calls
             if len(delta) > (0 if index in self.role_sent else 1) or finish:
                 self.role_sent.add(index)
-                out.append(self._chunk([{"index": index, "delta": delta, "finish_reason": finish, "logprobs": None}]))
+                out.append(
+                    self._chunk([{"index": index, "delta": delta, "finish_reason": finish, "logprobs": None}])
+                )
         return out
 
     def _delta(self, index: int, fields: dict[str, Any]) -> dict[str, Any]:
@@ -236,13 +264,21 @@ class ChatStream:
                 call["function"]["arguments"] = ""
             return call
         args = raw.get("arguments")
-        return {"index": indices[key], "function": {"arguments": args if isinstance(args, str) else json.dumps(args)}}
+        return {
+            "index": indices[key],
+            "function": {"arguments": args if isinstance(args, str) else json.dumps(args)},
+        }
 
     def _chunk(self, choices: list[dict[str, Any]]) -> ModelResponseStream:
         if self.id is None:
             self.id = new_id()
         chunk = ModelResponseStream(
-            id=self.id, object="chat.completion.chunk", created=self.created, model=self.model, system_fingerprint=None, choices=choices
+            id=self.id,
+            object="chat.completion.chunk",
+            created=self.created,
+            model=self.model,
+            system_fingerprint=None,
+            choices=choices,
         )
         chunk._hidden_params = self.hidden
         return chunk
@@ -264,7 +300,12 @@ def build_text_completion(spec: ResponseSpec, data: Any, model: str) -> TextComp
         created=chat["created"],
         model=model,
         choices=[
-            {"index": c["index"], "text": c["message"]["content"] or "", "finish_reason": c["finish_reason"], "logprobs": None}
+            {
+                "index": c["index"],
+                "text": c["message"]["content"] or "",
+                "finish_reason": c["finish_reason"],
+                "logprobs": None,
+            }
             for c in chat["choices"]
         ],
         usage=chat["usage"],
@@ -309,7 +350,9 @@ def build_speech(spec: ResponseSpec, data: Any, model: str) -> SpeechResponse:
     content = fields.get("content")
     if not isinstance(content, bytes) or not content:
         raise APIResponseValidationError(f"the reply has no audio: {json.dumps(data)[:200]}", model=model)
-    return SpeechResponse(content, fields.get("media_type") or "application/octet-stream", hidden_params(spec, data))
+    return SpeechResponse(
+        content, fields.get("media_type") or "application/octet-stream", hidden_params(spec, data)
+    )
 
 
 def build_object(spec: ResponseSpec, data: Any, model: str) -> OpenAIObject:
@@ -321,7 +364,9 @@ def build_object(spec: ResponseSpec, data: Any, model: str) -> OpenAIObject:
     """
     obj = OpenAIObject({name: ex(data) for name, ex in spec.fields.items()})
     if spec.data is not None:
-        obj["data"] = [{name: ex(raw) for name, ex in spec.data.fields.items()} for raw in _items(spec.data, data)]
+        obj["data"] = [
+            {name: ex(raw) for name, ex in spec.data.fields.items()} for raw in _items(spec.data, data)
+        ]
     obj._hidden_params = hidden_params(spec, data)
     return obj
 

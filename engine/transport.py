@@ -33,7 +33,9 @@ _LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepal
 
 _sync_client: httpx.Client | None = None
 _sync_lock = threading.Lock()
-_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = weakref.WeakKeyDictionary()
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def sync_client() -> httpx.Client:
@@ -74,7 +76,9 @@ def upstream_error(errors: ErrorSpec, status: int, body: bytes, headers: Any, mo
     status_text = errors.status.search(data) if data is not None and errors.status is not None else None
     cls = next((c for pattern, c in errors.by_message if pattern.search(message)), None)
     if cls is None:
-        cls = errors.by_status.get(status) or (InternalServerError if status >= 500 else BadRequestError if status < 500 else APIError)
+        cls = errors.by_status.get(status) or (
+            InternalServerError if status >= 500 else BadRequestError if status < 500 else APIError
+        )
     return cls(
         f"Vertex AI returned {status}{f' {status_text}' if status_text else ''}: {message}",
         model=model,
@@ -82,7 +86,9 @@ def upstream_error(errors: ErrorSpec, status: int, body: bytes, headers: Any, mo
         request_id=headers.get("x-request-id") or headers.get("x-goog-request-id"),
         code=status_text,
         body=data,
-        headers={k: v for k, v in headers.items() if k.lower() in ("retry-after", "x-request-id", "content-type")},
+        headers={
+            k: v for k, v in headers.items() if k.lower() in ("retry-after", "x-request-id", "content-type")
+        },
     )
 
 
@@ -96,7 +102,15 @@ def retry_delay(attempt: int, headers: Any) -> float:
     return min(BASE_DELAY * (2**attempt), MAX_DELAY) * (0.75 + random.random() * 0.5)
 
 
-def decide(status: int | None, error: APIError, headers: Any, attempt: int, num_retries: int, refreshed: bool, can_refresh: bool) -> Attempt:
+def decide(
+    status: int | None,
+    error: APIError,
+    headers: Any,
+    attempt: int,
+    num_retries: int,
+    refreshed: bool,
+    can_refresh: bool,
+) -> Attempt:
     """The retry policy, shared by the sync and async paths."""
     if status == 401 and can_refresh and not refreshed:
         return Attempt(0.0, None, refresh=True)

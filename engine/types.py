@@ -23,7 +23,9 @@ class OpenAIObject(dict):
     ``resp.choices[0].message.content`` still works all the way down.
     """
 
-    def __init__(self, data: dict[str, Any] | None = None, /, **kwargs: Any) -> None:  # `data=` is a field name (embeddings, images)
+    def __init__(
+        self, data: dict[str, Any] | None = None, /, **kwargs: Any
+    ) -> None:  # `data=` is a field name (embeddings, images)
         if data:
             dict.__init__(self, data, **kwargs)
         else:

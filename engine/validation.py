@@ -21,8 +21,12 @@ def validate(paths: Iterable[str | Path] = ()) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="vertexlate validate", description="Validate Vertexlate spec files.")
-    parser.add_argument("paths", nargs="*", help="extra spec files or directories (the built-in specs are always checked)")
+    parser = argparse.ArgumentParser(
+        prog="vertexlate validate", description="Validate Vertexlate spec files."
+    )
+    parser.add_argument(
+        "paths", nargs="*", help="extra spec files or directories (the built-in specs are always checked)"
+    )
     args = parser.parse_args(argv)
     problems = validate(args.paths)
     for problem in problems:

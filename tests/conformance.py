@@ -10,7 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 
-def assert_valid_request(body: dict[str, Any], schema: str = "GoogleCloudAiplatformV1GenerateContentRequest", api: str = "aiplatform.v1") -> None:
+def assert_valid_request(
+    body: dict[str, Any],
+    schema: str = "GoogleCloudAiplatformV1GenerateContentRequest",
+    api: str = "aiplatform.v1",
+) -> None:
     from engine.emulator.discovery import validator
 
     errors = sorted(validator(api, schema).iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
@@ -22,7 +26,9 @@ def assert_valid_request(body: dict[str, Any], schema: str = "GoogleCloudAiplatf
 def assert_chat_completion(resp: Any) -> Any:
     from openai.types.chat import ChatCompletion
 
-    return ChatCompletion.model_validate(resp.model_dump() if hasattr(resp, "model_dump") else resp, strict=False)
+    return ChatCompletion.model_validate(
+        resp.model_dump() if hasattr(resp, "model_dump") else resp, strict=False
+    )
 
 
 def assert_chat_chunk(chunk: Any) -> Any:

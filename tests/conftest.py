@@ -49,7 +49,13 @@ def vx(emulator: Any, service_account: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture(autouse=True)
 def _clean_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts with default module settings and no project/location from the environment."""
-    for name in ("VERTEXAI_PROJECT", "VERTEXAI_LOCATION", "VERTEX_AI_PROJECT", "VERTEX_AI_LOCATION", "GOOGLE_APPLICATION_CREDENTIALS"):
+    for name in (
+        "VERTEXAI_PROJECT",
+        "VERTEXAI_LOCATION",
+        "VERTEX_AI_PROJECT",
+        "VERTEX_AI_LOCATION",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in {
         "vertex_project": None,

@@ -26,7 +26,9 @@ CLAUDE = PREFIX + r"publishers/(?P<publisher>anthropic)/models/(?P<model>[^/:]+)
 
 def request_error(message: str, status: int = 400) -> JSONResponse:
     """Anthropic's error body (``invalid_request_error``) for content problems."""
-    return JSONResponse({"type": "error", "error": {"type": "invalid_request_error", "message": message}}, status_code=status)
+    return JSONResponse(
+        {"type": "error", "error": {"type": "invalid_request_error", "message": message}}, status_code=status
+    )
 
 
 def _problem(body: Any, counting: bool, versions: tuple[str, ...]) -> str | None:
@@ -58,7 +60,9 @@ def _last_user_text(body: dict[str, Any]) -> str:
             if block.get("type") == "text":
                 pieces.append(block.get("text", ""))
             elif block.get("type") == "tool_result":
-                pieces.append(f"{block.get('tool_use_id')} returned {json.dumps(block.get('content'), sort_keys=True)}")
+                pieces.append(
+                    f"{block.get('tool_use_id')} returned {json.dumps(block.get('content'), sort_keys=True)}"
+                )
         return " ".join(pieces)
     return ""
 
@@ -74,13 +78,24 @@ def default_reply(body: dict[str, Any]) -> Reply:
 def _blocks(reply: Reply) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     if reply.thought:
-        blocks.append({"type": "thinking", "thinking": reply.thought,
-                       "signature": reply.thought_signature or signature_for(reply.thought)})
+        blocks.append(
+            {
+                "type": "thinking",
+                "thinking": reply.thought,
+                "signature": reply.thought_signature or signature_for(reply.thought),
+            }
+        )
     if reply.text is not None:
         blocks.append({"type": "text", "text": reply.text})
     for index, call in enumerate(reply.function_calls):
-        blocks.append({"type": "tool_use", "id": call.get("id") or f"toolu_vrtx_{digest(call, index, length=24)}",
-                       "name": call["name"], "input": call.get("args", {})})
+        blocks.append(
+            {
+                "type": "tool_use",
+                "id": call.get("id") or f"toolu_vrtx_{digest(call, index, length=24)}",
+                "name": call["name"],
+                "input": call.get("args", {}),
+            }
+        )
     return blocks
 
 
@@ -96,15 +111,26 @@ def _stop_reason(reply: Reply) -> str:
 
 def _usage(body: dict[str, Any], reply: Reply) -> dict[str, int]:
     output = reply.answer_tokens() + reply.thought_tokens()
-    return {"input_tokens": prompt_tokens({"system": body.get("system"), "messages": body.get("messages")}),
-            "output_tokens": output, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+    return {
+        "input_tokens": prompt_tokens({"system": body.get("system"), "messages": body.get("messages")}),
+        "output_tokens": output,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+    }
 
 
 def message(call: Call, reply: Reply) -> dict[str, Any]:
     """The unary Messages API response."""
-    return {"id": f"msg_vrtx_{digest(call.body, call.state.next_id(), length=24)}", "type": "message",
-            "role": "assistant", "model": call.model, "content": _blocks(reply), "stop_reason": _stop_reason(reply),
-            "stop_sequence": reply.stop_sequence, "usage": _usage(call.body, reply)}
+    return {
+        "id": f"msg_vrtx_{digest(call.body, call.state.next_id(), length=24)}",
+        "type": "message",
+        "role": "assistant",
+        "model": call.model,
+        "content": _blocks(reply),
+        "stop_reason": _stop_reason(reply),
+        "stop_sequence": reply.stop_sequence,
+        "usage": _usage(call.body, reply),
+    }
 
 
 def _block_events(index: int, block: dict[str, Any]) -> list[dict[str, Any]]:
@@ -130,17 +156,26 @@ def _block_events(index: int, block: dict[str, Any]) -> list[dict[str, Any]]:
 def stream_events(full: dict[str, Any]) -> list[dict[str, Any]]:
     """The documented event flow for a complete ``message``."""
     usage = full["usage"]
-    start = {**full, "content": [], "stop_reason": None, "stop_sequence": None,
-             "usage": {**usage, "output_tokens": 1}}
+    start = {
+        **full,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {**usage, "output_tokens": 1},
+    }
     events: list[dict[str, Any]] = [{"type": "message_start", "message": start}]
     for index, block in enumerate(full["content"]):
         block_events = _block_events(index, block)
         events += block_events[:1] + ([{"type": "ping"}] if index == 0 else []) + block_events[1:]
     if not full["content"]:
         events.append({"type": "ping"})
-    events.append({"type": "message_delta",
-                   "delta": {"stop_reason": full["stop_reason"], "stop_sequence": full["stop_sequence"]},
-                   "usage": {"output_tokens": usage["output_tokens"]}})
+    events.append(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": full["stop_reason"], "stop_sequence": full["stop_sequence"]},
+            "usage": {"output_tokens": usage["output_tokens"]},
+        }
+    )
     events.append({"type": "message_stop"})
     return events
 

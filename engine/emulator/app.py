@@ -51,12 +51,14 @@ def create_app(state: EmulatorState | None = None) -> Starlette:
         return metadata(request, shared, request.path_params["path"])
 
     methods = ["GET", "POST", "PATCH", "DELETE", "PUT"]
-    app = Starlette(routes=[
-        StarletteRoute("/", root, methods=["GET"]),
-        StarletteRoute("/token", token, methods=["POST"]),
-        StarletteRoute("/emulator/{action}", control_call, methods=methods),
-        StarletteRoute("/computeMetadata/v1/{path:path}", metadata_call, methods=["GET"]),
-        StarletteRoute("/{path:path}", api, methods=methods),
-    ])
+    app = Starlette(
+        routes=[
+            StarletteRoute("/", root, methods=["GET"]),
+            StarletteRoute("/token", token, methods=["POST"]),
+            StarletteRoute("/emulator/{action}", control_call, methods=methods),
+            StarletteRoute("/computeMetadata/v1/{path:path}", metadata_call, methods=["GET"]),
+            StarletteRoute("/{path:path}", api, methods=methods),
+        ]
+    )
     app.state.emulator = shared
     return app

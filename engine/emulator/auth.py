@@ -54,7 +54,11 @@ def _timeframe_ok(claims: dict[str, Any], now: float) -> bool:
         iat, exp = float(claims["iat"]), float(claims["exp"])
     except (KeyError, TypeError, ValueError):
         return False
-    return iat <= now + CLOCK_SKEW_SECONDS and exp >= now - CLOCK_SKEW_SECONDS and exp - iat <= MAX_LIFETIME_SECONDS
+    return (
+        iat <= now + CLOCK_SKEW_SECONDS
+        and exp >= now - CLOCK_SKEW_SECONDS
+        and exp - iat <= MAX_LIFETIME_SECONDS
+    )
 
 
 def _verified(state: EmulatorState, token: jwt.Jwt) -> str | None:
@@ -81,7 +85,9 @@ async def token_endpoint(request: Request, state: EmulatorState) -> Response:
         return oauth_error("invalid_grant", problem)
     audiences = (*GOOGLE_TOKEN_AUDIENCES, str(request.base_url).rstrip("/") + "/token")
     if token.claims.get("aud") not in audiences:
-        return oauth_error("invalid_grant", f"Invalid JWT: Failed audience check. The right audience is {audiences[0]}")
+        return oauth_error(
+            "invalid_grant", f"Invalid JWT: Failed audience check. The right audience is {audiences[0]}"
+        )
     if not _timeframe_ok(token.claims, time.time()):
         return oauth_error("invalid_grant", _TIMEFRAME)
     scopes = tuple(str(token.claims.get("scope", "")).split())

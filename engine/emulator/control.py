@@ -33,13 +33,19 @@ async def control(request: Request, state: EmulatorState, action: str) -> Respon
     if action == "requests" and request.method == "GET":
         return JSONResponse(state.requests(request.query_params.get("model")))
     if request.method != "POST":
-        return JSONResponse({"error": f"unknown control call {request.method} /emulator/{action}"}, status_code=404)
+        return JSONResponse(
+            {"error": f"unknown control call {request.method} /emulator/{action}"}, status_code=404
+        )
     try:
         body = await _json(request)
     except ValueError:
         return _bad("body must be JSON")
     if action == "script":
-        if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not isinstance(body.get("responses"), list):
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("model"), str)
+            or not isinstance(body.get("responses"), list)
+        ):
             return _bad('expected {"model": str, "responses": [...]}')
         state.push_script(body["model"], body["responses"])
         return JSONResponse({"queued": len(body["responses"])})

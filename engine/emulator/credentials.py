@@ -16,8 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from engine.emulator.state import DEFAULT_PROJECT, EmulatorState, ServiceAccount
 
 
-def issue_service_account(state: EmulatorState, base_url: str,
-                          project_id: str = DEFAULT_PROJECT) -> dict[str, Any]:
+def issue_service_account(
+    state: EmulatorState, base_url: str, project_id: str = DEFAULT_PROJECT
+) -> dict[str, Any]:
     """A complete service-account key file whose ``token_uri`` points at this emulator."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     key_id = secrets.token_hex(20)

@@ -40,7 +40,12 @@ _FORMAT_TYPES = {
     "double": "TYPE_DOUBLE",
     "byte": "TYPE_BYTES",
 }
-_PLAIN_TYPES = {"string": "TYPE_STRING", "boolean": "TYPE_BOOL", "integer": "TYPE_INT32", "number": "TYPE_DOUBLE"}
+_PLAIN_TYPES = {
+    "string": "TYPE_STRING",
+    "boolean": "TYPE_BOOL",
+    "integer": "TYPE_INT32",
+    "number": "TYPE_DOUBLE",
+}
 
 
 @functools.cache
@@ -107,7 +112,11 @@ def validator(api: str, schema: str) -> Validator:
     defs = definitions(api)
     if schema not in defs:
         raise KeyError(f"{api} has no schema {schema!r}")
-    root = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$defs": defs, "$ref": f"#/$defs/{schema}"}
+    root = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$defs": defs,
+        "$ref": f"#/$defs/{schema}",
+    }
     return jsonschema.Draft202012Validator(root)
 
 

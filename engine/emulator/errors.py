@@ -46,8 +46,12 @@ DEFAULT_MESSAGES = {
 }
 
 
-def error_body(code: int, message: str | None = None, status: str | None = None,
-               details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def error_body(
+    code: int,
+    message: str | None = None,
+    status: str | None = None,
+    details: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The ``google.rpc.Status`` JSON mapping for an HTTP error."""
     body: dict[str, Any] = {
         "code": code,
@@ -59,9 +63,13 @@ def error_body(code: int, message: str | None = None, status: str | None = None,
     return {"error": body}
 
 
-def google_error(code: int, message: str | None = None, status: str | None = None,
-                 details: list[dict[str, Any]] | None = None,
-                 headers: dict[str, str] | None = None) -> JSONResponse:
+def google_error(
+    code: int,
+    message: str | None = None,
+    status: str | None = None,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     """A JSON response carrying :func:`error_body`."""
     return JSONResponse(error_body(code, message, status, details), status_code=code, headers=headers)
 

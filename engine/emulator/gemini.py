@@ -35,8 +35,14 @@ from engine.emulator.text import (
 from engine.emulator.validation import invalid
 
 SAFETY_RATINGS = [
-    {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "probabilityScore": 0.93,
-     "severity": "HARM_SEVERITY_HIGH", "severityScore": 0.91, "blocked": True},
+    {
+        "category": "HARM_CATEGORY_DANGEROUS_CONTENT",
+        "probability": "HIGH",
+        "probabilityScore": 0.93,
+        "severity": "HARM_SEVERITY_HIGH",
+        "severityScore": 0.91,
+        "blocked": True,
+    },
 ]
 
 
@@ -51,7 +57,9 @@ def _last_user_text(body: dict[str, Any]) -> str:
                 pieces.append(part["text"])
             elif "functionResponse" in part:
                 response = part["functionResponse"]
-                pieces.append(f"{response.get('name')} returned {json.dumps(response.get('response'), sort_keys=True)}")
+                pieces.append(
+                    f"{response.get('name')} returned {json.dumps(response.get('response'), sort_keys=True)}"
+                )
         return " ".join(pieces)
     return ""
 
@@ -70,7 +78,9 @@ def default_reply(body: dict[str, Any]) -> Reply:
         text = json.dumps(example(schema, text) if schema else {"echo": text})
     thinking = config.get("thinkingConfig") or {}
     thought = f"Thinking about: {said}" if thinking.get("includeThoughts") else None
-    return limit(Reply(text=text, thought=thought), config.get("maxOutputTokens"), config.get("stopSequences"))
+    return limit(
+        Reply(text=text, thought=thought), config.get("maxOutputTokens"), config.get("stopSequences")
+    )
 
 
 def _answer_parts(reply: Reply, body: dict[str, Any]) -> list[list[dict[str, Any]]]:
@@ -81,13 +91,33 @@ def _answer_parts(reply: Reply, body: dict[str, Any]) -> list[list[dict[str, Any
     modalities = _config(body).get("responseModalities") or []
     if reply.text is not None and "AUDIO" in modalities:
         pcm = media.pcm16(reply.text, 0.3)
-        groups.append([{"inlineData": {"mimeType": "audio/L16;codec=pcm;rate=24000", "data": base64.b64encode(pcm).decode()}}])
+        groups.append(
+            [
+                {
+                    "inlineData": {
+                        "mimeType": "audio/L16;codec=pcm;rate=24000",
+                        "data": base64.b64encode(pcm).decode(),
+                    }
+                }
+            ]
+        )
     elif reply.text is not None:
         groups.extend([[{"text": piece}] for piece in chunks(reply.text)])
     if reply.function_calls:
-        groups.append([{"functionCall": {"name": c["name"], "args": c.get("args", {})}} for c in reply.function_calls])
+        groups.append(
+            [{"functionCall": {"name": c["name"], "args": c.get("args", {})}} for c in reply.function_calls]
+        )
     if reply.text is not None and "IMAGE" in modalities:
-        groups.append([{"inlineData": {"mimeType": "image/png", "data": base64.b64encode(media.png(reply.text)).decode()}}])
+        groups.append(
+            [
+                {
+                    "inlineData": {
+                        "mimeType": "image/png",
+                        "data": base64.b64encode(media.png(reply.text)).decode(),
+                    }
+                }
+            ]
+        )
     signature = reply.thought_signature or (signature_for(reply.thought) if reply.thought else None)
     if signature:
         target = next((g[0] for g in groups if not g[0].get("thought")), groups[0][0] if groups else None)
@@ -97,7 +127,10 @@ def _answer_parts(reply: Reply, body: dict[str, Any]) -> list[list[dict[str, Any
 
 
 def _usage(body: dict[str, Any], reply: Reply, cached: int) -> dict[str, Any]:
-    prompt = prompt_tokens({"contents": body.get("contents"), "systemInstruction": body.get("systemInstruction")}) + cached
+    prompt = (
+        prompt_tokens({"contents": body.get("contents"), "systemInstruction": body.get("systemInstruction")})
+        + cached
+    )
     output = reply.answer_tokens()
     thoughts = reply.thought_tokens()
     usage: dict[str, Any] = {"promptTokenCount": prompt}
@@ -144,8 +177,11 @@ def _events(call: Call, reply: Reply, cached: int) -> list[dict[str, Any]]:
     events = []
     for index, group in enumerate(groups):
         final = index == len(groups) - 1
-        chunk = {"candidates": [_candidate(group, reply, final)],
-                 "usageMetadata": usage if final else {"trafficType": "ON_DEMAND"}, **envelope}
+        chunk = {
+            "candidates": [_candidate(group, reply, final)],
+            "usageMetadata": usage if final else {"trafficType": "ON_DEMAND"},
+            **envelope,
+        }
         events.append(chunk)
     return events
 
@@ -158,7 +194,12 @@ def _merge(events: list[dict[str, Any]]) -> dict[str, Any]:
     parts: list[dict[str, Any]] = []
     for event in events:
         for part in event["candidates"][0].get("content", {}).get("parts", []):
-            same_kind = parts and "text" in part and "text" in parts[-1] and bool(part.get("thought")) == bool(parts[-1].get("thought"))
+            same_kind = (
+                parts
+                and "text" in part
+                and "text" in parts[-1]
+                and bool(part.get("thought")) == bool(parts[-1].get("thought"))
+            )
             if same_kind and "thoughtSignature" not in part:
                 parts[-1] = {**parts[-1], "text": parts[-1]["text"] + part["text"]}
             else:
@@ -202,9 +243,12 @@ async def _generate(call: Call, streaming: bool) -> Response:
     if problem:
         return problem
     if not call.body.get("contents"):
-        return google_error(400, "Unable to submit request because it must include at least one parts field, "
-                                 "which describes the prompt input. Learn more: "
-                                 "https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/gemini")
+        return google_error(
+            400,
+            "Unable to submit request because it must include at least one parts field, "
+            "which describes the prompt input. Learn more: "
+            "https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/gemini",
+        )
     cached = _cached_tokens(call)
     if isinstance(cached, Response):
         return cached
@@ -240,8 +284,13 @@ async def count_tokens_handler(call: Call) -> Response:
     prompt = {"contents": call.body.get("contents"), "systemInstruction": call.body.get("systemInstruction")}
     tokens = prompt_tokens(prompt)
     characters = sum(len("".join(t.split())) for t in collect_texts(prompt))
-    return JSONResponse({"totalTokens": tokens, "totalBillableCharacters": characters,
-                         "promptTokensDetails": [{"modality": "TEXT", "tokenCount": tokens}]})
+    return JSONResponse(
+        {
+            "totalTokens": tokens,
+            "totalBillableCharacters": characters,
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": tokens}],
+        }
+    )
 
 
 ROUTES: list[Route] = [

@@ -24,14 +24,24 @@ def png(seed: str, width: int = 8, height: int = 8) -> bytes:
         row = bytearray([0])  # filter type 0 (None)
         for x in range(width):
             base = ((x + y) % 10) * 3
-            row += palette[base:base + 3]
+            row += palette[base : base + 3]
         rows += bytes(row)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def pcm16(seed: str, seconds: float, rate: int = 24000) -> bytes:
@@ -60,7 +70,11 @@ def stand_in(kind: str, seed: str) -> bytes:
     They start with the format's magic bytes so sniffers recognise the type, but
     they are not decodable audio; only LINEAR16/PCM/MULAW/ALAW are real.
     """
-    magic = {"MP3": b"ID3\x04\x00\x00\x00\x00\x00\x00", "OGG_OPUS": b"OggS\x00\x02", "M4A": b"\x00\x00\x00\x18ftypM4A "}
+    magic = {
+        "MP3": b"ID3\x04\x00\x00\x00\x00\x00\x00",
+        "OGG_OPUS": b"OggS\x00\x02",
+        "M4A": b"\x00\x00\x00\x18ftypM4A ",
+    }
     return magic.get(kind, b"") + hashlib.sha256(seed.encode("utf-8")).digest()
 
 
@@ -79,7 +93,15 @@ def mulaw(samples: bytes) -> bytes:
 def wav_g711(encoded: bytes, rate: int, format_tag: int) -> bytes:
     """A WAVE file holding 8-bit G.711 data (format 7 = mu-law, 6 = A-law)."""
     fmt = struct.pack("<HHIIHH", format_tag, 1, rate, rate, 1, 8)
-    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(encoded)) + encoded
+    body = (
+        b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", len(fmt))
+        + fmt
+        + b"data"
+        + struct.pack("<I", len(encoded))
+        + encoded
+    )
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 

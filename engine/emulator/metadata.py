@@ -54,7 +54,11 @@ def metadata(request: Request, state: EmulatorState, path: str) -> Response:
         return _text("googleapis.com")
     if parts == ["instance", "zone"]:
         return _text(f"projects/{NUMERIC_PROJECT_ID}/zones/us-central1-a")
-    if len(parts) >= 3 and parts[:2] == ["instance", "service-accounts"] and parts[2] in ("default", DEFAULT_ACCOUNT_EMAIL):
+    if (
+        len(parts) >= 3
+        and parts[:2] == ["instance", "service-accounts"]
+        and parts[2] in ("default", DEFAULT_ACCOUNT_EMAIL)
+    ):
         return _service_account(request, state, parts[3:])
     return _text("Not Found", 404)
 
@@ -74,5 +78,7 @@ def _service_account(request: Request, state: EmulatorState, rest: list[str]) ->
         scopes = request.query_params.get("scopes")
         granted = tuple(scopes.split(",")) if scopes else DEFAULT_SCOPES
         access, lifetime = state.issue_token(DEFAULT_ACCOUNT_EMAIL, granted)
-        return JSONResponse({"access_token": access, "expires_in": lifetime, "token_type": "Bearer"}, headers=FLAVOR)
+        return JSONResponse(
+            {"access_token": access, "expires_in": lifetime, "token_type": "Bearer"}, headers=FLAVOR
+        )
     return _text("Not Found", 404)

@@ -77,9 +77,14 @@ def _finish(reply: Reply) -> str:
 
 
 def _tool_calls(reply: Reply) -> list[dict[str, Any]]:
-    return [{"id": c.get("id") or f"call_{digest(c, i, length=24)}", "type": "function",
-             "function": {"name": c["name"], "arguments": json.dumps(c.get("args", {}))}}
-            for i, c in enumerate(reply.function_calls)]
+    return [
+        {
+            "id": c.get("id") or f"call_{digest(c, i, length=24)}",
+            "type": "function",
+            "function": {"name": c["name"], "arguments": json.dumps(c.get("args", {}))},
+        }
+        for i, c in enumerate(reply.function_calls)
+    ]
 
 
 def completion(call: Call, reply: Reply) -> dict[str, Any]:
@@ -89,30 +94,64 @@ def completion(call: Call, reply: Reply) -> dict[str, Any]:
         message["reasoning_content"] = reply.thought
     if reply.function_calls:
         message["tool_calls"] = _tool_calls(reply)
-    prompt = prompt_tokens({"messages": call.body.get("messages"), "prompt": call.body.get("prompt"),
-                            "suffix": call.body.get("suffix")})
+    prompt = prompt_tokens(
+        {
+            "messages": call.body.get("messages"),
+            "prompt": call.body.get("prompt"),
+            "suffix": call.body.get("suffix"),
+        }
+    )
     output = reply.answer_tokens() + reply.thought_tokens()
-    return {"id": f"chatcmpl-{digest(call.body, call.state.next_id(), length=24)}", "object": "chat.completion",
-            "created": int(time.time()), "model": call.body.get("model") or call.model,
-            "choices": [{"index": 0, "message": message, "finish_reason": _finish(reply), "logprobs": None}],
-            "usage": {"prompt_tokens": prompt, "completion_tokens": output, "total_tokens": prompt + output}}
+    return {
+        "id": f"chatcmpl-{digest(call.body, call.state.next_id(), length=24)}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": call.body.get("model") or call.model,
+        "choices": [{"index": 0, "message": message, "finish_reason": _finish(reply), "logprobs": None}],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": output, "total_tokens": prompt + output},
+    }
 
 
 def chunk_events(full: dict[str, Any], include_usage: bool) -> list[dict[str, Any]]:
     """``chat.completion.chunk`` events for a complete completion."""
-    head = {"id": full["id"], "object": "chat.completion.chunk", "created": full["created"], "model": full["model"]}
+    head = {
+        "id": full["id"],
+        "object": "chat.completion.chunk",
+        "created": full["created"],
+        "model": full["model"],
+    }
     message = full["choices"][0]["message"]
 
     def event(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         return {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
 
     events = [event({"role": "assistant", "content": ""})]
-    events += [event({"reasoning_content": p}) for p in chunks(message["reasoning_content"])] if message.get("reasoning_content") else []
+    events += (
+        [event({"reasoning_content": p}) for p in chunks(message["reasoning_content"])]
+        if message.get("reasoning_content")
+        else []
+    )
     events += [event({"content": p}) for p in chunks(message["content"])] if message.get("content") else []
     for index, tool in enumerate(message.get("tool_calls", [])):
-        events.append(event({"tool_calls": [{"index": index, "id": tool["id"], "type": "function",
-                                             "function": {"name": tool["function"]["name"], "arguments": ""}}]}))
-        events.append(event({"tool_calls": [{"index": index, "function": {"arguments": tool["function"]["arguments"]}}]}))
+        events.append(
+            event(
+                {
+                    "tool_calls": [
+                        {
+                            "index": index,
+                            "id": tool["id"],
+                            "type": "function",
+                            "function": {"name": tool["function"]["name"], "arguments": ""},
+                        }
+                    ]
+                }
+            )
+        )
+        events.append(
+            event(
+                {"tool_calls": [{"index": index, "function": {"arguments": tool["function"]["arguments"]}}]}
+            )
+        )
     events.append(event({}, full["choices"][0]["finish_reason"]))
     if include_usage:
         events.append({**head, "choices": [], "usage": full["usage"]})
@@ -161,8 +200,14 @@ async def embeddings(call: Call) -> Response:
             vector = base64.b64encode(struct.pack(f"<{size}f", *vector)).decode("ascii")
         data.append({"object": "embedding", "index": index, "embedding": vector})
     tokens = sum(count_tokens(str(t)) for t in inputs)
-    return JSONResponse({"object": "list", "data": data, "model": call.body.get("model") or call.model,
-                         "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": data,
+            "model": call.body.get("model") or call.model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+    )
 
 
 ROUTES: list[Route] = [

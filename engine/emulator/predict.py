@@ -34,8 +34,15 @@ ASPECTS = {"1:1": (8, 8), "16:9": (16, 9), "9:16": (9, 16), "4:3": (8, 6), "3:4"
 def _text_embedding(instance: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
     content = str(instance.get("content", ""))
     tokens = count_tokens(content)
-    return {"embeddings": {"values": embed(f"{instance.get('task_type', '')}|{content}", int(parameters.get("outputDimensionality") or 768)),
-                           "statistics": {"token_count": tokens, "truncated": False}}}
+    return {
+        "embeddings": {
+            "values": embed(
+                f"{instance.get('task_type', '')}|{content}",
+                int(parameters.get("outputDimensionality") or 768),
+            ),
+            "statistics": {"token_count": tokens, "truncated": False},
+        }
+    }
 
 
 def _media_key(item: dict[str, Any]) -> str:
@@ -56,7 +63,11 @@ def _multimodal(instance: dict[str, Any], parameters: dict[str, Any]) -> dict[st
         end = int(config.get("endOffsetSec", start + 16))
         step = int(config.get("intervalSec", 16))
         prediction["videoEmbeddings"] = [
-            {"startOffsetSec": s, "endOffsetSec": min(s + step, end), "embedding": embed(f"video|{_media_key(video)}|{s}", size)}
+            {
+                "startOffsetSec": s,
+                "endOffsetSec": min(s + step, end),
+                "embedding": embed(f"video|{_media_key(video)}|{s}", size),
+            }
             for s in range(start, end, step)
         ]
     return prediction
@@ -66,8 +77,13 @@ def _images(instance: dict[str, Any], parameters: dict[str, Any]) -> list[dict[s
     width, height = ASPECTS.get(str(parameters.get("aspectRatio", "1:1")), (8, 8))
     seed = f"{instance.get('prompt')}|{parameters.get('seed')}|{parameters.get('negativePrompt')}"
     count = int(parameters.get("sampleCount") or 1)
-    return [{"bytesBase64Encoded": base64.b64encode(media.png(f"{seed}|{i}", width, height)).decode("ascii"),
-             "mimeType": "image/png"} for i in range(count)]
+    return [
+        {
+            "bytesBase64Encoded": base64.b64encode(media.png(f"{seed}|{i}", width, height)).decode("ascii"),
+            "mimeType": "image/png",
+        }
+        for i in range(count)
+    ]
 
 
 def _palm_text(text: str) -> dict[str, Any]:
@@ -75,8 +91,11 @@ def _palm_text(text: str) -> dict[str, Any]:
 
 
 def _palm_chat(text: str) -> dict[str, Any]:
-    return {"candidates": [{"author": "bot", "content": text}], "safetyAttributes": [SAFETY],
-            "citationMetadata": [{"citations": []}]}
+    return {
+        "candidates": [{"author": "bot", "content": text}],
+        "safetyAttributes": [SAFETY],
+        "citationMetadata": [{"citations": []}],
+    }
 
 
 def _said(instance: dict[str, Any]) -> str:
@@ -90,7 +109,9 @@ def _prediction(model: str, instance: dict[str, Any], parameters: dict[str, Any]
     """One prediction, chosen by the instance's documented fields (and Imagen by model id)."""
     if "content" in instance:
         return _text_embedding(instance, parameters)
-    if {"image", "video"} & instance.keys() or ("text" in instance and model.startswith("multimodalembedding")):
+    if {"image", "video"} & instance.keys() or (
+        "text" in instance and model.startswith("multimodalembedding")
+    ):
         return _multimodal(instance, parameters)
     text = reply.text if reply.text is not None else echo(_said(instance))
     if "messages" in instance:
@@ -105,7 +126,9 @@ async def predict(call: Call) -> Response:
         return problem
     instances = call.body.get("instances")
     if not instances or not all(isinstance(i, dict) for i in instances):
-        return google_error(400, "Request contains an invalid argument: instances must be a non-empty list of objects.")
+        return google_error(
+            400, "Request contains an invalid argument: instances must be a non-empty list of objects."
+        )
     reply = call.reply(Reply())
     done = await early(reply)
     if done is not None:
@@ -120,7 +143,9 @@ async def predict(call: Call) -> Response:
     if call.params.get("endpoint"):
         result["deployedModelId"] = call.params["endpoint"]
     else:
-        result["metadata"] = {"billableCharacterCount": sum(len(_said(i) or str(i.get("content", ""))) for i in instances)}
+        result["metadata"] = {
+            "billableCharacterCount": sum(len(_said(i) or str(i.get("content", ""))) for i in instances)
+        }
     return JSONResponse(result)
 
 

@@ -15,7 +15,16 @@ from typing import Any
 from engine.emulator.text import count_tokens, first_tokens
 
 CONTENT_KEYS = frozenset(
-    {"text", "function_calls", "thought", "grounding_metadata", "block_reason", "finish_reason", "json", "stream_events"}
+    {
+        "text",
+        "function_calls",
+        "thought",
+        "grounding_metadata",
+        "block_reason",
+        "finish_reason",
+        "json",
+        "stream_events",
+    }
 )
 
 
@@ -75,7 +84,7 @@ def limit(reply: Reply, max_tokens: Any, stops: Any) -> Reply:
     candidates = [stops] if isinstance(stops, str) else [s for s in stops or [] if isinstance(s, str)]
     hits = sorted((text.find(s), s) for s in candidates if s and s in text)
     if hits:
-        text, reply.stop_sequence = text[:hits[0][0]], hits[0][1]
+        text, reply.stop_sequence = text[: hits[0][0]], hits[0][1]
     most = _as_int(max_tokens)
     if most is not None and count_tokens(text) > most:
         text, reply.finish_reason, reply.stop_sequence = first_tokens(text, most), "MAX_TOKENS", None

@@ -40,13 +40,27 @@ class Kind:
 
 
 KINDS = (
-    Kind("cachedContents", "GoogleCloudAiplatformV1CachedContent", ("model",), False,
-         frozenset({"create", "get", "list", "patch", "delete"})),
-    Kind("batchPredictionJobs", "GoogleCloudAiplatformV1BatchPredictionJob",
-         ("displayName", "model", "inputConfig", "outputConfig"), True,
-         frozenset({"create", "get", "list", "cancel", "delete"})),
-    Kind("tuningJobs", "GoogleCloudAiplatformV1TuningJob", ("baseModel",), True,
-         frozenset({"create", "get", "list", "cancel"})),
+    Kind(
+        "cachedContents",
+        "GoogleCloudAiplatformV1CachedContent",
+        ("model",),
+        False,
+        frozenset({"create", "get", "list", "patch", "delete"}),
+    ),
+    Kind(
+        "batchPredictionJobs",
+        "GoogleCloudAiplatformV1BatchPredictionJob",
+        ("displayName", "model", "inputConfig", "outputConfig"),
+        True,
+        frozenset({"create", "get", "list", "cancel", "delete"}),
+    ),
+    Kind(
+        "tuningJobs",
+        "GoogleCloudAiplatformV1TuningJob",
+        ("baseModel",),
+        True,
+        frozenset({"create", "get", "list", "cancel"}),
+    ),
 )
 
 
@@ -67,12 +81,17 @@ def _job_state(stored: dict[str, Any], step: float, now: float) -> tuple[str, fl
     cancelled = stored.get("_cancelled")
     if cancelled is not None:
         done = cancelled + step
-        return ("JOB_STATE_CANCELLED", started if cancelled >= started else None, done) if now >= done \
+        return (
+            ("JOB_STATE_CANCELLED", started if cancelled >= started else None, done)
+            if now >= done
             else ("JOB_STATE_CANCELLING", started if now >= started else None, None)
+        )
     if now < started:
         return "JOB_STATE_PENDING", None, None
     finished = created + 2 * step
-    return ("JOB_STATE_RUNNING", started, None) if now < finished else ("JOB_STATE_SUCCEEDED", started, finished)
+    return (
+        ("JOB_STATE_RUNNING", started, None) if now < finished else ("JOB_STATE_SUCCEEDED", started, finished)
+    )
 
 
 def _job_outputs(stored: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +100,9 @@ def _job_outputs(stored: dict[str, Any]) -> dict[str, Any]:
     parent = name.split("/tuningJobs/")[0].split("/batchPredictionJobs/")[0]
     if "/tuningJobs/" in name:
         ident = name.rsplit("/", 1)[1]
-        return {"tunedModel": {"model": f"{parent}/models/{ident}", "endpoint": f"{parent}/endpoints/{ident}"}}
+        return {
+            "tunedModel": {"model": f"{parent}/models/{ident}", "endpoint": f"{parent}/endpoints/{ident}"}
+        }
     destination = stored.get("outputConfig") or {}
     stamp = datetime.datetime.fromtimestamp(stored["_wall"], datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if "gcsDestination" in destination:
@@ -102,7 +123,9 @@ def view(call: Call, stored: dict[str, Any]) -> dict[str, Any]:
     state, started, ended = _job_state(stored, call.state.job_step_seconds, now)
     offset = stored["_wall"] - stored["_created"]
     public["state"] = state
-    public["updateTime"] = _stamp(offset + max(x for x in (stored["_created"], started, ended) if x is not None))
+    public["updateTime"] = _stamp(
+        offset + max(x for x in (stored["_created"], started, ended) if x is not None)
+    )
     if started is not None:
         public["startTime"] = _stamp(offset + started)
     if ended is not None:
@@ -120,16 +143,26 @@ def _new(call: Call, kind: Kind) -> dict[str, Any]:
     body = call.body
     wall = time.time()
     name = f"{_parent(call)}/{kind.collection}/{call.state.next_id()}"
-    stored: dict[str, Any] = {**body, "name": name, "createTime": _stamp(wall), "updateTime": _stamp(wall),
-                              "_created": call.state.now(), "_wall": wall, "_job": kind.job}
+    stored: dict[str, Any] = {
+        **body,
+        "name": name,
+        "createTime": _stamp(wall),
+        "updateTime": _stamp(wall),
+        "_created": call.state.now(),
+        "_wall": wall,
+        "_job": kind.job,
+    }
     if kind.job:
         return stored
     for key in ("contents", "systemInstruction", "tools", "toolConfig", "ttl"):
         stored.pop(key, None)
     expire = wall + _ttl_seconds(body.get("ttl", "3600s"))
     stored["expireTime"] = body.get("expireTime") or _stamp(expire)
-    stored["usageMetadata"] = {"totalTokenCount": prompt_tokens(
-        {"contents": body.get("contents"), "systemInstruction": body.get("systemInstruction")})}
+    stored["usageMetadata"] = {
+        "totalTokenCount": prompt_tokens(
+            {"contents": body.get("contents"), "systemInstruction": body.get("systemInstruction")}
+        )
+    }
     return stored
 
 
@@ -177,15 +210,27 @@ def handler(kind: Kind, method: str) -> Handler:
         if method == "cancel":
             state = view(call, stored)["state"]
             if state in TERMINAL or state == "JOB_STATE_CANCELLING":
-                return google_error(400, f"Cannot cancel {name} in state {state}.", status="FAILED_PRECONDITION")
+                return google_error(
+                    400, f"Cannot cancel {name} in state {state}.", status="FAILED_PRECONDITION"
+                )
             stored["_cancelled"] = call.state.now()
             return JSONResponse({})
         del store[name]
         if kind.job:
-            return JSONResponse({"name": f"{name}/operations/{call.state.next_id()}", "done": True,
-                                 "metadata": {"@type": "type.googleapis.com/google.cloud.aiplatform.v1.DeleteOperationMetadata",
-                                              "genericMetadata": {"createTime": _stamp(time.time()), "updateTime": _stamp(time.time())}},
-                                 "response": {"@type": "type.googleapis.com/google.protobuf.Empty"}})
+            return JSONResponse(
+                {
+                    "name": f"{name}/operations/{call.state.next_id()}",
+                    "done": True,
+                    "metadata": {
+                        "@type": "type.googleapis.com/google.cloud.aiplatform.v1.DeleteOperationMetadata",
+                        "genericMetadata": {
+                            "createTime": _stamp(time.time()),
+                            "updateTime": _stamp(time.time()),
+                        },
+                    },
+                    "response": {"@type": "type.googleapis.com/google.protobuf.Empty"},
+                }
+            )
         return JSONResponse({})
 
     return handle
@@ -197,14 +242,21 @@ def _key(kind: Kind) -> ModelKey:
 
 
 def _routes() -> list[Route]:
-    verbs = {"create": ("POST", ""), "list": ("GET", ""), "get": ("GET", "/(?P<id>[^/:]+)"),
-             "patch": ("PATCH", "/(?P<id>[^/:]+)"), "delete": ("DELETE", "/(?P<id>[^/:]+)"),
-             "cancel": ("POST", "/(?P<id>[^/:]+):cancel")}
+    verbs = {
+        "create": ("POST", ""),
+        "list": ("GET", ""),
+        "get": ("GET", "/(?P<id>[^/:]+)"),
+        "patch": ("PATCH", "/(?P<id>[^/:]+)"),
+        "delete": ("DELETE", "/(?P<id>[^/:]+)"),
+        "cancel": ("POST", "/(?P<id>[^/:]+):cancel"),
+    }
     routes = []
     for kind in KINDS:
         for method in sorted(kind.methods):
             http, suffix = verbs[method]
-            routes.append(route(http, PREFIX + kind.collection + suffix, handler(kind, method), model=_key(kind)))
+            routes.append(
+                route(http, PREFIX + kind.collection + suffix, handler(kind, method), model=_key(kind))
+            )
     return routes
 
 

@@ -99,8 +99,15 @@ def _headers(request: Request) -> dict[str, str]:
 
 def log_entry(request: Request, body: Any, model: str | None) -> dict[str, Any]:
     """One request-log record (the Authorization value is redacted)."""
-    return {"method": request.method, "path": request.url.path, "query": dict(request.query_params),
-            "headers": _headers(request), "body": body, "model": model, "time": time.time()}
+    return {
+        "method": request.method,
+        "path": request.url.path,
+        "query": dict(request.query_params),
+        "headers": _headers(request),
+        "body": body,
+        "model": model,
+        "time": time.time(),
+    }
 
 
 async def _body(request: Request) -> tuple[Any, bool]:

@@ -56,15 +56,26 @@ class _Server(uvicorn.Server):
 
 
 def _config(state: EmulatorState) -> uvicorn.Config:
-    return uvicorn.Config(create_app(state), log_level="warning", lifespan="off", access_log=False,
-                          timeout_graceful_shutdown=1, timeout_keep_alive=5)
+    return uvicorn.Config(
+        create_app(state),
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+        timeout_graceful_shutdown=1,
+        timeout_keep_alive=5,
+    )
 
 
 class Emulator:
     """The emulator on 127.0.0.1 in a background thread; use as a context manager."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, state: EmulatorState | None = None,
-                 job_step_seconds: float = 0.2) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        state: EmulatorState | None = None,
+        job_step_seconds: float = 0.2,
+    ) -> None:
         self.host = host
         self.port = port
         self.state = state if state is not None else EmulatorState(job_step_seconds=job_step_seconds)
@@ -82,8 +93,12 @@ class Emulator:
         self._socket = _bind(self.host, self.port)
         self.port = self._socket.getsockname()[1]
         self._server = _Server(_config(self.state))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
-                                        name=f"vertex-emulator-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            name=f"vertex-emulator-{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while not self._server.started:
@@ -107,7 +122,9 @@ class Emulator:
     def __enter__(self) -> Emulator:
         return self.start()
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self.stop()
 
     def issue_service_account(self, project_id: str = DEFAULT_PROJECT) -> dict[str, Any]:

@@ -49,7 +49,7 @@ def first_tokens(text: str, limit: int) -> str:
     if limit <= 0:
         return ""
     found = list(_TOKEN.finditer(text))
-    return text if len(found) <= limit else text[:found[limit - 1].end()]
+    return text if len(found) <= limit else text[: found[limit - 1].end()]
 
 
 def prompt_tokens(value: Any) -> int:
@@ -60,7 +60,7 @@ def prompt_tokens(value: Any) -> int:
 def chunks(text: str, words: int = 3) -> list[str]:
     """Split ``text`` into pieces of a few words (whitespace kept) for streaming."""
     pieces = _CHUNK.findall(text)
-    grouped = ["".join(pieces[i:i + words]) for i in range(0, len(pieces), words)]
+    grouped = ["".join(pieces[i : i + words]) for i in range(0, len(pieces), words)]
     return grouped or [""]
 
 

@@ -43,14 +43,18 @@ def test_credentials_as_json_string_as_in_the_seed(emulator: Any, service_accoun
     assert project_of_last_request(emulator) == service_account["project_id"]
 
 
-def test_credentials_as_dict_and_as_file_path(emulator: Any, service_account: dict[str, Any], tmp_path: Path) -> None:
+def test_credentials_as_dict_and_as_file_path(
+    emulator: Any, service_account: dict[str, Any], tmp_path: Path
+) -> None:
     call(emulator, vertex_credentials=service_account)
     key = tmp_path / "vertex_ai_service_account.json"
     key.write_text(json.dumps(service_account))
     assert call(emulator, vertex_credentials=str(key)).choices[0].message.content == "Echo: hi"
 
 
-def test_google_application_credentials(emulator: Any, service_account: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_google_application_credentials(
+    emulator: Any, service_account: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key = tmp_path / "sa.json"
     key.write_text(json.dumps(service_account))
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
@@ -62,20 +66,31 @@ def test_application_default_credentials_from_the_metadata_server(emulator: Any)
     """Cloud Run's path: google.auth.default() → GCE metadata server (the emulator's, via GCE_METADATA_HOST)."""
     host = emulator.url.removeprefix("http://")
     env = {k: v for k, v in os.environ.items() if k not in ("NO_GCE_CHECK", "GOOGLE_APPLICATION_CREDENTIALS")}
-    env.update({"GCE_METADATA_HOST": host, "GCE_METADATA_IP": host, "HOME": str(ROOT / "tests"), "CLOUDSDK_CONFIG": "/nonexistent"})
+    env.update(
+        {
+            "GCE_METADATA_HOST": host,
+            "GCE_METADATA_IP": host,
+            "HOME": str(ROOT / "tests"),
+            "CLOUDSDK_CONFIG": "/nonexistent",
+        }
+    )
     code = (
         "import engine, json\n"
         f"r = engine.completion(model={MODEL!r}, messages=[{{'role':'user','content':'adc'}}], api_base={emulator.url!r}, vertex_location='europe-west4')\n"
         "print(json.dumps([r.choices[0].message.content]))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == ["Echo: adc"]
     logged = emulator.requests()[-1]["path"]
     assert "/locations/europe-west4/" in logged
 
 
-def test_project_and_location_precedence(emulator: Any, service_account: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_project_and_location_precedence(
+    emulator: Any, service_account: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     sa = service_account
     monkeypatch.setenv("VERTEX_AI_PROJECT", "env2-project")
     call(emulator, vertex_credentials=sa)
@@ -92,8 +107,15 @@ def test_project_and_location_precedence(emulator: Any, service_account: dict[st
     assert project_of_last_request(emulator) == "call-project"
 
 
-def test_location_sources(emulator: Any, service_account: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    kwargs = {"model": MODEL, "messages": HELLO, "api_base": emulator.url, "vertex_credentials": service_account}
+def test_location_sources(
+    emulator: Any, service_account: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kwargs = {
+        "model": MODEL,
+        "messages": HELLO,
+        "api_base": emulator.url,
+        "vertex_credentials": service_account,
+    }
     monkeypatch.setenv("VERTEX_AI_LOCATION", "asia-southeast1")
     engine.completion(**kwargs)
     assert "/locations/asia-southeast1/" in emulator.requests()[-1]["path"]
@@ -106,8 +128,16 @@ def test_location_sources(emulator: Any, service_account: dict[str, Any], monkey
 
 def test_missing_location_names_every_place_looked(emulator: Any, service_account: dict[str, Any]) -> None:
     with pytest.raises(engine.BadRequestError) as info:
-        engine.completion(model=MODEL, messages=HELLO, api_base=emulator.url, vertex_credentials=service_account)
-    for place in ("vertex_location", "vertex_ai_location", "engine.vertex_location", "VERTEXAI_LOCATION", "VERTEX_AI_LOCATION"):
+        engine.completion(
+            model=MODEL, messages=HELLO, api_base=emulator.url, vertex_credentials=service_account
+        )
+    for place in (
+        "vertex_location",
+        "vertex_ai_location",
+        "engine.vertex_location",
+        "VERTEXAI_LOCATION",
+        "VERTEX_AI_LOCATION",
+    ):
         assert place in info.value.message
 
 
@@ -115,7 +145,14 @@ def test_missing_project_names_every_place_looked(emulator: Any, service_account
     no_project = {k: v for k, v in service_account.items() if k != "project_id"}
     with pytest.raises(engine.BadRequestError) as info:
         call(emulator, vertex_credentials=no_project)
-    for place in ("vertex_project", "vertex_ai_project", "engine.vertex_project", "VERTEXAI_PROJECT", "VERTEX_AI_PROJECT", "credentials"):
+    for place in (
+        "vertex_project",
+        "vertex_ai_project",
+        "engine.vertex_project",
+        "VERTEXAI_PROJECT",
+        "VERTEX_AI_PROJECT",
+        "credentials",
+    ):
         assert place in info.value.message
 
 
@@ -126,12 +163,16 @@ def test_bad_credentials_are_clear_errors(emulator: Any) -> None:
         call(emulator, vertex_credentials="/no/such/key.json")
 
 
-def test_rejected_key_is_an_authentication_error_without_secrets(emulator: Any, service_account: dict[str, Any]) -> None:
+def test_rejected_key_is_an_authentication_error_without_secrets(
+    emulator: Any, service_account: dict[str, Any]
+) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = other.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    pem = other.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     forged = {**service_account, "private_key": pem}
     with pytest.raises(engine.AuthenticationError) as info:
         call(emulator, vertex_credentials=forged)
@@ -166,7 +207,11 @@ def test_one_refresh_under_threads(emulator: Any, service_account: dict[str, Any
 
 async def test_one_refresh_under_asyncio(emulator: Any, service_account: dict[str, Any]) -> None:
     emulator.state.tokens.clear()
-    kwargs = {"api_base": emulator.url, "vertex_credentials": service_account, "vertex_location": "us-central1"}
+    kwargs = {
+        "api_base": emulator.url,
+        "vertex_credentials": service_account,
+        "vertex_location": "us-central1",
+    }
     await asyncio.gather(*[engine.acompletion(model=MODEL, messages=HELLO, **kwargs) for _ in range(8)])
     assert len(emulator.state.tokens) == 1
 
@@ -175,6 +220,8 @@ def test_token_refreshed_before_expiry(emulator: Any, service_account: dict[str,
     call(emulator, vertex_credentials=service_account)
     cached = auth.credential_for(service_account)
     first = cached.credentials.token
-    cached.credentials.expiry = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(minutes=2)
+    cached.credentials.expiry = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(
+        minutes=2
+    )
     call(emulator, vertex_credentials=service_account)
     assert cached.credentials.token != first

@@ -10,14 +10,27 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def vertexlate(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout
+    )
 
 
 def test_demo_runs_every_step_against_the_emulator() -> None:
     result = vertexlate("demo")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "All steps ran." in result.stdout
-    for heading in ("Chat", "Streaming", "Function calling", "Structured output", "Thinking", "Claude", "Embeddings", "Image", "Text-to-Speech", "Errors"):
+    for heading in (
+        "Chat",
+        "Streaming",
+        "Function calling",
+        "Structured output",
+        "Thinking",
+        "Claude",
+        "Embeddings",
+        "Image",
+        "Text-to-Speech",
+        "Errors",
+    ):
         assert heading in result.stdout, heading
     assert "FAILED" not in result.stdout
 
@@ -43,7 +56,9 @@ def test_vertexlate_emulator_console_script_serves_the_engine_and_stops_cleanly(
 
     script = Path(sys.executable).parent / "vertexlate"
     assert script.exists(), "the console script is installed by `pip install -e .` (README's commands)"
-    process = subprocess.Popen([str(script), "emulator", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [str(script), "emulator", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         line = process.stdout.readline()  # type: ignore[union-attr]
         match = re.search(r"(http://127\.0\.0\.1:\d+)", line)

@@ -21,14 +21,19 @@ MODEL = "vertex_ai/gemini-2.5-flash"
 HELLO = [{"role": "user", "content": "Hello, how are you?"}]
 
 
-def test_sync_call_reaches_the_emulator_with_a_valid_body(emulator: Any, vx: dict[str, Any], service_account: dict[str, Any]) -> None:
+def test_sync_call_reaches_the_emulator_with_a_valid_body(
+    emulator: Any, vx: dict[str, Any], service_account: dict[str, Any]
+) -> None:
     resp = engine.completion(model=MODEL, messages=HELLO, temperature=0.1, **vx)
     assert_chat_completion(resp)
     assert resp.choices[0].message.content == "Echo: Hello, how are you?"
     assert resp.usage.total_tokens == resp.usage.prompt_tokens + resp.usage.completion_tokens
     (logged,) = emulator.requests("gemini-2.5-flash")
     project = service_account["project_id"]
-    assert logged["path"] == f"/v1/projects/{project}/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent"
+    assert (
+        logged["path"]
+        == f"/v1/projects/{project}/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent"
+    )
     assert logged["body"]["generationConfig"] == {"temperature": 0.1}
     assert_valid_request(logged["body"])
 
@@ -48,7 +53,11 @@ def test_scripted_reply_and_hidden_params(emulator: Any, vx: dict[str, Any]) -> 
 
 
 def test_stream_sync(vx: dict[str, Any]) -> None:
-    chunks = list(engine.completion(model=MODEL, messages=HELLO, stream=True, stream_options={"include_usage": True}, **vx))
+    chunks = list(
+        engine.completion(
+            model=MODEL, messages=HELLO, stream=True, stream_options={"include_usage": True}, **vx
+        )
+    )
     for chunk in chunks:
         assert_chat_chunk(chunk)
     text = "".join(c.choices[0].delta.get("content") or "" for c in chunks if c.choices)
@@ -80,7 +89,9 @@ def test_blocked_prompt_from_the_emulator(emulator: Any, vx: dict[str, Any]) -> 
         ({"status": 400, "message": "Request contains an invalid argument."}, engine.BadRequestError, 400),
     ],
 )
-def test_faults_become_typed_errors(emulator: Any, vx: dict[str, Any], fault: dict[str, Any], error: type, status: int) -> None:
+def test_faults_become_typed_errors(
+    emulator: Any, vx: dict[str, Any], fault: dict[str, Any], error: type, status: int
+) -> None:
     emulator.script("gemini-2.5-flash", [fault])
     with pytest.raises(error) as info:
         engine.completion(model=MODEL, messages=HELLO, **vx)
@@ -100,7 +111,9 @@ def test_context_window_message_maps_to_its_own_error(emulator: Any, vx: dict[st
 
 def test_invalid_body_gets_the_emulators_400_naming_the_field(vx: dict[str, Any]) -> None:
     with pytest.raises(engine.BadRequestError) as info:
-        engine.completion(model=MODEL, messages=HELLO, extra_body={"generationConfig": {"temprature": 1}}, **vx)
+        engine.completion(
+            model=MODEL, messages=HELLO, extra_body={"generationConfig": {"temprature": 1}}, **vx
+        )
     assert "temprature" in info.value.message and info.value.code == "INVALID_ARGUMENT"
 
 
@@ -113,7 +126,10 @@ def test_unknown_model_is_not_found(emulator: Any, vx: dict[str, Any]) -> None:
 
 
 def test_retries_honor_retry_after_and_then_succeed(emulator: Any, vx: dict[str, Any]) -> None:
-    emulator.script("gemini-2.5-flash", [{"status": 429, "retry_after": 0}, {"status": 503, "retry_after": 0}, {"text": "ok"}])
+    emulator.script(
+        "gemini-2.5-flash",
+        [{"status": 429, "retry_after": 0}, {"status": 503, "retry_after": 0}, {"text": "ok"}],
+    )
     resp = engine.completion(model=MODEL, messages=HELLO, num_retries=2, **vx)
     assert resp.choices[0].message.content == "ok"
     assert len(emulator.requests("gemini-2.5-flash")) == 3
@@ -182,7 +198,9 @@ def test_connection_refused_is_a_connection_error(vx: dict[str, Any]) -> None:
         engine.completion(model=MODEL, messages=HELLO, **{**vx, "api_base": f"http://127.0.0.1:{port}"})
 
 
-def test_verbose_logging_redacts_the_token(vx: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_verbose_logging_redacts_the_token(
+    vx: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setattr(engine, "set_verbose", True)
     with caplog.at_level("DEBUG", logger="vertexlate"):
         engine.completion(model=MODEL, messages=HELLO, **vx)
@@ -192,7 +210,12 @@ def test_verbose_logging_redacts_the_token(vx: dict[str, Any], monkeypatch: pyte
 
 
 async def test_concurrent_async_calls_share_one_client(vx: dict[str, Any]) -> None:
-    results = await asyncio.gather(*[engine.acompletion(model=MODEL, messages=[{"role": "user", "content": f"n{i}"}], **vx) for i in range(8)])
+    results = await asyncio.gather(
+        *[
+            engine.acompletion(model=MODEL, messages=[{"role": "user", "content": f"n{i}"}], **vx)
+            for i in range(8)
+        ]
+    )
     assert [r.choices[0].message.content for r in results] == [f"Echo: n{i}" for i in range(8)]
 
 

@@ -40,7 +40,9 @@ def test_url_headers_and_minimal_body() -> None:
 
 
 def test_streaming_url_uses_sse() -> None:
-    assert build(stream=True).url.endswith("/publishers/google/models/gemini-2.5-flash:streamGenerateContent?alt=sse")
+    assert build(stream=True).url.endswith(
+        "/publishers/google/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+    )
 
 
 def test_global_location_uses_the_global_host() -> None:
@@ -123,7 +125,9 @@ def test_system_messages_become_system_instruction_and_turns_merge() -> None:
 
 
 def test_system_message_on_a_model_without_system_instructions() -> None:
-    call = prepare("chat", {"model": "gemini-pro", "messages": [{"role": "system", "content": "S"}, *USER], **BASE})
+    call = prepare(
+        "chat", {"model": "gemini-pro", "messages": [{"role": "system", "content": "S"}, *USER], **BASE}
+    )
     assert "systemInstruction" not in call.body
     assert call.body["contents"][0]["parts"] == [{"text": "S"}, {"text": "Hello, how are you?"}]
 
@@ -132,7 +136,10 @@ def test_system_message_on_a_model_without_system_instructions() -> None:
     ("messages", "needle"),
     [
         ([{"role": "user", "content": ""}], "messages[0]: text is empty"),
-        ([{"role": "user", "content": [{"type": "text", "text": "  "}]}], "messages[0].content[0]: text is empty"),
+        (
+            [{"role": "user", "content": [{"type": "text", "text": "  "}]}],
+            "messages[0].content[0]: text is empty",
+        ),
         ([{"role": "wizard", "content": "x"}], "unknown role 'wizard'"),
         (["hello"], "each message must be an object"),
         ([], "at least one message"),
@@ -181,6 +188,8 @@ def test_none_values_count_as_absent() -> None:
 
 
 def test_extra_body_and_extra_headers() -> None:
-    call = build(extra_body={"generationConfig": {"topK": 3}}, extra_headers={"x-goog-user-project": "billing"})
+    call = build(
+        extra_body={"generationConfig": {"topK": 3}}, extra_headers={"x-goog-user-project": "billing"}
+    )
     assert call.body["generationConfig"] == {"topK": 3}
     assert call.headers["x-goog-user-project"] == "billing"

@@ -40,7 +40,12 @@ def test_text_reply() -> None:
     resp = normalize("gemini/generate_content_text.json")
     body = load("gemini/generate_content_text.json")["body"]
     assert resp.model_dump()["choices"] == [
-        {"index": 0, "finish_reason": "stop", "logprobs": None, "message": {"role": "assistant", "content": "Mountain View, California"}}
+        {
+            "index": 0,
+            "finish_reason": "stop",
+            "logprobs": None,
+            "message": {"role": "assistant", "content": "Mountain View, California"},
+        }
     ]
     meta = body["usageMetadata"]
     assert resp.usage.prompt_tokens == meta["promptTokenCount"]

@@ -88,7 +88,9 @@ KEYS = sorted({k for e in EXPRESSIONS + EXTRA for k in re.findall(r"[A-Za-z_][A-
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-2, 3), st.sampled_from(["", "x", "STOP"]))
 values = st.recursive(
     scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(KEYS), inner, max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(KEYS), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 

@@ -24,7 +24,17 @@ ROOT = Path(__file__).resolve().parents[2]
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(out), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -42,10 +52,22 @@ def test_wheel_contains_specs_schema_and_console_script(wheel: Path) -> None:
     assert "vertexlate = engine.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
-def test_installed_wheel_makes_a_call(wheel: Path, tmp_path: Path, emulator: Any, service_account: dict[str, Any]) -> None:
+def test_installed_wheel_makes_a_call(
+    wheel: Path, tmp_path: Path, emulator: Any, service_account: dict[str, Any]
+) -> None:
     target = tmp_path / "site"
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--target", str(target), str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-index",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -60,7 +82,13 @@ def test_installed_wheel_makes_a_call(wheel: Path, tmp_path: Path, emulator: Any
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     run = subprocess.run(
-        [sys.executable, "-c", code], input=json.dumps(service_account), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code],
+        input=json.dumps(service_account),
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     module_file, spec_dir, content = json.loads(run.stdout.strip().splitlines()[-1])

@@ -34,6 +34,8 @@ def test_model_table_is_current() -> None:
     import sys
 
     result = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "model_table.py"), "--check", str(ROOT / "README.md")], capture_output=True, text=True
+        [sys.executable, str(ROOT / "tools" / "model_table.py"), "--check", str(ROOT / "README.md")],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr

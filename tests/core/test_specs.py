@@ -24,7 +24,9 @@ def test_builtin_specs_are_valid() -> None:
 
 
 def test_validator_command_passes_on_builtin_specs() -> None:
-    result = subprocess.run([sys.executable, str(ROOT / "tools" / "validate_specs.py")], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "validate_specs.py")], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("ok: ")
 
@@ -45,7 +47,9 @@ def test_broken_spec_is_rejected_with_the_right_message(path: Path) -> None:
 
 def test_broken_specs_fail_the_command_and_list_every_problem() -> None:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "validate_specs.py"), *map(str, BROKEN)], capture_output=True, text=True
+        [sys.executable, str(ROOT / "tools" / "validate_specs.py"), *map(str, BROKEN)],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 1
     for path in BROKEN:
@@ -53,7 +57,9 @@ def test_broken_specs_fail_the_command_and_list_every_problem() -> None:
 
 
 def test_engine_refuses_to_start_on_an_invalid_spec(tmp_path: Path) -> None:
-    (tmp_path / "bad.yaml").write_text((Path(__file__).parent / "broken_specs" / "bad_template.yaml").read_text())
+    (tmp_path / "bad.yaml").write_text(
+        (Path(__file__).parent / "broken_specs" / "bad_template.yaml").read_text()
+    )
     with pytest.raises(SpecError, match="template does not compile"):
         Registry([tmp_path])
 

@@ -14,8 +14,19 @@ def sample() -> ModelResponse:
         object="chat.completion",
         created=1,
         model="gemini-2.5-flash",
-        choices=[{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hi", "reasoning_content": "r"}}],
-        usage={"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3, "prompt_tokens_details": {"cached_tokens": 0}},
+        choices=[
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": "hi", "reasoning_content": "r"},
+            }
+        ],
+        usage={
+            "prompt_tokens": 1,
+            "completion_tokens": 2,
+            "total_tokens": 3,
+            "prompt_tokens_details": {"cached_tokens": 0},
+        },
     )
     resp._hidden_params = {"response_id": "abc"}
     return resp

@@ -45,5 +45,7 @@ def token(credentials: service_account.Credentials) -> str:
 
 @pytest.fixture
 def client(emulator: Emulator, token: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emulator.url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as http:
+    with httpx.Client(
+        base_url=emulator.url, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ) as http:
         yield http

@@ -26,10 +26,10 @@ def sse_data(text: str, separator: str = "\n\n") -> list[str]:
     payloads = []
     for frame in text.split(separator):
         lines = [line for line in frame.splitlines() if line.startswith("data: ")]
-        payloads.extend(line[len("data: "):] for line in lines)
+        payloads.extend(line[len("data: ") :] for line in lines)
     return payloads
 
 
 def sse_types(text: str) -> list[str]:
     """The ``event:`` names of an Anthropic-style SSE body, in order."""
-    return [line[len("event: "):] for line in text.splitlines() if line.startswith("event: ")]
+    return [line[len("event: ") :] for line in text.splitlines() if line.startswith("event: ")]

@@ -28,30 +28,46 @@ def _path(verb: str) -> str:
 
 @pytest.fixture
 def claude(emulator: Emulator, token: str) -> anthropic.AnthropicVertex:
-    return anthropic.AnthropicVertex(region="us-east5", project_id="test-project", access_token=token,
-                                     base_url=f"{emulator.url}/v1", max_retries=0)
+    return anthropic.AnthropicVertex(
+        region="us-east5",
+        project_id="test-project",
+        access_token=token,
+        base_url=f"{emulator.url}/v1",
+        max_retries=0,
+    )
 
 
 def test_raw_predict_message_shape(client: httpx.Client) -> None:
     body = client.post(_path("rawPredict"), json=BODY).json()
     assert body["id"].startswith("msg_vrtx_")
     assert {k: body[k] for k in ("type", "role", "model", "stop_reason", "stop_sequence")} == {
-        "type": "message", "role": "assistant", "model": CLAUDE, "stop_reason": "end_turn", "stop_sequence": None}
+        "type": "message",
+        "role": "assistant",
+        "model": CLAUDE,
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+    }
     assert body["content"] == [{"type": "text", "text": "Echo: Hello, world"}]
     assert body["usage"]["input_tokens"] == 3 and body["usage"]["output_tokens"] == 5  # words + punctuation
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"anthropic_version": None}, "anthropic_version: Field required"),
-    ({"anthropic_version": "2023-06-01"}, "anthropic_version: Input should be 'vertex-2023-10-16'"),
-    ({"model": CLAUDE}, "model: Extra inputs are not permitted"),
-    ({"max_tokens": None}, "max_tokens: Field required"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"anthropic_version": None}, "anthropic_version: Field required"),
+        ({"anthropic_version": "2023-06-01"}, "anthropic_version: Input should be 'vertex-2023-10-16'"),
+        ({"model": CLAUDE}, "model: Extra inputs are not permitted"),
+        ({"max_tokens": None}, "max_tokens: Field required"),
+    ],
+)
 def test_body_rules(client: httpx.Client, change: dict[str, object], message: str) -> None:
     body = {k: v for k, v in {**BODY, **change}.items() if v is not None}
     response = client.post(_path("rawPredict"), json=body)
     assert response.status_code == 400
-    assert response.json() == {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+    assert response.json() == {
+        "type": "error",
+        "error": {"type": "invalid_request_error", "message": message},
+    }
 
 
 def test_stream_event_flow(client: httpx.Client) -> None:
@@ -82,26 +98,49 @@ def test_thinking_block_with_signature_delta(client: httpx.Client) -> None:
 
 
 def test_sdk_unary_and_stream_agree(claude: anthropic.AnthropicVertex) -> None:
-    unary = claude.messages.create(model=CLAUDE, max_tokens=256, messages=BODY["messages"], extra_body=VERSION)
-    with claude.messages.stream(model=CLAUDE, max_tokens=256, messages=BODY["messages"], extra_body=VERSION) as stream:
+    unary = claude.messages.create(
+        model=CLAUDE, max_tokens=256, messages=BODY["messages"], extra_body=VERSION
+    )
+    with claude.messages.stream(
+        model=CLAUDE, max_tokens=256, messages=BODY["messages"], extra_body=VERSION
+    ) as stream:
         streamed = stream.get_final_message()
     assert unary.content[0].text == streamed.content[0].text == "Echo: Hello, world"
     assert unary.usage.output_tokens == streamed.usage.output_tokens
 
 
 def test_sdk_tool_use_and_thinking(emulator: Emulator, claude: anthropic.AnthropicVertex) -> None:
-    emulator.script(CLAUDE, [{"thought": "Need weather.", "thought_signature": "sig-1",
-                              "function_calls": [{"name": "get_weather", "args": {"location": "San Francisco, CA"}}]}])
-    with claude.messages.stream(model=CLAUDE, max_tokens=256, messages=BODY["messages"], extra_body=VERSION) as stream:
+    emulator.script(
+        CLAUDE,
+        [
+            {
+                "thought": "Need weather.",
+                "thought_signature": "sig-1",
+                "function_calls": [{"name": "get_weather", "args": {"location": "San Francisco, CA"}}],
+            }
+        ],
+    )
+    with claude.messages.stream(
+        model=CLAUDE, max_tokens=256, messages=BODY["messages"], extra_body=VERSION
+    ) as stream:
         message = stream.get_final_message()
     thinking, tool = message.content
     assert (thinking.type, thinking.thinking, thinking.signature) == ("thinking", "Need weather.", "sig-1")
-    assert (tool.type, tool.name, tool.input) == ("tool_use", "get_weather", {"location": "San Francisco, CA"})
+    assert (tool.type, tool.name, tool.input) == (
+        "tool_use",
+        "get_weather",
+        {"location": "San Francisco, CA"},
+    )
     assert tool.id.startswith("toolu_vrtx_") and message.stop_reason == "tool_use"
 
 
 def test_tool_result_is_echoed(client: httpx.Client) -> None:
-    messages = [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "15 degrees"}]}]
+    messages = [
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "15 degrees"}],
+        }
+    ]
     body = client.post(_path("rawPredict"), json={**BODY, "messages": messages}).json()
     assert body["content"][0]["text"] == 'Echo: toolu_1 returned "15 degrees"'
 
@@ -112,8 +151,12 @@ def test_max_tokens_and_stop_sequences(client: httpx.Client) -> None:
     stopped = client.post(_path("rawPredict"), json={**BODY, "stop_sequences": [", world"]}).json()
     assert stopped["content"][0]["text"] == "Echo: Hello"
     assert (stopped["stop_reason"], stopped["stop_sequence"]) == ("stop_sequence", ", world")
-    events = [json.loads(d) for d in sse_data(client.post(_path("streamRawPredict"),
-                                                          json={**BODY, "stop_sequences": [", world"]}).text)]
+    events = [
+        json.loads(d)
+        for d in sse_data(
+            client.post(_path("streamRawPredict"), json={**BODY, "stop_sequences": [", world"]}).text
+        )
+    ]
     assert events[-2]["delta"] == {"stop_reason": "stop_sequence", "stop_sequence": ", world"}
 
 
@@ -123,8 +166,16 @@ def test_refusal_on_safety(emulator: Emulator, client: httpx.Client) -> None:
 
 
 def test_raw_json_and_raw_stream_events(emulator: Emulator, client: httpx.Client) -> None:
-    raw = {"id": "msg_raw", "type": "message", "role": "assistant", "content": [], "model": CLAUDE,
-           "stop_reason": "end_turn", "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}
+    raw = {
+        "id": "msg_raw",
+        "type": "message",
+        "role": "assistant",
+        "content": [],
+        "model": CLAUDE,
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 1, "output_tokens": 1},
+    }
     events = [{"type": "message_start", "message": raw}, {"type": "message_stop"}]
     emulator.script(CLAUDE, [{"json": raw}, {"stream_events": events}])
     assert client.post(_path("rawPredict"), json=BODY).json() == raw

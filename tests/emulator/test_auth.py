@@ -25,8 +25,14 @@ JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 def _assertion(info: dict[str, str], **overrides: object) -> str:
     """A JWT assertion signed with the key file's private key, like google-auth builds it."""
     now = int(time.time())
-    claims = {"iss": info["client_email"], "aud": "https://oauth2.googleapis.com/token", "iat": now,
-              "exp": now + 3600, "scope": SCOPES[0], **overrides}
+    claims = {
+        "iss": info["client_email"],
+        "aud": "https://oauth2.googleapis.com/token",
+        "iat": now,
+        "exp": now + 3600,
+        "scope": SCOPES[0],
+        **overrides,
+    }
     signer = crypt.RSASigner.from_service_account_info(info)
     return google_jwt.encode(signer, claims).decode("ascii")
 
@@ -46,18 +52,27 @@ def test_issued_key_file_has_googles_fields(emulator: Emulator) -> None:
 
 
 def test_google_auth_service_account_refresh_gets_a_working_token(emulator: Emulator) -> None:
-    creds = service_account.Credentials.from_service_account_info(emulator.issue_service_account(), scopes=SCOPES)
+    creds = service_account.Credentials.from_service_account_info(
+        emulator.issue_service_account(), scopes=SCOPES
+    )
     creds.refresh(google.auth.transport.requests.Request())
     assert creds.valid and creds.token.startswith("ya29.")
-    response = httpx.post(emulator.url + model_path("gemini-2.0-flash", "generateContent"), json=user("hi"),
-                          headers={"Authorization": f"Bearer {creds.token}"})
+    response = httpx.post(
+        emulator.url + model_path("gemini-2.0-flash", "generateContent"),
+        json=user("hi"),
+        headers={"Authorization": f"Bearer {creds.token}"},
+    )
     assert response.status_code == 200
 
 
 def test_authorized_session_calls_vertex(emulator: Emulator) -> None:
-    creds = service_account.Credentials.from_service_account_info(emulator.issue_service_account(), scopes=SCOPES)
+    creds = service_account.Credentials.from_service_account_info(
+        emulator.issue_service_account(), scopes=SCOPES
+    )
     session = google.auth.transport.requests.AuthorizedSession(creds)
-    response = session.post(emulator.url + model_path("gemini-2.0-flash", "generateContent"), json=user("via session"))
+    response = session.post(
+        emulator.url + model_path("gemini-2.0-flash", "generateContent"), json=user("via session")
+    )
     assert response.status_code == 200
     assert response.json()["candidates"][0]["content"]["parts"][0]["text"] == "Echo: via session"
 
@@ -79,13 +94,22 @@ def test_google_auth_surfaces_invalid_grant_as_refresh_error(emulator: Emulator)
         creds.refresh(google.auth.transport.requests.Request())
 
 
-@pytest.mark.parametrize(("overrides", "error", "fragment"), [
-    ({"aud": "https://example.com/token"}, "invalid_grant", "Failed audience check"),
-    ({"iat": int(time.time()) - 7200, "exp": int(time.time()) - 3600}, "invalid_grant", "short-lived token"),
-    ({"exp": int(time.time()) + 7200}, "invalid_grant", "short-lived token"),
-    ({"scope": ""}, "invalid_scope", "Invalid OAuth scope"),
-])
-def test_claims_are_checked(emulator: Emulator, overrides: dict[str, object], error: str, fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "error", "fragment"),
+    [
+        ({"aud": "https://example.com/token"}, "invalid_grant", "Failed audience check"),
+        (
+            {"iat": int(time.time()) - 7200, "exp": int(time.time()) - 3600},
+            "invalid_grant",
+            "short-lived token",
+        ),
+        ({"exp": int(time.time()) + 7200}, "invalid_grant", "short-lived token"),
+        ({"scope": ""}, "invalid_scope", "Invalid OAuth scope"),
+    ],
+)
+def test_claims_are_checked(
+    emulator: Emulator, overrides: dict[str, object], error: str, fragment: str
+) -> None:
     info = emulator.issue_service_account()
     response = _exchange(emulator, _assertion(info, **overrides))
     assert response.status_code == 400
@@ -138,11 +162,16 @@ def test_missing_or_unknown_token_gets_googles_401(emulator: Emulator) -> None:
 def test_self_signed_jwt_is_accepted_as_bearer(emulator: Emulator) -> None:
     # AIP-4111: google-auth can send a self-signed JWT instead of an access token.
     info = emulator.issue_service_account()
-    creds = service_account.Credentials.from_service_account_info(info, scopes=SCOPES, always_use_jwt_access=True)
+    creds = service_account.Credentials.from_service_account_info(
+        info, scopes=SCOPES, always_use_jwt_access=True
+    )
     creds.refresh(google.auth.transport.requests.Request())
     assert creds.token.count(".") == 2
-    response = httpx.post(emulator.url + model_path("gemini-2.0-flash", "generateContent"), json=user("jwt"),
-                          headers={"Authorization": f"Bearer {creds.token}"})
+    response = httpx.post(
+        emulator.url + model_path("gemini-2.0-flash", "generateContent"),
+        json=user("jwt"),
+        headers={"Authorization": f"Bearer {creds.token}"},
+    )
     assert response.status_code == 200
 
 
@@ -152,6 +181,9 @@ def test_tampered_self_signed_jwt_is_rejected(emulator: Emulator) -> None:
     payload = json.loads(base64.urlsafe_b64decode(claims + "=="))
     payload["iss"] = "someone-else@x.iam.gserviceaccount.com"
     forged = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
-    response = httpx.post(emulator.url + model_path("gemini-2.0-flash", "generateContent"), json=user("jwt"),
-                          headers={"Authorization": f"Bearer {header}.{forged}.{signature}"})
+    response = httpx.post(
+        emulator.url + model_path("gemini-2.0-flash", "generateContent"),
+        json=user("jwt"),
+        headers={"Authorization": f"Bearer {header}.{forged}.{signature}"},
+    )
     assert response.status_code == 401

@@ -34,7 +34,13 @@ def test_bad_control_calls(emulator: Emulator) -> None:
 
 
 def test_unknown_models_list_form(emulator: Emulator, client: httpx.Client) -> None:
-    assert httpx.post(f"{emulator.url}/emulator/unknown-models", json=["claude-nope"]).json() == {"unknown": ["claude-nope"]}
-    body = {"anthropic_version": "vertex-2023-10-16", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
+    assert httpx.post(f"{emulator.url}/emulator/unknown-models", json=["claude-nope"]).json() == {
+        "unknown": ["claude-nope"]
+    }
+    body = {
+        "anthropic_version": "vertex-2023-10-16",
+        "max_tokens": 5,
+        "messages": [{"role": "user", "content": "x"}],
+    }
     response = client.post(model_path("claude-nope", "rawPredict", publisher="anthropic"), json=body)
     assert response.status_code == 404 and response.json()["error"]["status"] == "NOT_FOUND"

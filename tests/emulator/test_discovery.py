@@ -19,7 +19,9 @@ def test_objects_reject_unknown_fields_but_maps_accept_any_key() -> None:
 
 def test_refs_point_into_defs_and_any_becomes_empty_schema() -> None:
     converted = discovery.definitions("aiplatform.v1")
-    assert converted[GENERATE]["properties"]["generationConfig"] == {"$ref": "#/$defs/GoogleCloudAiplatformV1GenerationConfig"}
+    assert converted[GENERATE]["properties"]["generationConfig"] == {
+        "$ref": "#/$defs/GoogleCloudAiplatformV1GenerationConfig"
+    }
     args = converted["GoogleCloudAiplatformV1FunctionCall"]["properties"]["args"]
     assert {k: v for k, v in args["additionalProperties"].items() if k != "x-proto-type"} == {}
 
@@ -59,15 +61,33 @@ def test_errors_name_the_json_path_of_unknown_fields() -> None:
 def test_violations_use_googles_location_for_map_entries() -> None:
     # Google reports schema-map entries by index: "...parameters.properties[0].value" (seen in
     # a public Gemini 400, zed-industries/zed issue 62539: "...parameters.properties[2].value").
-    body = {"contents": [], "tools": [{"functionDeclarations": [
-        {"name": "f", "parameters": {"type": "OBJECT", "properties": {"a": {"type": "STRING", "const": "x"}}}}]}]}
+    body = {
+        "contents": [],
+        "tools": [
+            {
+                "functionDeclarations": [
+                    {
+                        "name": "f",
+                        "parameters": {
+                            "type": "OBJECT",
+                            "properties": {"a": {"type": "STRING", "const": "x"}},
+                        },
+                    }
+                ]
+            }
+        ],
+    }
     [violation] = discovery.violations("aiplatform.v1", GENERATE, body)
     assert violation["field"] == "tools[0].function_declarations[0].parameters.properties[0].value"
     assert violation["description"].startswith('Invalid JSON payload received. Unknown name "const"')
 
 
 def test_texttospeech_validator_rejects_unknown_encoding() -> None:
-    body = {"input": {"text": "x"}, "voice": {"languageCode": "en-US"}, "audioConfig": {"audioEncoding": "WAV"}}
+    body = {
+        "input": {"text": "x"},
+        "voice": {"languageCode": "en-US"},
+        "audioConfig": {"audioEncoding": "WAV"},
+    }
     assert discovery.errors("texttospeech.v1", "SynthesizeSpeechRequest", body) == [
         "audioConfig.audioEncoding: Invalid value at 'audio_config.audio_encoding' (TYPE_ENUM), \"WAV\""
     ]

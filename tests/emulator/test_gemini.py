@@ -19,20 +19,33 @@ from engine.emulator import Emulator
 from .helpers import PROJECT, model_path, parent_path, sse_data, user
 
 MODEL = "gemini-2.0-flash-001"
-WEATHER_TOOL = {"functionDeclarations": [{
-    "name": "get_current_weather",
-    "description": "Get the current weather in a given location",
-    "parameters": {"type": "OBJECT", "properties": {"location": {"type": "STRING"}}, "required": ["location"]},
-}]}
+WEATHER_TOOL = {
+    "functionDeclarations": [
+        {
+            "name": "get_current_weather",
+            "description": "Get the current weather in a given location",
+            "parameters": {
+                "type": "OBJECT",
+                "properties": {"location": {"type": "STRING"}},
+                "required": ["location"],
+            },
+        }
+    ]
+}
 # Shape of Google's documented groundingMetadata (grounding with Google Search).
-GROUNDING = {"webSearchQueries": ["who won euro 2024"],
-             "groundingChunks": [{"web": {"uri": "https://example.org/euro", "title": "example.org"}}],
-             "groundingSupports": [{"segment": {"startIndex": 0, "endIndex": 5, "text": "Spain"},
-                                    "groundingChunkIndices": [0]}]}
+GROUNDING = {
+    "webSearchQueries": ["who won euro 2024"],
+    "groundingChunks": [{"web": {"uri": "https://example.org/euro", "title": "example.org"}}],
+    "groundingSupports": [
+        {"segment": {"startIndex": 0, "endIndex": 5, "text": "Spain"}, "groundingChunkIndices": [0]}
+    ],
+}
 
 
 def _text(response: dict) -> str:
-    return "".join(p.get("text", "") for p in response["candidates"][0]["content"]["parts"] if not p.get("thought"))
+    return "".join(
+        p.get("text", "") for p in response["candidates"][0]["content"]["parts"] if not p.get("thought")
+    )
 
 
 def test_default_answer_echoes_with_exact_usage(client: httpx.Client) -> None:
@@ -55,12 +68,14 @@ def test_regional_and_global_locations(client: httpx.Client, location: str) -> N
 
 def test_sse_stream_framing_matches_google(client: httpx.Client) -> None:
     prompt = user("one two three four five six seven")
-    with client.stream("POST", model_path(MODEL, "streamGenerateContent"), params={"alt": "sse"}, json=prompt) as response:
+    with client.stream(
+        "POST", model_path(MODEL, "streamGenerateContent"), params={"alt": "sse"}, json=prompt
+    ) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         raw = response.read().decode()
     frames = [f for f in raw.split("\r\n\r\n") if f]
     assert len(frames) >= 3 and all(f.startswith("data: ") for f in frames)
-    chunks = [json.loads(f[len("data: "):]) for f in frames]
+    chunks = [json.loads(f[len("data: ") :]) for f in frames]
     assert "finishReason" not in chunks[0]["candidates"][0]
     assert chunks[-1]["candidates"][0]["finishReason"] == "STOP"
     assert chunks[-1]["usageMetadata"]["totalTokenCount"] > 0
@@ -85,8 +100,13 @@ def test_count_tokens(client: httpx.Client) -> None:
 
 
 def test_thinking_adds_thought_part_signature_and_token_count(client: httpx.Client) -> None:
-    body = {**user("why?"), "generationConfig": {"thinkingConfig": {"includeThoughts": True, "thinkingBudget": 1024}}}
-    parts = client.post(model_path(MODEL, "generateContent"), json=body).json()["candidates"][0]["content"]["parts"]
+    body = {
+        **user("why?"),
+        "generationConfig": {"thinkingConfig": {"includeThoughts": True, "thinkingBudget": 1024}},
+    }
+    parts = client.post(model_path(MODEL, "generateContent"), json=body).json()["candidates"][0]["content"][
+        "parts"
+    ]
     assert parts[0] == {"text": "Thinking about: why?", "thought": True}
     assert parts[1]["text"] == "Echo: why?" and parts[1]["thoughtSignature"]
     usage = client.post(model_path(MODEL, "generateContent"), json=body).json()["usageMetadata"]
@@ -95,37 +115,63 @@ def test_thinking_adds_thought_part_signature_and_token_count(client: httpx.Clie
 
 
 def test_scripted_function_call_then_default(emulator: Emulator, client: httpx.Client) -> None:
-    emulator.script(MODEL, [{"function_calls": [{"name": "get_current_weather", "args": {"location": "Boston"}}]}])
+    emulator.script(
+        MODEL, [{"function_calls": [{"name": "get_current_weather", "args": {"location": "Boston"}}]}]
+    )
     body = {**user("Weather in Boston?"), "tools": [WEATHER_TOOL]}
     first = client.post(model_path(MODEL, "generateContent"), json=body).json()
     assert first["candidates"][0]["content"]["parts"] == [
-        {"functionCall": {"name": "get_current_weather", "args": {"location": "Boston"}}}]
+        {"functionCall": {"name": "get_current_weather", "args": {"location": "Boston"}}}
+    ]
     assert first["candidates"][0]["finishReason"] == "STOP"
-    follow_up = {"contents": [*body["contents"], first["candidates"][0]["content"], {"role": "user", "parts": [
-        {"functionResponse": {"name": "get_current_weather", "response": {"temperature": 20}}}]}]}
+    follow_up = {
+        "contents": [
+            *body["contents"],
+            first["candidates"][0]["content"],
+            {
+                "role": "user",
+                "parts": [
+                    {"functionResponse": {"name": "get_current_weather", "response": {"temperature": 20}}}
+                ],
+            },
+        ]
+    }
     second = client.post(model_path(MODEL, "generateContent"), json=follow_up).json()
     assert _text(second) == 'Echo: get_current_weather returned {"temperature": 20}'
 
 
 def test_scripted_thought_with_signature(emulator: Emulator, client: httpx.Client) -> None:
     emulator.script(MODEL, [{"thought": "Let me think.", "thought_signature": "c2lnbmF0dXJl", "text": "42"}])
-    parts = client.post(model_path(MODEL, "generateContent"), json=user("q")).json()["candidates"][0]["content"]["parts"]
-    assert parts == [{"text": "Let me think.", "thought": True}, {"text": "42", "thoughtSignature": "c2lnbmF0dXJl"}]
+    parts = client.post(model_path(MODEL, "generateContent"), json=user("q")).json()["candidates"][0][
+        "content"
+    ]["parts"]
+    assert parts == [
+        {"text": "Let me think.", "thought": True},
+        {"text": "42", "thoughtSignature": "c2lnbmF0dXJl"},
+    ]
 
 
-def test_signature_without_visible_thought_rides_on_the_function_call(emulator: Emulator, client: httpx.Client) -> None:
+def test_signature_without_visible_thought_rides_on_the_function_call(
+    emulator: Emulator, client: httpx.Client
+) -> None:
     emulator.script(MODEL, [{"thought_signature": "c2ln", "function_calls": [{"name": "f", "args": {}}]}])
-    parts = client.post(model_path(MODEL, "generateContent"), json=user("q")).json()["candidates"][0]["content"]["parts"]
+    parts = client.post(model_path(MODEL, "generateContent"), json=user("q")).json()["candidates"][0][
+        "content"
+    ]["parts"]
     assert parts == [{"functionCall": {"name": "f", "args": {}}, "thoughtSignature": "c2ln"}]
 
 
 def test_audio_and_image_modalities(client: httpx.Client) -> None:
     audio = {**user("say hi"), "generationConfig": {"responseModalities": ["AUDIO"]}}
-    [part] = client.post(model_path(MODEL, "generateContent"), json=audio).json()["candidates"][0]["content"]["parts"]
+    [part] = client.post(model_path(MODEL, "generateContent"), json=audio).json()["candidates"][0]["content"][
+        "parts"
+    ]
     assert part["inlineData"]["mimeType"] == "audio/L16;codec=pcm;rate=24000"
     assert len(base64.b64decode(part["inlineData"]["data"])) == 2 * int(0.3 * 24000)
     image = {**user("draw"), "generationConfig": {"responseModalities": ["TEXT", "IMAGE"]}}
-    parts = client.post(model_path(MODEL, "generateContent"), json=image).json()["candidates"][0]["content"]["parts"]
+    parts = client.post(model_path(MODEL, "generateContent"), json=image).json()["candidates"][0]["content"][
+        "parts"
+    ]
     assert parts[0] == {"text": "Echo: draw"}
     assert base64.b64decode(parts[1]["inlineData"]["data"]).startswith(b"\x89PNG")
 
@@ -136,7 +182,9 @@ def test_scripted_grounding_metadata(emulator: Emulator, client: httpx.Client) -
     assert candidate["groundingMetadata"] == GROUNDING and _text({"candidates": [candidate]}) == "Spain won."
 
 
-def test_block_reason_gives_prompt_feedback_without_candidates(emulator: Emulator, client: httpx.Client) -> None:
+def test_block_reason_gives_prompt_feedback_without_candidates(
+    emulator: Emulator, client: httpx.Client
+) -> None:
     emulator.script(MODEL, [{"block_reason": "SAFETY"}])
     body = client.post(model_path(MODEL, "generateContent"), json=user("bad")).json()
     assert "candidates" not in body
@@ -152,21 +200,36 @@ def test_safety_finish_reason(emulator: Emulator, client: httpx.Client) -> None:
 
 
 def test_raw_json_is_sent_as_is(emulator: Emulator, client: httpx.Client) -> None:
-    raw = {"candidates": [{"content": {"role": "model", "parts": [{"text": "raw"}]}, "finishReason": "MAX_TOKENS"}]}
+    raw = {
+        "candidates": [
+            {"content": {"role": "model", "parts": [{"text": "raw"}]}, "finishReason": "MAX_TOKENS"}
+        ]
+    }
     emulator.script(MODEL, [{"json": raw}])
     assert client.post(model_path(MODEL, "generateContent"), json=user("q")).json() == raw
 
 
 def test_scripts_are_consumed_in_order_then_default(emulator: Emulator, client: httpx.Client) -> None:
     emulator.script(MODEL, [{"text": "first"}, {"text": "second"}])
-    answers = [_text(client.post(model_path(MODEL, "generateContent"), json=user("x")).json()) for _ in range(3)]
+    answers = [
+        _text(client.post(model_path(MODEL, "generateContent"), json=user("x")).json()) for _ in range(3)
+    ]
     assert answers == ["first", "second", "Echo: x"]
 
 
 def test_json_mode_answers_with_schema_shaped_json(client: httpx.Client) -> None:
-    schema = {"type": "OBJECT", "properties": {"city": {"type": "STRING"}, "days": {"type": "INTEGER"},
-                                               "kind": {"type": "STRING", "enum": ["sunny", "rainy"]}}}
-    body = {**user("plan"), "generationConfig": {"responseMimeType": "application/json", "responseSchema": schema}}
+    schema = {
+        "type": "OBJECT",
+        "properties": {
+            "city": {"type": "STRING"},
+            "days": {"type": "INTEGER"},
+            "kind": {"type": "STRING", "enum": ["sunny", "rainy"]},
+        },
+    }
+    body = {
+        **user("plan"),
+        "generationConfig": {"responseMimeType": "application/json", "responseSchema": schema},
+    }
     answer = json.loads(_text(client.post(model_path(MODEL, "generateContent"), json=body).json()))
     assert answer == {"city": "Echo: plan", "days": 0, "kind": "sunny"}
 
@@ -188,12 +251,18 @@ def test_candidate_count(client: httpx.Client) -> None:
 
 
 def test_unknown_field_is_a_400_naming_it(client: httpx.Client) -> None:
-    body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}], "generation_config": {"temperature": 0.2}}
+    body = {
+        "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+        "generation_config": {"temperature": 0.2},
+    }
     response = client.post(model_path(MODEL, "generateContent"), json=body)
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["status"] == "INVALID_ARGUMENT"
-    assert error["message"] == 'Invalid JSON payload received. Unknown name "generation_config": Cannot find field.'
+    assert (
+        error["message"]
+        == 'Invalid JSON payload received. Unknown name "generation_config": Cannot find field.'
+    )
     assert error["details"][0]["@type"] == "type.googleapis.com/google.rpc.BadRequest"
 
 
@@ -201,15 +270,21 @@ def test_wrong_type_is_a_400_naming_the_field(client: httpx.Client) -> None:
     body = {**user("hi"), "generationConfig": {"temperature": "hot"}}
     response = client.post(model_path(MODEL, "generateContent"), json=body)
     assert response.status_code == 400
-    assert response.json()["error"]["details"][0]["fieldViolations"] == [{
-        "field": "generation_config.temperature",
-        "description": "Invalid value at 'generation_config.temperature' (TYPE_FLOAT), \"hot\""}]
+    assert response.json()["error"]["details"][0]["fieldViolations"] == [
+        {
+            "field": "generation_config.temperature",
+            "description": "Invalid value at 'generation_config.temperature' (TYPE_FLOAT), \"hot\"",
+        }
+    ]
 
 
 def test_missing_contents_and_bad_json(client: httpx.Client) -> None:
     assert client.post(model_path(MODEL, "generateContent"), json={}).status_code == 400
-    broken = client.post(model_path(MODEL, "generateContent"), content=b"{not json",
-                         headers={"Content-Type": "application/json"})
+    broken = client.post(
+        model_path(MODEL, "generateContent"),
+        content=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
     assert broken.status_code == 400 and "Invalid JSON payload" in broken.json()["error"]["message"]
 
 
@@ -220,7 +295,10 @@ def test_unknown_model_is_googles_404(emulator: Emulator, client: httpx.Client) 
     assert missing.status_code == 404
     error = missing.json()["error"]
     assert error["status"] == "NOT_FOUND" and error["code"] == 404
-    assert f"projects/{PROJECT}/locations/us-central1/publishers/google/models/gemini-0.1-nope" in error["message"]
+    assert (
+        f"projects/{PROJECT}/locations/us-central1/publishers/google/models/gemini-0.1-nope"
+        in error["message"]
+    )
 
 
 def test_unknown_path_is_googles_404(client: httpx.Client) -> None:
@@ -236,7 +314,9 @@ def test_tuned_model_endpoint(emulator: Emulator, client: httpx.Client) -> None:
     assert "".join(_text(json.loads(d)) for d in sse_data(stream.text, "\r\n\r\n")) == "Echo: y z"
 
 
-def test_request_log_records_body_and_redacts_token(emulator: Emulator, client: httpx.Client, token: str) -> None:
+def test_request_log_records_body_and_redacts_token(
+    emulator: Emulator, client: httpx.Client, token: str
+) -> None:
     client.post(model_path(MODEL, "generateContent"), json=user("logged"))
     [entry] = emulator.requests(MODEL)
     assert entry["method"] == "POST" and entry["body"] == user("logged")

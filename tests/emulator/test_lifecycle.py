@@ -56,8 +56,14 @@ def test_create_app_shares_given_state() -> None:
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
 def test_cli_subprocess_serves_and_exits_cleanly(tmp_path: Path, stop: signal.Signals) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "engine.emulator", "--port", "0"], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "engine.emulator", "--port", "0"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = process.stdout.readline().strip()  # blocks until the readiness line (or EOF on failure)
         match = READY.match(line)
@@ -65,10 +71,14 @@ def test_cli_subprocess_serves_and_exits_cleanly(tmp_path: Path, stop: signal.Si
         url, port = match.group(1), int(match.group(2))
         info = httpx.post(f"{url}/emulator/service-accounts", json={}).json()
         creds = service_account.Credentials.from_service_account_info(
-            info, scopes=["https://www.googleapis.com/auth/cloud-platform"])
+            info, scopes=["https://www.googleapis.com/auth/cloud-platform"]
+        )
         creds.refresh(google.auth.transport.requests.Request())
-        answer = httpx.post(url + model_path("gemini-2.0-flash", "generateContent"), json=user("subprocess"),
-                            headers={"Authorization": f"Bearer {creds.token}"})
+        answer = httpx.post(
+            url + model_path("gemini-2.0-flash", "generateContent"),
+            json=user("subprocess"),
+            headers={"Authorization": f"Bearer {creds.token}"},
+        )
         assert answer.json()["candidates"][0]["content"]["parts"][0]["text"] == "Echo: subprocess"
         process.send_signal(stop)
         assert process.wait(timeout=10) == 0
@@ -87,6 +97,11 @@ def test_cli_reports_busy_port() -> None:
         taken.listen(1)
         port = taken.getsockname()[1]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        done = subprocess.run([sys.executable, "-m", "engine.emulator", "--port", str(port)], env=env,
-                              capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            [sys.executable, "-m", "engine.emulator", "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     assert done.returncode == 1 and "cannot listen" in done.stderr

@@ -52,8 +52,11 @@ def test_service_account_paths(emulator: Emulator) -> None:
     assert httpx.get(f"{base}/email", headers=FLAVOR).text == info["email"]
     token = httpx.get(f"{base}/token", headers=FLAVOR).json()
     assert token["token_type"] == "Bearer" and token["expires_in"] > 0
-    call = httpx.post(emulator.url + model_path("gemini-2.0-flash", "generateContent"), json=user("x"),
-                      headers={"Authorization": f"Bearer {token['access_token']}"})
+    call = httpx.post(
+        emulator.url + model_path("gemini-2.0-flash", "generateContent"),
+        json=user("x"),
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    )
     assert call.status_code == 200
     assert httpx.get(f"{emulator.url}/computeMetadata/v1/instance/nothing", headers=FLAVOR).status_code == 404
 
@@ -62,10 +65,17 @@ def test_google_auth_default_uses_metadata_server(emulator: Emulator, tmp_path: 
     host = emulator.url.removeprefix("http://")
     hidden = ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "NO_GCE_CHECK")
     env = {k: v for k, v in os.environ.items() if k not in hidden}
-    env.update(GCE_METADATA_HOST=host, GCE_METADATA_IP=host, HOME=str(tmp_path), CLOUDSDK_CONFIG=str(tmp_path),
-               GCE_METADATA_DETECT_RETRIES="1")
+    env.update(
+        GCE_METADATA_HOST=host,
+        GCE_METADATA_IP=host,
+        HOME=str(tmp_path),
+        CLOUDSDK_CONFIG=str(tmp_path),
+        GCE_METADATA_DETECT_RETRIES="1",
+    )
     url = emulator.url + model_path("gemini-2.0-flash", "generateContent")
-    done = subprocess.run([sys.executable, "-c", ADC_PROGRAM, url], env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", ADC_PROGRAM, url], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["kind"] == "google.auth.compute_engine.credentials"

@@ -24,7 +24,9 @@ HELLO = [{"role": "user", "content": "Summer travel plan to Paris"}]
 
 @pytest.fixture
 def maas(emulator: Emulator, token: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{emulator.url}{parent_path()}/endpoints/openapi", api_key=token, max_retries=0)
+    return openai.OpenAI(
+        base_url=f"{emulator.url}{parent_path()}/endpoints/openapi", api_key=token, max_retries=0
+    )
 
 
 def test_maas_chat_with_openai_sdk(maas: openai.OpenAI) -> None:
@@ -32,12 +34,19 @@ def test_maas_chat_with_openai_sdk(maas: openai.OpenAI) -> None:
     assert answer.object == "chat.completion" and answer.model == LLAMA
     assert answer.choices[0].message.content == "Echo: Summer travel plan to Paris"
     assert answer.choices[0].finish_reason == "stop"
-    assert (answer.usage.prompt_tokens, answer.usage.completion_tokens, answer.usage.total_tokens) == (5, 7, 12)
+    assert (answer.usage.prompt_tokens, answer.usage.completion_tokens, answer.usage.total_tokens) == (
+        5,
+        7,
+        12,
+    )
 
 
 def test_maas_stream_with_usage(maas: openai.OpenAI) -> None:
-    chunks = list(maas.chat.completions.create(model=LLAMA, messages=HELLO, stream=True,
-                                               stream_options={"include_usage": True}))
+    chunks = list(
+        maas.chat.completions.create(
+            model=LLAMA, messages=HELLO, stream=True, stream_options={"include_usage": True}
+        )
+    )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "Echo: Summer travel plan to Paris"
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
@@ -54,16 +63,25 @@ def test_maas_tool_calls(emulator: Emulator, maas: openai.OpenAI) -> None:
 
 def test_maas_json_schema_response_format(maas: openai.OpenAI) -> None:
     schema = {"type": "object", "properties": {"city": {"type": "string"}, "nights": {"type": "integer"}}}
-    answer = maas.chat.completions.create(model=LLAMA, messages=HELLO, response_format={
-        "type": "json_schema", "json_schema": {"name": "plan", "schema": schema}})
-    assert json.loads(answer.choices[0].message.content) == {"city": "Echo: Summer travel plan to Paris", "nights": 0}
+    answer = maas.chat.completions.create(
+        model=LLAMA,
+        messages=HELLO,
+        response_format={"type": "json_schema", "json_schema": {"name": "plan", "schema": schema}},
+    )
+    assert json.loads(answer.choices[0].message.content) == {
+        "city": "Echo: Summer travel plan to Paris",
+        "nights": 0,
+    }
 
 
 def test_maas_max_tokens_and_stop(maas: openai.OpenAI) -> None:
     short = maas.chat.completions.create(model=LLAMA, messages=HELLO, max_tokens=3)
     assert (short.choices[0].message.content, short.choices[0].finish_reason) == ("Echo: Summer", "length")
     stopped = maas.chat.completions.create(model=LLAMA, messages=HELLO, stop=[" to"])
-    assert (stopped.choices[0].message.content, stopped.choices[0].finish_reason) == ("Echo: Summer travel plan", "stop")
+    assert (stopped.choices[0].message.content, stopped.choices[0].finish_reason) == (
+        "Echo: Summer travel plan",
+        "stop",
+    )
 
 
 def test_maas_requires_messages_and_knows_unknown_models(emulator: Emulator, client: httpx.Client) -> None:
@@ -82,15 +100,22 @@ def test_model_garden_endpoint_chat(emulator: Emulator, client: httpx.Client) ->
 
 def test_mistral_raw_predict_and_stream(client: httpx.Client) -> None:
     body = {"model": "mistral-large-2411", "messages": HELLO}
-    unary = client.post(model_path("mistral-large-2411", "rawPredict", publisher="mistralai"), json=body).json()
+    unary = client.post(
+        model_path("mistral-large-2411", "rawPredict", publisher="mistralai"), json=body
+    ).json()
     assert unary["choices"][0]["message"]["content"] == "Echo: Summer travel plan to Paris"
-    streamed = client.post(model_path("mistral-large-2411", "streamRawPredict", publisher="mistralai"),
-                           json={**body, "stream": True})
+    streamed = client.post(
+        model_path("mistral-large-2411", "streamRawPredict", publisher="mistralai"),
+        json={**body, "stream": True},
+    )
     payloads = sse_data(streamed.text)
     assert payloads[-1] == "[DONE]"
     chunks = [json.loads(p) for p in payloads[:-1]]
     assert {c["object"] for c in chunks} == {"chat.completion.chunk"}
-    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks) == "Echo: Summer travel plan to Paris"
+    assert (
+        "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+        == "Echo: Summer travel plan to Paris"
+    )
 
 
 def test_codestral_fim(client: httpx.Client) -> None:
@@ -108,7 +133,9 @@ def test_ai21_jamba_raw_predict(client: httpx.Client) -> None:
 
 
 def test_endpoint_embeddings_are_deterministic(emulator: Emulator, token: str) -> None:
-    garden = openai.OpenAI(base_url=f"{emulator.url}{parent_path()}/endpoints/555", api_key=token, max_retries=0)
+    garden = openai.OpenAI(
+        base_url=f"{emulator.url}{parent_path()}/endpoints/555", api_key=token, max_retries=0
+    )
     first = garden.embeddings.create(model="e5", input=["alpha", "beta"], dimensions=16)
     again = garden.embeddings.create(model="e5", input="alpha", dimensions=16)
     assert len(first.data) == 2 and len(first.data[0].embedding) == 16

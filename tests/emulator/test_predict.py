@@ -26,9 +26,13 @@ def _predict(client: httpx.Client, model: str, body: dict) -> httpx.Response:
 
 
 def test_text_embeddings_shape_dimensions_and_determinism(client: httpx.Client) -> None:
-    body = {"instances": [{"content": "What is life?", "task_type": "RETRIEVAL_QUERY"},
-                          {"content": "Life is good.", "task_type": "RETRIEVAL_DOCUMENT", "title": "t"}],
-            "parameters": {"autoTruncate": True, "outputDimensionality": 256}}
+    body = {
+        "instances": [
+            {"content": "What is life?", "task_type": "RETRIEVAL_QUERY"},
+            {"content": "Life is good.", "task_type": "RETRIEVAL_DOCUMENT", "title": "t"},
+        ],
+        "parameters": {"autoTruncate": True, "outputDimensionality": 256},
+    }
     first = _predict(client, "text-embedding-005", body).json()
     again = _predict(client, "text-embedding-005", body).json()
     [query, document] = first["predictions"]
@@ -40,23 +44,45 @@ def test_text_embeddings_shape_dimensions_and_determinism(client: httpx.Client) 
 
 def test_text_embedding_default_dimension(client: httpx.Client) -> None:
     body = {"instances": [{"content": "x"}]}
-    assert len(_predict(client, "text-embedding-005", body).json()["predictions"][0]["embeddings"]["values"]) == 768
+    assert (
+        len(_predict(client, "text-embedding-005", body).json()["predictions"][0]["embeddings"]["values"])
+        == 768
+    )
 
 
 def test_multimodal_embeddings(client: httpx.Client) -> None:
     image = base64.b64encode(b"fake-image-bytes").decode()
-    body = {"instances": [{"text": "a cat", "image": {"bytesBase64Encoded": image},
-                           "video": {"gcsUri": "gs://bucket/cat.mp4",
-                                     "videoSegmentConfig": {"startOffsetSec": 0, "endOffsetSec": 30, "intervalSec": 15}}}]}
+    body = {
+        "instances": [
+            {
+                "text": "a cat",
+                "image": {"bytesBase64Encoded": image},
+                "video": {
+                    "gcsUri": "gs://bucket/cat.mp4",
+                    "videoSegmentConfig": {"startOffsetSec": 0, "endOffsetSec": 30, "intervalSec": 15},
+                },
+            }
+        ]
+    }
     [prediction] = _predict(client, "multimodalembedding@001", body).json()["predictions"]
     assert len(prediction["textEmbedding"]) == len(prediction["imageEmbedding"]) == 1408
-    assert [(v["startOffsetSec"], v["endOffsetSec"]) for v in prediction["videoEmbeddings"]] == [(0, 15), (15, 30)]
-    small = _predict(client, "multimodalembedding@001", {"instances": [{"text": "a cat"}], "parameters": {"dimension": 128}})
+    assert [(v["startOffsetSec"], v["endOffsetSec"]) for v in prediction["videoEmbeddings"]] == [
+        (0, 15),
+        (15, 30),
+    ]
+    small = _predict(
+        client,
+        "multimodalembedding@001",
+        {"instances": [{"text": "a cat"}], "parameters": {"dimension": 128}},
+    )
     assert len(small.json()["predictions"][0]["textEmbedding"]) == 128
 
 
 def test_imagen_returns_real_pngs(client: httpx.Client) -> None:
-    body = {"instances": [{"prompt": "a watercolor fox"}], "parameters": {"sampleCount": 2, "aspectRatio": "16:9", "seed": 7}}
+    body = {
+        "instances": [{"prompt": "a watercolor fox"}],
+        "parameters": {"sampleCount": 2, "aspectRatio": "16:9", "seed": 7},
+    }
     predictions = _predict(client, "imagen-3.0-generate-002", body).json()["predictions"]
     assert len(predictions) == 2
     for prediction in predictions:
@@ -67,16 +93,25 @@ def test_imagen_returns_real_pngs(client: httpx.Client) -> None:
 
 
 def test_palm_text_and_code(client: httpx.Client) -> None:
-    text = _predict(client, "text-bison@002", {"instances": [{"prompt": "Tell a joke"}]}).json()["predictions"][0]
-    assert text["content"] == "Echo: Tell a joke" and "safetyAttributes" in text and "citationMetadata" in text
-    code = _predict(client, "code-gecko@002", {"instances": [{"prefix": "def add(a, b):", "suffix": ""}]}).json()
+    text = _predict(client, "text-bison@002", {"instances": [{"prompt": "Tell a joke"}]}).json()[
+        "predictions"
+    ][0]
+    assert (
+        text["content"] == "Echo: Tell a joke" and "safetyAttributes" in text and "citationMetadata" in text
+    )
+    code = _predict(
+        client, "code-gecko@002", {"instances": [{"prefix": "def add(a, b):", "suffix": ""}]}
+    ).json()
     assert code["predictions"][0]["content"] == "Echo: def add(a, b):"
 
 
 def test_palm_chat(emulator: Emulator, client: httpx.Client) -> None:
     emulator.script("chat-bison@002", [{"text": "Hi there!"}])
-    body = {"instances": [{"context": "friendly", "examples": [],
-                           "messages": [{"author": "user", "content": "Hello"}]}]}
+    body = {
+        "instances": [
+            {"context": "friendly", "examples": [], "messages": [{"author": "user", "content": "Hello"}]}
+        ]
+    }
     prediction = _predict(client, "chat-bison@002", body).json()["predictions"][0]
     assert prediction["candidates"] == [{"author": "bot", "content": "Hi there!"}]
 
@@ -86,7 +121,9 @@ def test_endpoint_predict_reports_deployed_model(client: httpx.Client) -> None:
     assert response.json()["deployedModelId"] == "321"
 
 
-@pytest.mark.parametrize("body", [{"instances": []}, {"instances": ["text"]}, {"instances": [{"content": "x"}], "extra": 1}])
+@pytest.mark.parametrize(
+    "body", [{"instances": []}, {"instances": ["text"]}, {"instances": [{"content": "x"}], "extra": 1}]
+)
 def test_invalid_predict_bodies(client: httpx.Client, body: dict) -> None:
     response = _predict(client, "text-embedding-005", body)
     assert response.status_code == 400 and response.json()["error"]["status"] == "INVALID_ARGUMENT"

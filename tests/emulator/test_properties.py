@@ -23,7 +23,9 @@ def test_sse_stream_reassembles_to_unary_answer(emulator: Emulator, token: str, 
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=emulator.url, headers=headers, timeout=10) as client:
         unary = client.post(model_path(MODEL, "generateContent"), json=user(said)).json()
-        stream = client.post(model_path(MODEL, "streamGenerateContent"), params={"alt": "sse"}, json=user(said))
+        stream = client.post(
+            model_path(MODEL, "streamGenerateContent"), params={"alt": "sse"}, json=user(said)
+        )
     chunks = [json.loads(d) for d in sse_data(stream.text, "\r\n\r\n")]
     streamed = "".join(p["text"] for c in chunks for p in c["candidates"][0]["content"]["parts"])
     assert streamed == unary["candidates"][0]["content"]["parts"][0]["text"] == f"Echo: {said}"
@@ -44,5 +46,7 @@ def test_any_unknown_part_field_is_named_in_the_error(name: str) -> None:
     if name in known:
         assert all(f'Unknown name "{name}"' not in e for e in found)
     else:
-        assert found == [f"contents[0].parts[0].{name}: Invalid JSON payload received. "
-                         f"Unknown name \"{name}\" at 'contents[0].parts[0]': Cannot find field."]
+        assert found == [
+            f"contents[0].parts[0].{name}: Invalid JSON payload received. "
+            f"Unknown name \"{name}\" at 'contents[0].parts[0]': Cannot find field."
+        ]

@@ -15,11 +15,17 @@ from engine.emulator import Emulator
 
 from .helpers import model_path, parent_path, user
 
-BATCH = {"displayName": "nightly", "model": "publishers/google/models/gemini-2.0-flash-001",
-         "inputConfig": {"instancesFormat": "jsonl", "gcsSource": {"uris": ["gs://bucket/input.jsonl"]}},
-         "outputConfig": {"predictionsFormat": "jsonl", "gcsDestination": {"outputUriPrefix": "gs://bucket/out"}}}
-TUNING = {"baseModel": "gemini-2.0-flash-001", "tunedModelDisplayName": "mine",
-          "supervisedTuningSpec": {"trainingDatasetUri": "gs://bucket/train.jsonl"}}
+BATCH = {
+    "displayName": "nightly",
+    "model": "publishers/google/models/gemini-2.0-flash-001",
+    "inputConfig": {"instancesFormat": "jsonl", "gcsSource": {"uris": ["gs://bucket/input.jsonl"]}},
+    "outputConfig": {"predictionsFormat": "jsonl", "gcsDestination": {"outputUriPrefix": "gs://bucket/out"}},
+}
+TUNING = {
+    "baseModel": "gemini-2.0-flash-001",
+    "tunedModelDisplayName": "mine",
+    "supervisedTuningSpec": {"trainingDatasetUri": "gs://bucket/train.jsonl"},
+}
 
 
 STEP = 100.0
@@ -53,23 +59,32 @@ def _states(client: httpx.Client, name: str, until: str) -> list[str]:
 
 
 def test_cached_content_lifecycle_and_use(client: httpx.Client) -> None:
-    body = {"model": "projects/test-project/locations/us-central1/publishers/google/models/gemini-2.0-flash-001",
-            "contents": [{"role": "user", "parts": [{"text": "a long shared document " * 10}]}], "ttl": "600s",
-            "displayName": "doc"}
+    body = {
+        "model": "projects/test-project/locations/us-central1/publishers/google/models/gemini-2.0-flash-001",
+        "contents": [{"role": "user", "parts": [{"text": "a long shared document " * 10}]}],
+        "ttl": "600s",
+        "displayName": "doc",
+    }
     created = client.post(f"{parent_path()}/cachedContents", json=body).json()
     name = created["name"]
     assert name.startswith("projects/test-project/locations/us-central1/cachedContents/")
     assert created["usageMetadata"]["totalTokenCount"] == 40 and "contents" not in created
     assert client.get(f"/v1/{name}").json()["displayName"] == "doc"
-    assert [c["name"] for c in client.get(f"{parent_path()}/cachedContents").json()["cachedContents"]] == [name]
+    assert [c["name"] for c in client.get(f"{parent_path()}/cachedContents").json()["cachedContents"]] == [
+        name
+    ]
     patched = client.patch(f"/v1/{name}", json={"ttl": "7200s"}).json()
     assert patched["expireTime"] > created["expireTime"]
-    usage = client.post(model_path("gemini-2.0-flash-001", "generateContent"),
-                        json={**user("summarize"), "cachedContent": name}).json()["usageMetadata"]
+    usage = client.post(
+        model_path("gemini-2.0-flash-001", "generateContent"),
+        json={**user("summarize"), "cachedContent": name},
+    ).json()["usageMetadata"]
     assert usage["cachedContentTokenCount"] == 40 and usage["promptTokenCount"] == 41
     assert client.delete(f"/v1/{name}").json() == {}
     assert client.get(f"/v1/{name}").status_code == 404
-    gone = client.post(model_path("gemini-2.0-flash-001", "generateContent"), json={**user("x"), "cachedContent": name})
+    gone = client.post(
+        model_path("gemini-2.0-flash-001", "generateContent"), json={**user("x"), "cachedContent": name}
+    )
     assert gone.status_code == 404
 
 
@@ -126,7 +141,9 @@ def test_tuning_job_succeeds_with_tuned_model_and_has_no_delete(client: httpx.Cl
     answer = client.post(f"/v1/{tuned['endpoint']}:generateContent", json=user("tuned?"))
     assert answer.status_code == 200
     assert client.delete(f"/v1/{job['name']}").status_code == 404
-    assert [j["name"] for j in client.get(f"{parent_path()}/tuningJobs").json()["tuningJobs"]] == [job["name"]]
+    assert [j["name"] for j in client.get(f"{parent_path()}/tuningJobs").json()["tuningJobs"]] == [
+        job["name"]
+    ]
 
 
 def test_lists_are_per_location_and_reset_clears(emulator: Emulator, client: httpx.Client) -> None:

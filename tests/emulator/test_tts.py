@@ -12,9 +12,11 @@ import pytest
 
 from engine.emulator import Emulator
 
-BODY = {"input": {"text": "Hello from the emulator"},
-        "voice": {"languageCode": "en-US", "name": "en-US-Standard-A", "ssmlGender": "FEMALE"},
-        "audioConfig": {"audioEncoding": "LINEAR16", "speakingRate": 1.0}}
+BODY = {
+    "input": {"text": "Hello from the emulator"},
+    "voice": {"languageCode": "en-US", "name": "en-US-Standard-A", "ssmlGender": "FEMALE"},
+    "audioConfig": {"audioEncoding": "LINEAR16", "speakingRate": 1.0},
+}
 
 
 def _synthesize(client: httpx.Client, body: dict) -> httpx.Response:
@@ -29,8 +31,14 @@ def test_linear16_is_a_valid_wav(client: httpx.Client) -> None:
 
 
 def test_sample_rate_and_speaking_rate_are_honoured(client: httpx.Client) -> None:
-    slow = {**BODY, "audioConfig": {"audioEncoding": "LINEAR16", "sampleRateHertz": 16000, "speakingRate": 0.5}}
-    fast = {**BODY, "audioConfig": {"audioEncoding": "LINEAR16", "sampleRateHertz": 16000, "speakingRate": 2.0}}
+    slow = {
+        **BODY,
+        "audioConfig": {"audioEncoding": "LINEAR16", "sampleRateHertz": 16000, "speakingRate": 0.5},
+    }
+    fast = {
+        **BODY,
+        "audioConfig": {"audioEncoding": "LINEAR16", "sampleRateHertz": 16000, "speakingRate": 2.0},
+    }
     frames = []
     for body in (slow, fast):
         with wave.open(io.BytesIO(base64.b64decode(_synthesize(client, body).json()["audioContent"]))) as wav:
@@ -39,7 +47,9 @@ def test_sample_rate_and_speaking_rate_are_honoured(client: httpx.Client) -> Non
     assert frames[0] == 4 * frames[1]
 
 
-@pytest.mark.parametrize(("encoding", "magic"), [("MULAW", b"RIFF"), ("ALAW", b"RIFF"), ("MP3", b"ID3"), ("OGG_OPUS", b"OggS")])
+@pytest.mark.parametrize(
+    ("encoding", "magic"), [("MULAW", b"RIFF"), ("ALAW", b"RIFF"), ("MP3", b"ID3"), ("OGG_OPUS", b"OggS")]
+)
 def test_other_encodings(client: httpx.Client, encoding: str, magic: bytes) -> None:
     body = {**BODY, "audioConfig": {"audioEncoding": encoding}}
     assert base64.b64decode(_synthesize(client, body).json()["audioContent"]).startswith(magic)
@@ -48,14 +58,20 @@ def test_other_encodings(client: httpx.Client, encoding: str, magic: bytes) -> N
 def test_invalid_encoding_is_a_400_naming_it(client: httpx.Client) -> None:
     response = _synthesize(client, {**BODY, "audioConfig": {"audioEncoding": "WAV"}})
     assert response.status_code == 400
-    assert response.json()["error"]["message"] == "Invalid value at 'audio_config.audio_encoding' (TYPE_ENUM), \"WAV\""
+    assert (
+        response.json()["error"]["message"]
+        == "Invalid value at 'audio_config.audio_encoding' (TYPE_ENUM), \"WAV\""
+    )
 
 
-@pytest.mark.parametrize("body", [
-    {**BODY, "input": {}},
-    {**BODY, "voice": {"name": "x"}},
-    {"input": {"text": "x"}, "voice": {"languageCode": "en-US"}},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {**BODY, "input": {}},
+        {**BODY, "voice": {"name": "x"}},
+        {"input": {"text": "x"}, "voice": {"languageCode": "en-US"}},
+    ],
+)
 def test_required_parts_are_checked(client: httpx.Client, body: dict) -> None:
     response = _synthesize(client, body)
     assert response.status_code == 400 and response.json()["error"]["status"] == "INVALID_ARGUMENT"

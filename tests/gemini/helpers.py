@@ -14,8 +14,6 @@ from tests.credentials import StaticToken
 USER = [{"role": "user", "content": "Hello, how are you?"}]
 
 
-
-
 BASE = {"vertex_credentials": StaticToken(), "vertex_project": "my-project", "vertex_location": "us-central1"}
 
 

@@ -169,7 +169,9 @@ def test_uploaded_file_id_drives_the_batch(gcs: dict[str, Any], vx: dict[str, An
 
 def test_google_documented_create_response_maps_to_an_openai_batch() -> None:
     wrapper = load("jobs/batch_prediction_job_create_response.json")
-    assert_valid_request(wrapper["body"], schema="GoogleCloudAiplatformV1BatchPredictionJob")  # the fixture's field names
+    assert_valid_request(
+        wrapper["body"], schema="GoogleCloudAiplatformV1BatchPredictionJob"
+    )  # the fixture's field names
     op = default_registry().resolve("vertex_ai/", "retrieve_batch").family.operations["retrieve_batch"]
     batch = assert_batch(build_object(op.response, wrapper["body"], ""))
     assert batch.id == "BATCH_JOB_ID"
