@@ -4,7 +4,9 @@
 
 Any OpenAI client pointed at it (``base_url="http://127.0.0.1:4000/v1"``) reaches every
 Vertex AI model the config lists, with load balancing, failover, fallbacks, rate limits
-and API keys. Importing this package starts nothing; :func:`main` runs the server.
+and API keys, plus the files, batches and fine-tuning endpoints (credentials from the
+config's ``files_settings`` / ``finetune_settings``). Importing this package starts
+nothing; :func:`main` runs the server.
 """
 
 from __future__ import annotations

@@ -28,7 +28,8 @@ import engine
 from engine.errors import APIError, NotFoundError
 from engine.proxy.config import ProxyConfig, load_config
 from engine.proxy.handlers import Proxy, error_response, internal_error
-from engine.proxy.operations import ENDPOINTS
+from engine.proxy.operations import ENDPOINTS, RESOURCES
+from engine.proxy.resources import Resources
 
 CONFIG_ENV = "VERTEXLATE_PROXY_CONFIG"
 GRACE_ENV = "VERTEXLATE_PROXY_GRACE"
@@ -56,9 +57,14 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 def routes(proxy: Proxy) -> list[Route]:
     table: list[Route] = []
+    resources = Resources(proxy)
+    served = [r for r in RESOURCES if hasattr(engine, r.function)]
     for prefix in ("/v1", ""):
         for path, endpoint in ENDPOINTS.items():
             table.append(Route(prefix + path, partial(proxy.handle, endpoint=endpoint), methods=["POST"]))
+        for resource in served:
+            handler = partial(resources.handle, resource=resource)
+            table.append(Route(prefix + resource.path, handler, methods=[resource.method]))
         table.append(Route(prefix + "/models", proxy.models, methods=["GET"]))
         table.append(Route(prefix + "/models/{model:path}", proxy.model, methods=["GET"]))
     for name in ("liveliness", "liveness"):  # LiteLLM's spelling, and the usual one

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.proxy.operations import OPERATIONS
+from engine.proxy.provider_settings import Providers, provider_settings
 from engine.proxy.source import ConfigError, Source, read, resolve_env, schema_problems
 
 DEFAULT_TIMEOUT = 600.0
@@ -89,6 +90,7 @@ class ProxyConfig:
     environment: dict[str, str] = field(default_factory=dict, repr=False)
     finetune_settings: list[dict[str, Any]] = field(default_factory=list, repr=False)
     files_settings: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    providers: Providers = field(default_factory=dict, repr=False)  # the checked vertex_ai entries of both
 
     @property
     def auth_required(self) -> bool:
@@ -169,6 +171,7 @@ def _build(source: Source, environment: dict[str, str]) -> ProxyConfig:
         environment=environment,
         finetune_settings=list(data.get("finetune_settings") or []),
         files_settings=list(data.get("files_settings") or []),
+        providers=provider_settings(source),
     )
 
 
@@ -181,7 +184,7 @@ def _deployment(
     operations = _operations(source, params["model"], mode, where)
     if not operations:
         return None
-    if "vertex_credentials" in params and not _credentials_ok(
+    if "vertex_credentials" in params and not credentials_ok(
         source, params["vertex_credentials"], (*where, "vertex_credentials")
     ):
         return None
@@ -252,7 +255,7 @@ def _operations(source: Source, model: str, mode: Any, where: tuple[Any, ...]) -
     return frozenset({operation})
 
 
-def _credentials_ok(source: Source, value: Any, keys: tuple[Any, ...]) -> bool:
+def credentials_ok(source: Source, value: Any, keys: tuple[Any, ...]) -> bool:
     """Parse the credential now, so a broken one stops the start; the message never quotes it."""
     from engine import auth
     from engine.errors import APIError

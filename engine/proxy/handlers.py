@@ -53,6 +53,23 @@ def internal_error(where: str) -> Response:
     )
 
 
+def json_object(raw: bytes) -> dict[str, Any]:
+    """A request body that must be a JSON object; 400 in OpenAI's format otherwise."""
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise BadRequestError(
+            f"the request body is not valid JSON: {msg}{where}", code="invalid_json", llm_provider="proxy"
+        ) from None
+    if not isinstance(body, dict):
+        raise BadRequestError(
+            "the request body must be a JSON object", code="invalid_json", llm_provider="proxy"
+        )
+    return body
+
+
 def _tokens(result: Any) -> int:
     usage = result.get("usage") if isinstance(result, dict) else None
     return int(usage.get("total_tokens") or 0) if isinstance(usage, dict) else 0
@@ -107,22 +124,7 @@ class Proxy:
 
     # ------------------------------------------------------------------ request parsing
     async def _body(self, request: Request) -> dict[str, Any]:
-        raw = await request.body()
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError as exc:
-            where = (
-                f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-            )
-            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            raise BadRequestError(
-                f"the request body is not valid JSON: {msg}{where}", code="invalid_json", llm_provider="proxy"
-            ) from None
-        if not isinstance(body, dict):
-            raise BadRequestError(
-                "the request body must be a JSON object", code="invalid_json", llm_provider="proxy"
-            )
-        return body
+        return json_object(await request.body())
 
     def _model(self, body: dict[str, Any], caller: Caller, endpoint: Endpoint) -> str:
         name = body.pop("model", None)

@@ -37,6 +37,48 @@ ENDPOINTS: dict[str, Endpoint] = {
 
 OPERATIONS: tuple[str, ...] = tuple(dict.fromkeys(e.operation for e in ENDPOINTS.values()))
 
+
+@dataclass(frozen=True)
+class Resource:
+    """One OpenAI files / batches / fine-tuning endpoint: no model group, credentials from a settings section."""
+
+    method: str
+    path: str  # OpenAI's path; ids are path parameters named as the engine function's arguments
+    function: str  # public async function of the ``engine`` package
+    settings: str  # config section with the provider's entry: files_settings | finetune_settings
+    target: str  # the service the call reaches: "storage" (Cloud Storage) or "vertex" (Vertex AI)
+    form: bool = False  # multipart/form-data upload
+
+
+# The seed's flows ("Batch-APIs", "Fine-Tuning-APIs"), as OpenAI's client calls them. A row whose engine
+# function does not exist yet is not served (retrieving a file's metadata needs a retrieve_file operation).
+RESOURCES: tuple[Resource, ...] = (
+    Resource("POST", "/files", "acreate_file", "files_settings", "storage", form=True),
+    Resource("GET", "/files/{file_id:path}", "aretrieve_file", "files_settings", "storage"),
+    Resource("POST", "/batches", "acreate_batch", "files_settings", "vertex"),
+    Resource("GET", "/batches", "alist_batches", "files_settings", "vertex"),
+    Resource("GET", "/batches/{batch_id}", "aretrieve_batch", "files_settings", "vertex"),
+    Resource("POST", "/batches/{batch_id}/cancel", "acancel_batch", "files_settings", "vertex"),
+    Resource("POST", "/fine_tuning/jobs", "acreate_fine_tuning_job", "finetune_settings", "vertex"),
+    Resource("GET", "/fine_tuning/jobs", "alist_fine_tuning_jobs", "finetune_settings", "vertex"),
+    Resource(
+        "GET",
+        "/fine_tuning/jobs/{fine_tuning_job_id}",
+        "aretrieve_fine_tuning_job",
+        "finetune_settings",
+        "vertex",
+    ),
+    Resource(
+        "POST",
+        "/fine_tuning/jobs/{fine_tuning_job_id}/cancel",
+        "acancel_fine_tuning_job",
+        "finetune_settings",
+        "vertex",
+    ),
+)
+# OpenAI's integer query parameters on these endpoints (query strings arrive as text).
+INTEGER_QUERY = frozenset({"limit"})
+
 # Engine options a client of the proxy may not set: they would redirect the upstream call or
 # its credentials. Only the config decides them.
 CLIENT_FORBIDDEN = frozenset(

@@ -16,7 +16,9 @@ from typing import Any
 
 ENV_PREFIX = "os.environ/"
 # Keys whose values must never appear in a message (they hold keys or credentials).
-SECRET_KEYS = frozenset({"master_key", "key", "vertex_credentials", "api_key", "private_key"})
+SECRET_KEYS = frozenset(
+    {"master_key", "key", "vertex_credentials", "gcs_path_service_account", "api_key", "private_key"}
+)
 
 
 class ConfigError(Exception):

@@ -15,6 +15,10 @@ from typing import Any
 import pytest
 
 from engine.proxy import BackgroundProxy, load_config
+from tests.jobs import conftest as jobs_fixtures
+
+# The Cloud Storage emulator of the jobs tests (session scope), for the files endpoints.
+gcs_server = jobs_fixtures.gcs_server
 
 MASTER_KEY = "sk-master-0123456789"
 VISION = "vertex_ai/gemini-1.0-pro-vision-001"
