@@ -61,6 +61,8 @@ _LAZY = {
     "aspeech": "engine.api",
     "create_file": "engine.api",
     "acreate_file": "engine.api",
+    "retrieve_file": "engine.api",
+    "aretrieve_file": "engine.api",
     "create_batch": "engine.api",
     "acreate_batch": "engine.api",
     "retrieve_batch": "engine.api",

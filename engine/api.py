@@ -531,6 +531,9 @@ create_file, acreate_file = _resource_call(
     "``gcs_bucket_name`` or ``GCS_BUCKET_NAME``.",
     ("file", "purpose"),
 )
+retrieve_file, aretrieve_file = _resource_call(
+    "retrieve_file", "The OpenAI ``FileObject`` for ``file_id`` (a gs:// URI from create_file).", ("file_id",)
+)
 create_batch, acreate_batch = _resource_call(
     "create_batch",
     "Start a Vertex AI batch prediction job over ``input_file_id`` (a create_file id); returns an OpenAI ``Batch``.",

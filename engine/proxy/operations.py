@@ -48,13 +48,21 @@ class Resource:
     settings: str  # config section with the provider's entry: files_settings | finetune_settings
     target: str  # the service the call reaches: "storage" (Cloud Storage) or "vertex" (Vertex AI)
     form: bool = False  # multipart/form-data upload
+    unused_settings: tuple[str, ...] = ()  # settings the call does not take (the id already names them)
 
 
 # The seed's flows ("Batch-APIs", "Fine-Tuning-APIs"), as OpenAI's client calls them. A row whose engine
-# function does not exist yet is not served (retrieving a file's metadata needs a retrieve_file operation).
+# function does not exist is not served.
 RESOURCES: tuple[Resource, ...] = (
     Resource("POST", "/files", "acreate_file", "files_settings", "storage", form=True),
-    Resource("GET", "/files/{file_id:path}", "aretrieve_file", "files_settings", "storage"),
+    Resource(
+        "GET",
+        "/files/{file_id:path}",
+        "aretrieve_file",
+        "files_settings",
+        "storage",
+        unused_settings=("gcs_bucket_name", "gcs_folder"),  # a gs:// file id names its bucket
+    ),
     Resource("POST", "/batches", "acreate_batch", "files_settings", "vertex"),
     Resource("GET", "/batches", "alist_batches", "files_settings", "vertex"),
     Resource("GET", "/batches/{batch_id}", "aretrieve_batch", "files_settings", "vertex"),

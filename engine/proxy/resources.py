@@ -68,7 +68,8 @@ class Resources:
                 PROVIDER,
             )
         entry = self.proxy.config.providers.get(resource.settings, {}).get(provider, NONE)
-        return entry.for_target(resource.target)
+        settings = entry.for_target(resource.target)
+        return {k: v for k, v in settings.items() if k not in resource.unused_settings}
 
 
 async def arguments(request: Request, resource: Resource) -> dict[str, Any]:

@@ -56,6 +56,19 @@ def _bad(message: str, ctx: Any, param: str) -> BadRequestError:
     return BadRequestError(message, model=ctx.model, param=param)
 
 
+@register("gcs_uri")
+def gcs_uri(value: str, ctx: Any) -> str:
+    """A file id must be ``gs://<bucket>/<object>`` (what create_file returns)."""
+    bucket, _, name = value.removeprefix("gs://").partition("/")
+    if not value.startswith("gs://") or not bucket or not name:
+        raise _bad(
+            f"file_id must be a gs://<bucket>/<object> URI as create_file returns, got {value!r}",
+            ctx,
+            "file_id",
+        )
+    return value
+
+
 @register("batch_input")
 def batch_input(file_id: str, ctx: Any) -> dict[str, Any]:
     """The job's ``model``, input URI and output prefix from an input file id.

@@ -164,3 +164,35 @@ def test_purpose_outside_batch_and_fine_tune_is_rejected(gcs: dict[str, Any]) ->
 def test_missing_bucket_in_storage_maps_to_not_found(gcs: dict[str, Any]) -> None:
     with pytest.raises(engine.NotFoundError):
         engine.create_file(file=jsonl(SEED_BATCH_LINES), **{**gcs, "gcs_bucket_name": "no-such-bucket"})
+
+
+def test_retrieve_file_returns_the_same_file_object(gcs: dict[str, Any]) -> None:
+    created = engine.create_file(file=jsonl(SEED_BATCH_LINES), purpose="batch", **gcs)
+    gcs_only = {k: v for k, v in gcs.items() if k != "gcs_bucket_name"}
+    retrieved = assert_file_object(engine.retrieve_file(created.id, **gcs_only))
+    assert retrieved.model_dump() == assert_file_object(created).model_dump()
+    again = asyncio.run(engine.aretrieve_file(file_id=created.id, **gcs_only))
+    assert again.id == created.id
+
+
+def test_retrieve_file_of_a_fine_tune_file(gcs: dict[str, Any]) -> None:
+    created = engine.create_file(file=b'{"contents": []}\n', purpose="fine-tune", **gcs)
+    gcs_only = {k: v for k, v in gcs.items() if k != "gcs_bucket_name"}
+    assert engine.retrieve_file(created.id, **gcs_only).purpose == "fine-tune"
+
+
+@pytest.mark.parametrize("bad", ["not-a-uri", "gs://bucket-only", "gs:///object"])
+def test_retrieve_file_needs_a_gs_uri(bad: str, gcs: dict[str, Any]) -> None:
+    with pytest.raises(engine.BadRequestError, match="file_id must be a gs://"):
+        engine.retrieve_file(
+            bad, storage_api_base=gcs["storage_api_base"], vertex_credentials=gcs["vertex_credentials"]
+        )
+
+
+def test_retrieve_missing_file_is_not_found(gcs: dict[str, Any]) -> None:
+    with pytest.raises(engine.NotFoundError):
+        engine.retrieve_file(
+            f"gs://{BUCKET}/no/such/object",
+            storage_api_base=gcs["storage_api_base"],
+            vertex_credentials=gcs["vertex_credentials"],
+        )

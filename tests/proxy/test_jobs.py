@@ -121,6 +121,7 @@ def test_seed_batch_flow_sync(
     assert file_obj.id.startswith(SEED_MODEL_DIR + "/") and file_obj.purpose == "batch"
     stored = gcs_download(gcs_server, file_obj.id)
     assert file_obj.bytes == len(stored)
+    assert client.files.retrieve(file_obj.id, extra_body=VERTEX).model_dump() == file_obj.model_dump()
     lines = [json.loads(line)["request"] for line in stored.decode().splitlines()]
     assert [line["contents"] for line in lines] == [
         [{"role": "user", "parts": [{"text": "Hello world!"}]}]
