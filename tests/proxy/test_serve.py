@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -70,8 +71,9 @@ class Served:
             "--no-access-log",
         ]
         env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_GCE_CHECK": "True"}
+        # Own process group: a server with worker processes (granian) is killed as a whole.
         self.proc = subprocess.Popen(
-            argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
         )
         for _ in range(WAIT * 20):
             if self.proc.poll() is not None:
@@ -93,9 +95,10 @@ class Served:
         return self.proc.wait(WAIT)
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(WAIT)
+        """End the server and every process it started, whether or not the test stopped it."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(WAIT)
 
 
 @pytest.fixture
