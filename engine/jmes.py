@@ -184,10 +184,31 @@ def _multi_select_hash(node: dict[str, Any]) -> Getter:
 
 
 def _function(node: dict[str, Any]) -> Getter:
-    if any(child["type"] == "expref" for child in node["children"]):
-        return _fallback(node)  # map/sort_by/...: expression references need the interpreter
-    name, args = node["value"], [_compile(child) for child in node["children"]]
+    name, children = node["value"], node["children"]
     call = _INTERPRETER._functions.call_function  # the reference implementation, with its type checks
+    if name == "map" and len(children) == 2 and children[0]["type"] == "expref":
+        apply, items = _compile(children[0]["children"][0]), _compile(children[1])
+
+        def mapped(data: Any) -> Any:
+            values = items(data)
+            if not isinstance(values, list):
+                return call(name, [None, values])  # the reference's type error
+            return [apply(item) for item in values]
+
+        return mapped
+    if any(child["type"] == "expref" for child in children):
+        return _fallback(node)  # sort_by, max_by, ...: expression references need the interpreter
+    args = [_compile(child) for child in children]
+    if name == "sum" and len(args) == 1:
+        (values,) = args
+
+        def total(data: Any) -> Any:
+            items = values(data)
+            if isinstance(items, list) and all(type(i) in (int, float) for i in items):
+                return sum(items)
+            return call(name, [items])  # the reference raises the same type error
+
+        return total
     return lambda data: call(name, [arg(data) for arg in args])
 
 
