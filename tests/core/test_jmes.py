@@ -113,4 +113,6 @@ values = st.recursive(
 def test_agrees_with_reference_on_generated_documents(doc: dict[str, Any]) -> None:
     for expression in EXPRESSIONS + EXTRA:
         expected = outcome(lambda expression=expression: jmespath.search(expression, doc))
-        assert outcome(lambda expression=expression: compile_expression(expression)(doc)) == expected, expression
+        assert outcome(lambda expression=expression: compile_expression(expression)(doc)) == expected, (
+            expression
+        )
