@@ -7,7 +7,9 @@ emulator's loopback OAuth endpoint, which verifies the signed JWT.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +22,38 @@ os.environ.setdefault("GCE_METADATA_IP", "127.0.0.1:9")
 
 import engine  # noqa: E402
 from engine import auth, registry  # noqa: E402
+
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "0.0.0.0", ""}
+_real_getaddrinfo = socket.getaddrinfo
+_real_connect = socket.socket.connect
+
+
+def _is_loopback(host: Any) -> bool:
+    host = host.decode() if isinstance(host, bytes) else str(host)
+    if host in _LOOPBACK_NAMES or host.startswith("127."):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    if host is not None and not _is_loopback(host):
+        raise OSError(f"tests reach nothing beyond loopback: refused to resolve {host!r}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> Any:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
+        raise OSError(f"tests reach nothing beyond loopback: refused to connect to {address!r}")
+    return _real_connect(self, address)
+
+
+# Enforced for every test in this process: a test that would reach the internet fails loudly
+# (subprocesses started by tests point at loopback servers themselves).
+socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")
