@@ -316,6 +316,15 @@ def _decode(call: Call, data: str) -> Any | None:
     return event
 
 
+def _finalize_stream(call: Call, normalizer: ChatStream) -> None:
+    """The spec's ``stream.finalize`` checks, once the whole answer has streamed (may raise)."""
+    spec = call.op.stream
+    if spec is not None and spec.finalize:
+        assembled = normalizer.assembled()
+        for fn in spec.finalize:
+            fn(assembled, None, call.context)
+
+
 def iter_stream(call: Call, response: httpx.Response) -> Iterator[ModelResponseStream]:
     normalizer, decoder = _chat_stream(call), SSEDecoder()
     try:
@@ -330,6 +339,7 @@ def iter_stream(call: Call, response: httpx.Response) -> Iterator[ModelResponseS
         raise connection_error(exc, call.model) from None
     finally:
         response.close()
+    _finalize_stream(call, normalizer)
     yield from normalizer.finish()
 
 
@@ -349,6 +359,7 @@ async def aiter_stream(call: Call, response: httpx.Response) -> AsyncIterator[Mo
         raise connection_error(exc, call.model) from None
     finally:
         await response.aclose()
+    _finalize_stream(call, normalizer)
     for chunk in normalizer.finish():
         yield chunk
 

@@ -113,6 +113,7 @@ class StreamSpec:
     chunk: ResponseSpec
     error_key: Any | None
     body: dict[str, Any] = field(default_factory=dict)  # static fields only streamed requests carry
+    finalize: list[Callable[..., Any]] = field(default_factory=list)  # run on the whole streamed answer
 
 
 @dataclass
@@ -336,7 +337,12 @@ def compile_stream(
     if events and event_key is None:
         problems.add([*keys, "events"], "`events` needs `event_key` to choose among them")
     body = compile_body(raw.get("body", {}), [*keys, "body"], problems)
-    return StreamSpec(raw["format"], raw.get("done"), event_key, events, chunk, error_key, body)
+    finalize = [
+        fn
+        for i, name in enumerate(raw.get("finalize", []))
+        if (fn := lookup_transform(name, [*keys, "finalize", i], problems))
+    ]
+    return StreamSpec(raw["format"], raw.get("done"), event_key, events, chunk, error_key, body, finalize)
 
 
 def compile_body(raw: Any, keys: list[Any], problems: Problems) -> Any:

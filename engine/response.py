@@ -194,6 +194,7 @@ class ChatStream:
         self.tool_seen: set[int] = set()
         self.usage: dict[str, Any] = {}
         self.hidden: dict[str, Any] = {}
+        self.text: dict[int, list[str]] = {}  # streamed content per choice, for stream finalize transforms
 
     def spec_for(self, event: Any) -> ResponseSpec | None:
         if self.event_key is None:
@@ -245,6 +246,8 @@ class ChatStream:
             if key in ("index", "finish_reason", "logprobs", "tool_calls") or value in (None, [], ""):
                 continue
             delta[key] = value
+        if isinstance(delta.get("content"), str):
+            self.text.setdefault(index, []).append(delta["content"])
         calls = fields.get("tool_calls") or []
         if calls:
             delta["tool_calls"] = [self._tool_delta(index, call) for call in calls]
@@ -282,6 +285,20 @@ class ChatStream:
         )
         chunk._hidden_params = self.hidden
         return chunk
+
+    def assembled(self) -> ModelResponse:
+        """The streamed answer as one ``chat.completion`` (content only), for checks that need all of it."""
+        choices = [
+            {"index": i, "finish_reason": "stop", "message": {"role": "assistant", "content": "".join(parts)}}
+            for i, parts in sorted(self.text.items())
+        ]
+        return ModelResponse(
+            id=self.id or new_id(),
+            object="chat.completion",
+            created=self.created,
+            model=self.model,
+            choices=choices,
+        )
 
     def finish(self) -> list[ModelResponseStream]:
         if not self.include_usage:

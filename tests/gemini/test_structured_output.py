@@ -167,3 +167,33 @@ def test_openai_form_with_enforce_validation_inside_json_schema() -> None:
     fmt = {"type": "json_schema", "json_schema": {"name": "r", "schema": RECIPES, "enforce_validation": True}}
     with pytest.raises(JSONSchemaValidationError):
         normalize(_reply('{"recipe_name": "x"}'), response_format=fmt)
+
+
+STRICT = {"type": "json_object", "response_schema": RECIPES, "enforce_validation": True}
+
+
+def test_enforce_validation_checks_a_streamed_answer_at_the_end(emulator: Any, vx: dict[str, Any]) -> None:
+    emulator.script("gemini-2.5-flash", [{"text": '[{"recipe_name": "Chocolate chip"}]'}])
+    chunks = list(
+        engine.completion(
+            model="vertex_ai/gemini-2.5-flash", messages=COOKIES, response_format=STRICT, stream=True, **vx
+        )
+    )
+    assert json.loads("".join(c.choices[0].delta.get("content") or "" for c in chunks if c.choices)) == [
+        {"recipe_name": "Chocolate chip"}
+    ]
+
+
+async def test_enforce_validation_fails_a_streamed_answer_that_breaks_the_schema(
+    emulator: Any, vx: dict[str, Any]
+) -> None:
+    emulator.script("gemini-2.5-flash", [{"text": '[{"name": "Chocolate chip"}]'}])
+    stream = await engine.acompletion(
+        model="vertex_ai/gemini-2.5-flash", messages=COOKIES, response_format=STRICT, stream=True, **vx
+    )
+    received = []
+    with pytest.raises(JSONSchemaValidationError) as info:
+        async for chunk in stream:
+            received.append(chunk)
+    assert received  # the text streamed before the check ran at the end
+    assert info.value.raw_response == '[{"name": "Chocolate chip"}]'
