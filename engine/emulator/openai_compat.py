@@ -8,6 +8,12 @@ Vertex's OpenAI-compatible endpoint
 Mistral's FIM response, which is a chat-completion object
 (https://docs.mistral.ai/api/#tag/fim), OpenAI embeddings
 (https://platform.openai.com/docs/api-reference/embeddings/object).
+
+Streams: OpenAI-style servers send a usage-only chunk only when asked (``stream_options``);
+Mistral and AI21 always put ``usage`` on the last chunk, next to its ``finish_reason``, and
+take no ``stream_options`` (Mistral's GCP client's CompletionChunk example, mistralai/client-ts
+packages/mistralai-gcp/docs/models/components/completionchunk.md; AI21's chat response reference,
+https://docs.ai21.com/reference/jamba-api-response: "usage will be null except for the last chunk").
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from engine.emulator.vectors import embed
 
 OPENAPI = PREFIX + r"endpoints/openapi"
 PARTNER = PREFIX + r"publishers/(?P<publisher>(?!anthropic/|google/)[^/]+)/models/(?P<model>[^/:]+)"
+# Publishers whose streams always carry usage on the final chunk (see the module docstring).
+USAGE_ON_LAST_CHUNK = frozenset({"mistralai", "ai21"})
 
 
 def body_model(params: dict[str, str], body: Any) -> str | None:
@@ -112,8 +120,14 @@ def completion(call: Call, reply: Reply) -> dict[str, Any]:
     }
 
 
-def chunk_events(full: dict[str, Any], include_usage: bool) -> list[dict[str, Any]]:
-    """``chat.completion.chunk`` events for a complete completion."""
+def chunk_events(
+    full: dict[str, Any], include_usage: bool, usage_on_last: bool = False
+) -> list[dict[str, Any]]:
+    """``chat.completion.chunk`` events for a complete completion.
+
+    ``include_usage`` adds OpenAI's usage-only chunk (empty ``choices``); ``usage_on_last``
+    puts ``usage`` on the finishing chunk instead, as Mistral and AI21 do.
+    """
     head = {
         "id": full["id"],
         "object": "chat.completion.chunk",
@@ -153,7 +167,9 @@ def chunk_events(full: dict[str, Any], include_usage: bool) -> list[dict[str, An
             )
         )
     events.append(event({}, full["choices"][0]["finish_reason"]))
-    if include_usage:
+    if usage_on_last:
+        events[-1]["usage"] = full["usage"]
+    elif include_usage:
         events.append({**head, "choices": [], "usage": full["usage"]})
     return events
 
@@ -171,7 +187,8 @@ async def chat(call: Call, force_stream: bool = False) -> Response:
     if not streaming:
         return JSONResponse(full)
     include_usage = bool((call.body.get("stream_options") or {}).get("include_usage"))
-    return stream(chunk_events(full, include_usage), OPENAI_SSE, reply)
+    usage_on_last = call.params.get("publisher") in USAGE_ON_LAST_CHUNK
+    return stream(chunk_events(full, include_usage, usage_on_last), OPENAI_SSE, reply)
 
 
 async def chat_completions(call: Call) -> Response:

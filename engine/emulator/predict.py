@@ -7,7 +7,10 @@ multimodal embeddings https://cloud.google.com/vertex-ai/generative-ai/docs/mode
 (``textEmbedding``, ``imageEmbedding``, ``videoEmbeddings[{startOffsetSec, endOffsetSec, embedding}]``),
 Imagen https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/imagen-api
 (``predictions[{bytesBase64Encoded, mimeType}]``), and the PaLM text/chat/code-completion
-references (``content``, ``safetyAttributes``, ``citationMetadata``; chat ``candidates[{author, content}]``).
+references (``content``, ``safetyAttributes``, ``citationMetadata``; chat ``candidates[{author, content}]``;
+token counts in ``metadata.tokenMetadata{inputTokenCount, outputTokenCount}{totalTokens,
+totalBillableCharacters}``, as in the recorded chat-bison reply in tests/fixtures/partners/palm_chat_bison.json).
+Publisher models refuse more instances per request than Google allows (engine/emulator/limits.py).
 The request envelope is validated against ``GoogleCloudAiplatformV1PredictRequest``.
 """
 
@@ -20,14 +23,16 @@ from starlette.responses import JSONResponse, Response
 
 from engine.emulator import media
 from engine.emulator.errors import google_error
+from engine.emulator.limits import too_many_instances
 from engine.emulator.reply import Reply
 from engine.emulator.routing import ENDPOINT, PUBLISHER_MODEL, Call, Route, endpoint_missing, route
 from engine.emulator.streaming import early
-from engine.emulator.text import count_tokens, echo
+from engine.emulator.text import collect_texts, count_tokens, echo
 from engine.emulator.validation import invalid
 from engine.emulator.vectors import embed
 
 SAFETY = {"blocked": False, "categories": [], "scores": []}
+IMAGEN = ("imagen", "imagegeneration")
 ASPECTS = {"1:1": (8, 8), "16:9": (16, 9), "9:16": (9, 16), "4:3": (8, 6), "3:4": (6, 8)}
 
 
@@ -105,18 +110,50 @@ def _said(instance: dict[str, Any]) -> str:
     return str(instance.get("prompt") or instance.get("prefix") or "")
 
 
+def _is_palm(model: str, instance: dict[str, Any]) -> bool:
+    """True for PaLM text/chat/code instances: none of the embedding models' documented fields."""
+    return not (
+        "content" in instance
+        or {"image", "video"} & instance.keys()
+        or ("text" in instance and model.startswith("multimodalembedding"))
+    )
+
+
 def _prediction(model: str, instance: dict[str, Any], parameters: dict[str, Any], reply: Reply) -> Any:
     """One prediction, chosen by the instance's documented fields (and Imagen by model id)."""
     if "content" in instance:
         return _text_embedding(instance, parameters)
-    if {"image", "video"} & instance.keys() or (
-        "text" in instance and model.startswith("multimodalembedding")
-    ):
+    if not _is_palm(model, instance):
         return _multimodal(instance, parameters)
     text = reply.text if reply.text is not None else echo(_said(instance))
     if "messages" in instance:
         return _palm_chat(text)
     return _palm_text(text)
+
+
+def _token_count(texts: list[str]) -> dict[str, int]:
+    """PaLM's ``{totalTokens, totalBillableCharacters}`` (billable characters exclude whitespace)."""
+    return {
+        "totalTokens": sum(count_tokens(t) for t in texts),
+        "totalBillableCharacters": sum(len("".join(t.split())) for t in texts),
+    }
+
+
+def _token_metadata(instances: list[dict[str, Any]], predictions: list[Any]) -> dict[str, Any]:
+    """PaLM's ``metadata.tokenMetadata``: every prompt text in, every answer text out."""
+    return {
+        "tokenMetadata": {
+            "inputTokenCount": _token_count([t for i in instances for t in collect_texts(i)]),
+            "outputTokenCount": _token_count([t for p in predictions for t in collect_texts(p, {"content"})]),
+        }
+    }
+
+
+def _metadata(model: str, instances: list[dict[str, Any]], predictions: list[Any]) -> dict[str, Any]:
+    """Publisher-model ``metadata``: token counts for PaLM, billable characters otherwise."""
+    if all(_is_palm(model, i) for i in instances) and not model.startswith(IMAGEN):
+        return _token_metadata(instances, predictions)
+    return {"billableCharacterCount": sum(len(_said(i) or str(i.get("content", ""))) for i in instances)}
 
 
 async def predict(call: Call) -> Response:
@@ -129,13 +166,16 @@ async def predict(call: Call) -> Response:
         return google_error(
             400, "Request contains an invalid argument: instances must be a non-empty list of objects."
         )
+    refused = None if call.params.get("endpoint") else too_many_instances(call.model or "", len(instances))
+    if refused is not None:
+        return refused
     reply = call.reply(Reply())
     done = await early(reply)
     if done is not None:
         return done
     parameters = call.body.get("parameters") or {}
     model = call.model or ""
-    if model.startswith(("imagen", "imagegeneration")):
+    if model.startswith(IMAGEN):
         predictions = [p for i in instances for p in _images(i, parameters)]
     else:
         predictions = [_prediction(model, i, parameters, reply) for i in instances]
@@ -143,9 +183,7 @@ async def predict(call: Call) -> Response:
     if call.params.get("endpoint"):
         result["deployedModelId"] = call.params["endpoint"]
     else:
-        result["metadata"] = {
-            "billableCharacterCount": sum(len(_said(i) or str(i.get("content", ""))) for i in instances)
-        }
+        result["metadata"] = _metadata(model, instances, predictions)
     return JSONResponse(result)
 
 

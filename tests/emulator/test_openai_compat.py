@@ -118,6 +118,26 @@ def test_mistral_raw_predict_and_stream(client: httpx.Client) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("publisher", "model"), [("mistralai", "mistral-large@2407"), ("ai21", "jamba-1.5-mini@001")]
+)
+def test_partner_streams_end_with_usage_unasked(client: httpx.Client, publisher: str, model: str) -> None:
+    """Mistral and AI21 put usage on the finishing chunk even without stream_options."""
+    streamed = client.post(
+        model_path(model, "streamRawPredict", publisher=publisher), json={"messages": HELLO}
+    )
+    chunks = [json.loads(p) for p in sse_data(streamed.text)[:-1]]
+    assert [c.get("usage") for c in chunks[:-1]] == [None] * (len(chunks) - 1)
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    assert chunks[-1]["usage"] == {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}
+
+
+def test_maas_stream_without_stream_options_has_no_usage(maas: openai.OpenAI) -> None:
+    """OpenAI-style servers send usage in a stream only when asked."""
+    chunks = list(maas.chat.completions.create(model=LLAMA, messages=HELLO, stream=True))
+    assert all(c.usage is None for c in chunks) and chunks[-1].choices[0].finish_reason == "stop"
+
+
 def test_codestral_fim(client: httpx.Client) -> None:
     body = {"model": "codestral-2501", "prompt": "def fibonacci(n):", "suffix": "return result"}
     answer = client.post(model_path("codestral-2501", "rawPredict", publisher="mistralai"), json=body).json()

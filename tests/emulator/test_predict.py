@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from engine.emulator import Emulator
+from tests.fixtures.load import load
 
 from .helpers import model_path, parent_path
 
@@ -103,6 +104,32 @@ def test_palm_text_and_code(client: httpx.Client) -> None:
         client, "code-gecko@002", {"instances": [{"prefix": "def add(a, b):", "suffix": ""}]}
     ).json()
     assert code["predictions"][0]["content"] == "Echo: def add(a, b):"
+
+
+def test_palm_token_metadata_has_the_recorded_shape(client: httpx.Client) -> None:
+    """Token counts as in the recorded chat-bison reply (tests/fixtures/partners/palm_chat_bison.json)."""
+    recorded = load("partners/palm_chat_bison.json")["body"]["metadata"]
+    body = {"instances": [{"context": "Be brief.", "messages": [{"author": "user", "content": "Hi there"}]}]}
+    metadata = _predict(client, "chat-bison", body).json()["metadata"]
+    assert _shape(metadata) == _shape(recorded)
+    # In: "Be brief." (3 tokens, 8 characters without spaces) and "Hi there" (2, 7); out: "Echo: Hi there".
+    assert metadata["tokenMetadata"] == {
+        "inputTokenCount": {"totalTokens": 5, "totalBillableCharacters": 15},
+        "outputTokenCount": {"totalTokens": 4, "totalBillableCharacters": 12},
+    }
+
+
+def _shape(value: object) -> object:
+    """The nested key structure of a JSON object, without its values."""
+    return {k: _shape(v) for k, v in sorted(value.items())} if isinstance(value, dict) else None
+
+
+def test_embeddings_keep_billable_characters_and_limits(client: httpx.Client) -> None:
+    body = {"instances": [{"content": "abc"}, {"content": "de"}]}
+    assert _predict(client, "text-embedding-005", body).json()["metadata"] == {"billableCharacterCount": 5}
+    refused = _predict(client, "textembedding-gecko@003", {"instances": [{"content": "x"}] * 6})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["message"] == "5 instance(s) is allowed per prediction. Actual: 6"
 
 
 def test_palm_chat(emulator: Emulator, client: httpx.Client) -> None:
