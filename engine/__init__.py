@@ -63,6 +63,8 @@ _LAZY = {
     "acreate_file": "engine.api",
     "retrieve_file": "engine.api",
     "aretrieve_file": "engine.api",
+    "file_content": "engine.api",
+    "afile_content": "engine.api",
     "create_batch": "engine.api",
     "acreate_batch": "engine.api",
     "retrieve_batch": "engine.api",
@@ -94,6 +96,7 @@ _LAZY = {
     "ImageResponse": "engine.types",
     "TextCompletionResponse": "engine.types",
     "SpeechResponse": "engine.types",
+    "FileContent": "engine.types",
 }
 
 __all__ = [

@@ -23,7 +23,7 @@ import httpx
 
 from engine import auth
 from engine.compiler import Operation
-from engine.errors import APIError, APIResponseValidationError, BadRequestError
+from engine.errors import APIError, APIResponseValidationError, BadRequestError, NotFoundError
 from engine.registry import Resolved, default_registry
 from engine.request import (
     ENGINE_OPTIONS,
@@ -32,6 +32,7 @@ from engine.request import (
     merge,
     render_url,
     stream_fields,
+    url_context,
     url_needs,
 )
 from engine.response import BUILDERS, ChatStream, build_object, merge_parts
@@ -70,6 +71,7 @@ class Call:
     credential: auth.CachedCredential | None
     timeout: httpx.Timeout
     num_retries: int
+    fetch_vars: dict[str, Any] | None = None  # URL template variables for the spec's ``fetch`` downloads
 
     @property
     def model(self) -> str:
@@ -138,6 +140,9 @@ def prepare(operation: str, kwargs: dict[str, Any]) -> Call:
     credential, project, location = place or _locate(op, resolved, options, settings, needs)
     api_base = options.get("api_base") or options.get("base_url")
     url = render_url(resolved, op, stream, project, location, api_base, tuple(ctx.url_vars.items()))
+    fetch_vars = (
+        url_context(resolved, project, location, api_base, tuple(ctx.url_vars.items())) if op.fetch else None
+    )
     headers = {"content-type": "application/json"}
     if op.headers:
         tctx = {"model": resolved.model_id, "project": project, "location": location}
@@ -160,6 +165,7 @@ def prepare(operation: str, kwargs: dict[str, Any]) -> Call:
             options.get("timeout", options.get("request_timeout", getattr(settings, "request_timeout", None)))
         ),
         num_retries=int(options.get("num_retries", options.get("max_retries", settings.num_retries)) or 0),
+        fetch_vars=fetch_vars,
     )
 
 
@@ -254,7 +260,13 @@ async def asend(call: Call) -> httpx.Response:
 
 
 def parse(call: Call, response: httpx.Response) -> OpenAIObject:
-    """Step 4 for a non-streamed reply."""
+    """Step 4 for a non-streamed reply (``format: binary``: its bytes, as a one-part list)."""
+    if call.op.response.format == "binary":
+        return build(call, [response.content])
+    return build(call, _json(call, response))
+
+
+def _json(call: Call, response: httpx.Response) -> Any:
     try:
         data = response.json()
     except ValueError:
@@ -264,6 +276,11 @@ def parse(call: Call, response: httpx.Response) -> OpenAIObject:
         ) from None
     if _settings().set_verbose:
         log.debug("response %s: %s", response.status_code, json.dumps(data)[:4000])
+    return data
+
+
+def build(call: Call, data: Any) -> OpenAIObject:
+    """The OpenAI object for the decoded reply ``data``: builder, echoed params, finalize transforms."""
     try:
         result = BUILDERS.get(call.op.name, build_object)(call.op.response, data, call.model)
     except APIError:
@@ -285,6 +302,53 @@ def parse(call: Call, response: httpx.Response) -> OpenAIObject:
         }
     )
     return result
+
+
+def fetches(call: Call, listing: Any) -> list[Call]:
+    """The spec's ``fetch``: one GET per item the first reply lists (an empty rendered URL skips it)."""
+    spec = call.op.fetch
+    assert spec is not None and call.fetch_vars is not None
+    items = spec.each.search(listing)
+    urls = [
+        url
+        for item in (items if isinstance(items, list) else [])
+        if (url := spec.url.render({**call.fetch_vars, "item": item}).strip())
+    ]
+    if not urls:
+        raise NotFoundError(f"nothing found to download at {call.url.split('?')[0]}", model=call.model)
+    return [replace(call, method="GET", url=url, body=None, stream=False) for url in urls]
+
+
+def fetch_all(call: Call, response: httpx.Response) -> Any:
+    """Read the listing, download every part it names, in order, and build the result from the parts."""
+    try:
+        listing = _json(call, response)
+    finally:
+        response.close()
+    parts = []
+    for part in fetches(call, listing):
+        reply = send(part)
+        try:
+            parts.append(reply.content)
+        finally:
+            reply.close()
+    return build(call, parts)
+
+
+async def afetch_all(call: Call, response: httpx.Response) -> Any:
+    """Async :func:`fetch_all`."""
+    try:
+        listing = _json(call, response)
+    finally:
+        await response.aclose()
+    parts = []
+    for part in fetches(call, listing):
+        reply = await asend(part)
+        try:
+            parts.append(reply.content)
+        finally:
+            await reply.aclose()
+    return build(call, parts)
 
 
 def echo(op: Operation, ctx: RequestContext, name: str) -> Any:
@@ -407,6 +471,8 @@ def run(operation: str, kwargs: dict[str, Any]) -> Any:
     response = send(call)
     if call.stream:
         return iter_stream(call, response)
+    if call.op.fetch is not None:
+        return fetch_all(call, response)
     try:
         result = parse(call, response)
     finally:
@@ -444,6 +510,8 @@ async def arun(operation: str, kwargs: dict[str, Any]) -> Any:
     response = await asend(call)
     if call.stream:
         return aiter_stream(call, response)
+    if call.op.fetch is not None:
+        return await afetch_all(call, response)
     try:
         result = parse(call, response)
     finally:
@@ -544,6 +612,13 @@ create_file, acreate_file = _resource_call(
 )
 retrieve_file, aretrieve_file = _resource_call(
     "retrieve_file", "The OpenAI ``FileObject`` for ``file_id`` (a gs:// URI from create_file).", ("file_id",)
+)
+file_content, afile_content = _resource_call(
+    "file_content",
+    "The content of ``file_id`` (a gs:// object, or a batch's ``output_file_id`` folder) as "
+    ":class:`engine.types.FileContent` (``.content`` bytes, ``.text``); batch results come back as OpenAI "
+    "batch output lines.",
+    ("file_id",),
 )
 create_batch, acreate_batch = _resource_call(
     "create_batch",

@@ -117,6 +117,14 @@ class StreamSpec:
 
 
 @dataclass
+class Fetch:
+    """Follow-up downloads: one GET per element ``each`` selects from the first reply, at ``url``."""
+
+    each: Expression
+    url: Template
+
+
+@dataclass
 class Param:
     name: str
     to: tuple[str, ...] | None = None
@@ -177,6 +185,7 @@ class Operation:
     expand: tuple[str, ...] = ()  # object parameters whose keys are parameters `<name>.<key>`
     url_vars: tuple[str, ...] = ()  # parameters that feed the URL template
     body_vars: frozenset[str] = frozenset()  # template variables the static body uses
+    fetch: Fetch | None = None  # downloads named by the reply; their bodies are what `response` reads
 
     @cached_property
     def order(self) -> dict[str, int]:
@@ -423,6 +432,7 @@ def compile_operation(
         for i, n in enumerate(request.get("finalize", []))
         if (f := lookup_transform(n, [*keys, "request", "finalize", i], problems))
     ]
+    fetch = compile_fetch(raw.get("fetch"), [*keys, "fetch"], problems)
     if url is None:
         return None
     params = compile_params(request.get("params", {}), [*keys, "request", "params"], problems)
@@ -445,7 +455,16 @@ def compile_operation(
         expand=tuple(p.name for name, p in params.items() if request["params"][name].get("expand")),
         url_vars=tuple(p.name for p in params.values() if p.url_var),
         body_vars=_template_variables(body),
+        fetch=fetch,
     )
+
+
+def compile_fetch(raw: dict[str, Any] | None, keys: list[Any], problems: Problems) -> Fetch | None:
+    if raw is None:
+        return None
+    each = compile_jmespath(raw["each"], [*keys, "each"], problems)
+    url = compile_template(raw["url"], [*keys, "url"], problems)
+    return Fetch(each, url) if each is not None and url is not None else None
 
 
 def _template_variables(body: Any) -> frozenset[str]:

@@ -92,6 +92,19 @@ def render_url(
     The URL depends only on these arguments, so it is rendered once per combination.
     ``url_vars`` are the values of ``url_var`` parameters (a job id, a bucket...).
     """
+    ctx = url_context(resolved, project, location, api_base, url_vars)
+    template = op.stream_url if stream and op.stream_url is not None else op.url
+    return template.render(ctx)
+
+
+def url_context(
+    resolved: Resolved,
+    project: str | None,
+    location: str | None,
+    api_base: str | None,
+    url_vars: tuple[tuple[str, Any], ...] = (),
+) -> dict[str, Any]:
+    """The variables URL templates see: the model's, the family's rendered ``vars``, the url_var values."""
     ctx: dict[str, Any] = {
         "model": resolved.model_id,
         "project": project,
@@ -107,13 +120,13 @@ def render_url(
             ctx[name] = template.render(ctx)
     if api_base and "host" not in resolved.entry.vars:
         ctx["host"] = api_base.rstrip("/")
-    template = op.stream_url if stream and op.stream_url is not None else op.url
-    return template.render(ctx)
+    return ctx
 
 
 def url_needs(resolved: Resolved, op: Operation) -> frozenset[str]:
     """Template variables the URL depends on (so project/location are only resolved when used)."""
     names = set(op.url.variables) | (set(op.stream_url.variables) if op.stream_url else set())
+    names |= set(op.fetch.url.variables) if op.fetch else set()
     for template in resolved.entry.vars.values():
         names |= template.variables
     return frozenset(names)

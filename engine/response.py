@@ -20,6 +20,7 @@ from engine.compiler import Items, ResponseSpec
 from engine.errors import APIResponseValidationError
 from engine.types import (
     EmbeddingResponse,
+    FileContent,
     ImageResponse,
     ModelResponse,
     ModelResponseStream,
@@ -372,6 +373,11 @@ def build_speech(spec: ResponseSpec, data: Any, model: str) -> SpeechResponse:
     )
 
 
+def build_binary(spec: ResponseSpec, data: list[bytes], model: str) -> FileContent:
+    """Bytes as they are: the downloaded parts (``format: binary``) joined; finalize transforms may convert them."""
+    return FileContent(b"".join(data), "application/octet-stream")
+
+
 def build_object(spec: ResponseSpec, data: Any, model: str) -> OpenAIObject:
     """A plain OpenAI object (a file, a batch, a fine-tuning job...) from the spec's ``fields``.
 
@@ -426,4 +432,5 @@ BUILDERS: dict[str, Callable[[ResponseSpec, Any, str], OpenAIObject]] = {
     "embedding": build_embedding,
     "image_generation": build_images,
     "speech": build_speech,  # type: ignore[dict-item]  # binary audio, not an OpenAI JSON object
+    "file_content": build_binary,  # type: ignore[dict-item]  # a file's bytes
 }

@@ -125,3 +125,17 @@ class SpeechResponse:
 
     def read(self) -> bytes:
         return self.content
+
+
+class FileContent(SpeechResponse):
+    """A file's bytes (``file_content``), with the accessors of OpenAI's ``HttpxBinaryResponseContent``."""
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+    def write_to_file(self, path: str | Path) -> None:
+        self.stream_to_file(path)

@@ -6,19 +6,33 @@ tuningJobs: create/get/list/cancel). Jobs move through Google's JobState values
 (JOB_STATE_PENDING → JOB_STATE_RUNNING → JOB_STATE_SUCCEEDED, or
 JOB_STATE_CANCELLING → JOB_STATE_CANCELLED) one ``job_step_seconds`` at a
 time, computed when read so no background thread is needed.
+
+When told where Cloud Storage is (``state.storage_url``, e.g. a gcp-storage-emulator;
+unset, nothing is written), a batch job that has succeeded writes its results the first
+time it is read, as Vertex does: ``<gcsOutputDirectory>/predictions.jsonl``, one
+``{"status", "processed_time", "request", "response"}`` line per input line (the shape of
+Google's example output, GoogleCloudPlatform/generative-ai
+gemini/batch-prediction/intro_batch_prediction.ipynb), each response what
+``:generateContent`` answers for that request, scripts for the model included. A scripted
+fault (``{"status": 400, "message": ...}``) makes that line a failed one: no response, the
+message in ``status``.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
+import httpx
 from starlette.responses import JSONResponse, Response
 
 from engine.emulator.errors import google_error, not_found
+from engine.emulator.gemini import _events, _merge, default_reply
 from engine.emulator.reply import Reply
 from engine.emulator.routing import PREFIX, Call, Handler, ModelKey, Route, route
 from engine.emulator.streaming import fault
@@ -135,6 +149,44 @@ def view(call: Call, stored: dict[str, Any]) -> dict[str, Any]:
     return public
 
 
+def _prediction(call: Call, request: dict[str, Any], model: str) -> dict[str, Any]:
+    """One output line: the request and the model's answer to it (or, for a scripted fault, the error)."""
+    line = Call(call.request, call.state, call.params, request, model)
+    reply = line.reply(default_reply(request))
+    done = {"processed_time": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")}
+    if reply.status is not None and reply.status >= 400:
+        return {"status": reply.message or f"HTTP {reply.status}", **done, "request": request}
+    response = reply.raw_json if reply.has_json else _merge(_events(line, reply, 0))
+    return {"status": "", **done, "request": request, "response": response}
+
+
+async def _export(call: Call, stored: dict[str, Any], public: dict[str, Any]) -> None:
+    """Write a succeeded batch job's predictions.jsonl to Cloud Storage, once (see the module docstring)."""
+    storage = call.state.storage_url
+    directory = (public.get("outputInfo") or {}).get("gcsOutputDirectory")
+    if not storage or not directory or stored.get("_exported"):
+        return
+    stored["_exported"] = True
+    model = str(stored.get("model", "")).rsplit("/", 1)[-1]
+    lines = []
+    async with httpx.AsyncClient(base_url=storage.rstrip("/"), timeout=10) as client:
+        for uri in (stored.get("inputConfig") or {}).get("gcsSource", {}).get("uris") or []:
+            bucket, _, name = uri.removeprefix("gs://").partition("/")
+            got = await client.get(
+                f"/storage/v1/b/{bucket}/o/{quote(name, safe='')}", params={"alt": "media"}
+            )
+            if got.status_code == 200:
+                requests = [json.loads(raw)["request"] for raw in got.text.splitlines() if raw.strip()]
+                lines += [_prediction(call, request, model) for request in requests]
+        bucket, _, folder = directory.removeprefix("gs://").partition("/")
+        await client.post(
+            f"/upload/storage/v1/b/{bucket}/o",
+            params={"uploadType": "media", "name": f"{folder}/predictions.jsonl"},
+            content="".join(json.dumps(line) + "\n" for line in lines).encode(),
+            headers={"content-type": "application/octet-stream"},  # the storage emulator parses json* types
+        )
+
+
 def _parent(call: Call) -> str:
     return f"projects/{call.params['project']}/locations/{call.params['location']}"
 
@@ -190,14 +242,19 @@ def handler(kind: Kind, method: str) -> Handler:
             return JSONResponse(view(call, stored))
         if method == "list":
             prefix = f"{_parent(call)}/{kind.collection}/"
-            items = [view(call, s) for n, s in store.items() if n.startswith(prefix)]
+            found = [(s, view(call, s)) for n, s in store.items() if n.startswith(prefix)]
+            for stored, public in found:
+                await _export(call, stored, public)
+            items = [public for _, public in found]
             return JSONResponse({kind.collection: items} if items else {})
         name = f"{_parent(call)}/{kind.collection}/{call.params['id']}"
         stored = store.get(name)
         if stored is None:
             return _missing(name, kind)
         if method == "get":
-            return JSONResponse(view(call, stored))
+            public = view(call, stored)
+            await _export(call, stored, public)
+            return JSONResponse(public)
         if method == "patch":
             problem = invalid(call.body, kind.schema)
             if problem:

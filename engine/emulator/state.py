@@ -48,6 +48,8 @@ class EmulatorState:
     job_step_seconds: float = 0.2
     # Claude on Vertex documents exactly this value; widen to accept others.
     anthropic_versions: tuple[str, ...] = ("vertex-2023-10-16",)
+    # Cloud Storage (e.g. a gcp-storage-emulator URL) where succeeded batch jobs write predictions.jsonl.
+    storage_url: str | None = None
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     accounts: dict[str, ServiceAccount] = field(default_factory=dict)
     tokens: dict[str, AccessToken] = field(default_factory=dict)

@@ -48,6 +48,7 @@ class Resource:
     settings: str  # config section with the provider's entry: files_settings | finetune_settings
     target: str  # the service the call reaches: "storage" (Cloud Storage) or "vertex" (Vertex AI)
     form: bool = False  # multipart/form-data upload
+    binary: bool = False  # the reply is bytes (a file's content), not JSON
     unused_settings: tuple[str, ...] = ()  # settings the call does not take (the id already names them)
 
 
@@ -55,6 +56,15 @@ class Resource:
 # function does not exist is not served.
 RESOURCES: tuple[Resource, ...] = (
     Resource("POST", "/files", "acreate_file", "files_settings", "storage", form=True),
+    Resource(  # before /files/{file_id:path}, which would also match it
+        "GET",
+        "/files/{file_id:path}/content",
+        "afile_content",
+        "files_settings",
+        "storage",
+        binary=True,
+        unused_settings=("gcs_bucket_name", "gcs_folder"),
+    ),
     Resource(
         "GET",
         "/files/{file_id:path}",

@@ -59,6 +59,8 @@ class Resources:
                 return internal_error(request.url.path)
             finally:
                 caller.done(0)
+        if resource.binary:
+            return Response(result.content, media_type=result.media_type)
         return Response(dumps(result), media_type=JSON)
 
     def _settings(self, resource: Resource, provider: Any) -> dict[str, Any]:

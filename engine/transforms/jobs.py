@@ -7,7 +7,8 @@ What the specs cannot say with JMESPath and tables:
 - an OpenAI batch file (JSON lines of ``{"custom_id", "method", "url", "body"}``) becomes
   a Vertex batch-prediction file (``{"request": <GenerateContentRequest>}`` per line),
   each body built by the very chat pipeline ``completion()`` uses, so every chat
-  parameter means the same in a batch (``openai_batch_file``);
+  parameter means the same in a batch, and the ``custom_id`` in the request's labels
+  (``openai_batch_file``; see :mod:`engine.transforms.batch_output`);
 - a batch input file id names the model it was written for
   (``gs://bucket/<folder>/publishers/<publisher>/models/<model>/<uuid>``, the layout the
   seed documents), which becomes the job's model, input and output (``batch_input``).
@@ -19,16 +20,14 @@ import datetime as dt
 import io
 import json
 import os
-import re
 import uuid
 from pathlib import Path
 from typing import Any
 
 from engine.errors import BadRequestError
 from engine.transforms import register
+from engine.transforms.batch_output import MODEL_PATH, custom_id_labels
 
-# Where create_file writes a batch file, below the folder: the model it is for, then a unique name.
-_MODEL_PATH = re.compile(r"publishers/(?P<publisher>[^/]+)/models/(?P<model>[^/]+)")
 _CHAT_URL = "/v1/chat/completions"
 
 
@@ -83,7 +82,7 @@ def batch_input(file_id: str, ctx: Any) -> dict[str, Any]:
             ctx,
             "input_file_id",
         )
-    found = _MODEL_PATH.search(file_id)
+    found = MODEL_PATH.search(file_id)
     if found:
         model = found.group(0)
     elif ctx.resolved.model_id:
@@ -123,6 +122,7 @@ def read_file(file: Any, ctx: Any) -> bytes:
 
 
 def _batch_line(number: int, raw: str, ctx: Any) -> dict[str, Any]:
+    """The OpenAI batch line ``raw`` (number ``number``), checked: a JSON object with a chat body."""
     try:
         item = json.loads(raw)
     except ValueError:
@@ -136,7 +136,7 @@ def _batch_line(number: int, raw: str, ctx: Any) -> dict[str, Any]:
         raise _bad(
             f"line {number}: Vertex AI batches serve {_CHAT_URL} only, not {item.get('url')!r}", ctx, "file"
         )
-    return body
+    return item
 
 
 def convert_batch_file(data: bytes, ctx: Any) -> tuple[bytes, Any]:
@@ -150,10 +150,12 @@ def convert_batch_file(data: bytes, ctx: Any) -> tuple[bytes, Any]:
         raise _bad("the batch file is not UTF-8 text", ctx, "file") from None
     out: list[str] = []
     resolved = None
+    seen: set[str] = set()
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
-        body = _batch_line(number, raw, ctx)
+        item = _batch_line(number, raw, ctx)
+        body = item["body"]
         line_model = default_registry().resolve(body["model"], "chat")
         if resolved is not None and line_model.name != resolved.name:
             raise _bad(
@@ -165,6 +167,12 @@ def convert_batch_file(data: bytes, ctx: Any) -> tuple[bytes, Any]:
         params = {k: v for k, v in body.items() if k not in ENGINE_OPTIONS and v is not None}
         drop = bool(body.get("drop_params", getattr(ctx.settings, "drop_params", False)))
         built = build_body(resolved, resolved.family.operations["chat"], params, ctx.settings, drop).body
+        if item.get("custom_id") is not None:
+            custom_id = str(item["custom_id"])
+            if custom_id in seen:
+                raise _bad(f"line {number} repeats custom_id {custom_id!r}: each must be unique", ctx, "file")
+            seen.add(custom_id)
+            built = {**built, "labels": {**(built.get("labels") or {}), **custom_id_labels(custom_id)}}
         out.append(json.dumps({"request": built}, separators=(",", ":"), ensure_ascii=False))
     if resolved is None:
         raise _bad("the batch file has no requests", ctx, "file")

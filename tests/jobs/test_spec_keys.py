@@ -84,3 +84,15 @@ def test_litellm_positional_arguments(vx: dict[str, Any]) -> None:
     assert engine.retrieve_batch(batch.id, **vx).id == batch.id
     with pytest.raises(TypeError, match="at most 1 positional"):
         engine.retrieve_batch(batch.id, "extra", **vx)
+
+
+def test_fetch_expressions_are_compiled_with_the_spec(tmp_path: Path) -> None:
+    """``fetch`` (file_content's listing -> downloads) is checked at load time like every other key."""
+    spec = SPEC.format(then="retrieve_batch").replace(
+        "    response: {}\n  cancel_batch:",
+        "    fetch: {each: 'items[?', url: '{{ item }'}\n    response: {format: binary}\n  cancel_batch:",
+    )
+    (tmp_path / "probe.yaml").write_text(spec)
+    problems = [p for p in Registry([tmp_path], strict=False).problems if "probe.yaml" in p]
+    assert any("fetch.each" in p and "JMESPath" in p for p in problems), problems
+    assert any("fetch.url" in p and "template" in p for p in problems), problems

@@ -19,7 +19,7 @@ import openai
 import pytest
 
 from engine.proxy import BackgroundProxy, ConfigError, load_config
-from tests.conformance import assert_valid_request
+from tests.conformance import assert_chat_completion, assert_valid_request
 from tests.jobs.conftest import BUCKET
 from tests.jobs.helpers import (
     SEED_BATCH_LINES,
@@ -163,6 +163,41 @@ def test_seed_batch_flow_sync(
     page = client.batches.list(limit=5, extra_query=VERTEX)
     assert [b.id for b in page.data] == [created.id] and page.has_more is False
     assert last_request(emulator, "GET", "/batchPredictionJobs")["query"] == {"pageSize": "5"}
+
+
+def test_batch_results_through_files_content(
+    client: openai.OpenAI,
+    emulator: Any,
+    gcs_server: str,
+    job_clock: Callable[[], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The seed's flow to its end: ``client.files.content(batch.output_file_id)`` in OpenAI's batch output format."""
+    monkeypatch.setattr(emulator.state, "storage_url", gcs_server)  # Vertex writes results there
+    file_obj = client.files.create(
+        file=("b.jsonl", jsonl(SEED_BATCH_LINES)), purpose="batch", extra_body=VERTEX
+    )
+    batch = client.batches.create(
+        completion_window="24h", endpoint="/v1/chat/completions", input_file_id=file_obj.id, extra_body=VERTEX
+    )
+    job_clock()
+    job_clock()
+    done = client.batches.retrieve(batch.id, extra_body=VERTEX)
+    assert done.status == "completed"
+
+    content = client.files.content(done.output_file_id)
+    assert content.response.headers["content-type"].startswith("application/jsonl")
+    lines = [json.loads(line) for line in content.text.splitlines()]
+    assert [line["custom_id"] for line in lines] == ["request-1", "request-2"]
+    for line in lines:
+        assert line["error"] is None and line["response"]["status_code"] == 200
+        body = assert_chat_completion(line["response"]["body"])
+        assert body.choices[0].message.content.startswith("Echo: Hello")  # the emulator's answer to each line
+
+    # An input file's content is what was stored, unchanged.
+    assert client.files.content(file_obj.id).content == gcs_download(gcs_server, file_obj.id)
+    with pytest.raises(openai.NotFoundError):
+        client.files.content(f"gs://{BUCKET}/no-such-file")
 
 
 async def test_batch_cancel_async(
