@@ -21,8 +21,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from engine.errors import SpecError
-
 SPEC_PATH_ENV = "VERTEXLATE_SPEC_PATH"
 SCHEMA_FILE = "spec.schema.json"
 
@@ -193,8 +191,3 @@ def _resolve_extends(doc: SpecDocument, by_name: dict[str, SpecDocument], proble
     merged["kind"] = doc.data.get("kind", "family")
     merged.pop("extends", None)
     return merged
-
-
-def raise_on(problems: list[str]) -> None:
-    if problems:
-        raise SpecError(problems)

@@ -67,16 +67,6 @@ class RequestContext:
         return self.resolved.name
 
 
-@dataclass
-class PreparedRequest:
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: dict[str, Any] | None
-    stream: bool
-    context: RequestContext
-
-
 @lru_cache(maxsize=4096)
 def render_url(
     resolved: Resolved,
