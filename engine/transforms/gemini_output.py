@@ -11,6 +11,7 @@ is a response finalize step raising ``JSONSchemaValidationError`` with the raw t
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 from engine.errors import BadRequestError, JSONSchemaValidationError
@@ -106,8 +107,8 @@ def validate_json(text: str, schema: Any, model: str | None) -> Any:
             f"the model's answer is not valid JSON ({exc})", raw_response=text, schema=schema, model=model
         ) from None
     if isinstance(schema, dict):
-        validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-        error = jsonschema.exceptions.best_match(validator_class(schema).iter_errors(parsed))
+        validator = _validator(json.dumps(schema, sort_keys=True))
+        error = jsonschema.exceptions.best_match(validator.iter_errors(parsed))
         if error is not None:
             where = "/".join(map(str, error.absolute_path)) or "(root)"
             raise JSONSchemaValidationError(
@@ -117,3 +118,12 @@ def validate_json(text: str, schema: Any, model: str | None) -> Any:
                 model=model,
             )
     return parsed
+
+
+@lru_cache(maxsize=256)
+def _validator(schema_json: str) -> Any:
+    """One validator per distinct response schema: callers repeat the same schema on every request."""
+    import jsonschema
+
+    schema = json.loads(schema_json)
+    return jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)(schema)
