@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from engine import auth
+from engine import aio, auth
 from engine.compiler import Operation
 from engine.errors import APIError, APIResponseValidationError, BadRequestError, NotFoundError
 from engine.registry import Resolved, default_registry
@@ -38,7 +38,6 @@ from engine.request import (
 from engine.response import BUILDERS, ChatStream, build_object, merge_parts
 from engine.sse import SSEDecoder
 from engine.transport import (
-    async_client,
     connection_error,
     decide,
     sleep_for,
@@ -226,10 +225,11 @@ def send(call: Call) -> httpx.Response:
         sleep_for(step)
 
 
-async def asend(call: Call) -> httpx.Response:
+async def asend(call: Call) -> aio.Reply:
+    """:func:`send` over the engine's async transport (:mod:`engine.aio`): same retries, refresh, logging."""
     import asyncio
 
-    client = async_client()
+    client = aio.transport()
     attempt, refreshed = 0, False
     while True:
         token = None
@@ -238,7 +238,7 @@ async def asend(call: Call) -> httpx.Response:
                 call.credential.token, refreshed
             )
         try:
-            response = await client.send(_request(call, client, token), stream=call.stream)
+            response = await client.send(_request(call, client, token), stream=call.stream)  # type: ignore[arg-type]
         except httpx.HTTPError as exc:
             status, error, headers = None, connection_error(exc, call.model), None
         else:
