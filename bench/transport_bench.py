@@ -102,12 +102,14 @@ async def engine_client() -> tuple[Fetch, Fetch, Callable[[], Awaitable[None]]]:
     client = make()
 
     async def plain(url: str) -> int:
-        reply = await client.send("POST", url, HEADERS, BODY, None, stream=False)
+        reply = await client.send(client.build_request("POST", url, headers=HEADERS, content=BODY))
         return len(reply.content)
 
     async def stream(url: str) -> int:
         n = 0
-        reply = await client.send("POST", url, HEADERS, BODY, None, stream=True)
+        reply = await client.send(
+            client.build_request("POST", url, headers=HEADERS, content=BODY), stream=True
+        )
         try:
             async for chunk in reply.aiter_bytes():
                 n += len(chunk)

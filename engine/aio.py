@@ -455,8 +455,24 @@ def _no_proxy(env: tuple[str | None, ...]) -> dict[str, str]:
 
 
 def _proxy_env() -> tuple[str | None, ...]:
+    """The proxy settings of the environment, read when an event loop's pool is created (as httpx reads them
+    when a client is created): a new event loop, or :func:`reset`, sees changed variables."""
     get = os.environ.get
     return tuple(get(name) or get(name.upper()) for name in PROXY_VARS)
+
+
+@lru_cache(maxsize=1024)
+def _target(url: str) -> tuple[str, str, int, str, str]:
+    """Scheme, host, port, request target and Host header of ``url`` (URLs repeat: parsed once)."""
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return (
+        parts.scheme,
+        parts.hostname or "",
+        parts.port or DEFAULT_PORTS.get(parts.scheme, 0),
+        target,
+        parts.netloc,
+    )
 
 
 @cache
@@ -476,6 +492,8 @@ class Pool:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
+        self.env = _proxy_env()
+        self.cafile = os.environ.get("SSL_CERT_FILE") or None
         self.open = 0
         self._idle: dict[Route, list[Connection]] = {}
         self._members: set[Connection] = set()
@@ -558,7 +576,7 @@ class Pool:
         return conn
 
     async def _open(self, route: Route, conn: Connection) -> None:
-        tls = _tls(os.environ.get("SSL_CERT_FILE")) if route.scheme == "https" else None
+        tls = _tls(self.cafile) if route.scheme == "https" else None
         host, port = route.proxy or (route.host, route.port)
         if route.proxy is None or route.absolute:
             await self.loop.create_connection(
@@ -607,19 +625,14 @@ class Transport:
     async def send(self, request: Request, *, stream: bool = False) -> Reply:
         """Send ``request``; a plain reply is read whole, a streamed one returns once its headers arrived."""
         pool = self.pool()
-        parts = urlsplit(request.url)
-        scheme = parts.scheme
-        port = parts.port or DEFAULT_PORTS.get(scheme, 0)
-        route = _route(scheme, parts.hostname or "", port, _proxy_env())
-        target = (
-            request.url
-            if route.absolute
-            else (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        )
+        scheme, host, port, target, netloc = _target(request.url)
+        route = _route(scheme, host, port, pool.env)
         headers = request.headers
-        if route.absolute and route.proxy_auth:
-            headers = {**headers, "proxy-authorization": route.proxy_auth}
-        wire = _encode(request.method, target, parts.netloc, headers, request.content)
+        if route.absolute:
+            target = request.url
+            if route.proxy_auth:
+                headers = {**headers, "proxy-authorization": route.proxy_auth}
+        wire = _encode(request.method, target, netloc, headers, request.content)
         timeout = request.timeout
         for attempt in (0, 1):
             conn, fresh = (
@@ -644,6 +657,10 @@ class Transport:
         raise AssertionError("unreachable")
 
     async def aclose(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Close every connection; the next request reads the environment's proxy settings again."""
         for pool in list(self._pools.values()):
             pool.close()
         self._pools.clear()

@@ -419,12 +419,13 @@ class AsyncChunkStream:
     per-chunk await); iterating chunk by chunk reads the same batches.
     """
 
-    __slots__ = ("_batch", "_batches", "_i")
+    __slots__ = ("_batch", "_batches", "_i", "finished")
 
     def __init__(self, call: Call, response: aio.Reply) -> None:
-        self._batches = _abatches(call, response)
+        self._batches = _abatches(call, response, self)
         self._batch: list[ModelResponseStream] = []
         self._i = 0
+        self.finished = False  # the batch just handed out is the last (the proxy ends its reply with it)
 
     def __aiter__(self) -> AsyncChunkStream:
         return self
@@ -445,12 +446,17 @@ class AsyncChunkStream:
         await self._batches.aclose()
 
 
-async def _abatches(call: Call, response: aio.Reply) -> AsyncIterator[list[ModelResponseStream]]:
-    """Upstream bytes → SSE events → decoded events → chunks, a list per read; chunks before an error come first."""
+async def _abatches(
+    call: Call, response: aio.Reply, owner: AsyncChunkStream
+) -> AsyncIterator[list[ModelResponseStream]]:
+    """Upstream bytes → SSE events → decoded events → chunks, a list per read; chunks before an error come first.
+
+    The reply's last read and the stream's closing chunks (usage) come as one batch when nothing else is pending.
+    """
     normalizer, decoder = _chat_stream(call), SSEDecoder()
+    out: list[ModelResponseStream] = []
     try:
         async for raw in response.aiter_bytes():
-            out: list[ModelResponseStream] = []
             try:
                 for event in decoder.feed(raw):
                     if (data := _decode(call, event.data)) is not None:
@@ -459,9 +465,9 @@ async def _abatches(call: Call, response: aio.Reply) -> AsyncIterator[list[Model
                 if out:
                     yield out
                 raise
-            if out:
+            if out and not response.complete:
                 yield out
-        out = []
+                out = []
         try:
             for event in decoder.close():
                 if (data := _decode(call, event.data)) is not None:
@@ -470,8 +476,6 @@ async def _abatches(call: Call, response: aio.Reply) -> AsyncIterator[list[Model
             if out:
                 yield out
             raise
-        if out:
-            yield out
     except httpx.HTTPError as exc:
         raise connection_error(exc, call.model) from None
     except SSEError as exc:
@@ -480,10 +484,16 @@ async def _abatches(call: Call, response: aio.Reply) -> AsyncIterator[list[Model
         ) from None
     finally:
         await response.aclose()
-    _finalize_stream(call, normalizer)
-    tail = list(normalizer.finish())
-    if tail:
-        yield tail
+    try:
+        _finalize_stream(call, normalizer)
+    except BaseException:
+        if out:
+            yield out
+        raise
+    out += normalizer.finish()
+    owner.finished = True
+    if out:
+        yield out
 
 
 def aiter_stream(call: Call, response: aio.Reply) -> AsyncChunkStream:

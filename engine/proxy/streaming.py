@@ -135,6 +135,10 @@ class EventStream(Response):
                                     continue
                                 chunk = {k: v for k, v in chunk.items() if k != "usage"}
                         out.append(b"data: " + dumps(chunk) + b"\n\n")
+                    if getattr(self.chunks, "finished", False):  # the last batch: end the reply with it
+                        out.append(b"data: [DONE]\n\n")
+                        await send({"type": "http.response.body", "body": b"".join(out), "more_body": False})
+                        return
                     if out:
                         body = out[0] if len(out) == 1 else b"".join(out)
                         await send({"type": "http.response.body", "body": body, "more_body": True})
