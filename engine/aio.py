@@ -48,8 +48,12 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import proxy_bypass_environment
 
-import httptools
 import httpx
+
+try:  # the C parser uvicorn brings; the `speedups` and `proxy` extras install it
+    import httptools
+except ImportError:  # pragma: no cover - exercised by a test that hides it
+    httptools = None  # type: ignore[assignment]
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 PROXY_VARS = ("https_proxy", "http_proxy", "all_proxy", "no_proxy")
@@ -682,11 +686,29 @@ def _encode(method: str, target: str, host: str, headers: Mapping[str, str], bod
 
 
 _transport: Transport | None = None
+_fallback: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def transport() -> Transport:
-    """The process's async transport (one pool per event loop inside)."""
+def transport() -> Transport | httpx.AsyncClient:
+    """The process's async transport (one pool per event loop inside).
+
+    Without httptools (it is not a core dependency) async calls fall back to an
+    ``httpx.AsyncClient`` per event loop, with the same limits; slower, same behaviour.
+    """
     global _transport
+    if httptools is None:
+        loop = asyncio.get_running_loop()
+        client = _fallback.get(loop)
+        if client is None:
+            limits = httpx.Limits(
+                max_connections=LIMITS.max_connections,
+                max_keepalive_connections=LIMITS.max_idle_per_origin,
+                keepalive_expiry=LIMITS.idle_expiry,
+            )
+            client = _fallback[loop] = httpx.AsyncClient(limits=limits, timeout=None)
+        return client
     if _transport is None:
         _transport = Transport()
     return _transport

@@ -465,7 +465,7 @@ async def _abatches(
                 if out:
                     yield out
                 raise
-            if out and not response.complete:
+            if out and not getattr(response, "complete", False):
                 yield out
                 out = []
         try:

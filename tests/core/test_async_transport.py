@@ -269,3 +269,20 @@ async def test_closing_a_stream_early_closes_the_upstream_connection(
     assert (await anext(stream)).choices[0].delta.content
     await stream.aclose()
     assert await asyncio.to_thread(slow.closed.wait, 10)
+
+
+def test_without_httptools_async_calls_fall_back_to_httpx(
+    emulator: Any, vx: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(aio, "httptools", None)  # a core-only install (httptools is in the extras)
+    assert isinstance(asyncio.run(_transport_in_loop()), __import__("httpx").AsyncClient)
+    emulator.script(EMULATED, [{"status": 503, "retry_after": 0}, {"text": "ok"}])
+    assert text("async", False, num_retries=1, **vx) == "ok"
+    assert text("async", True, **vx).startswith("Echo")
+    emulator.script(EMULATED, [{"text": "one two three", "malformed_chunk": True}])
+    with pytest.raises(engine.APIResponseValidationError):
+        call("async", stream=True, **vx)
+
+
+async def _transport_in_loop() -> Any:
+    return aio.transport()
