@@ -20,7 +20,8 @@ What it does, because a real upstream does it:
   ``CONNECT`` tunnels for https, absolute-form requests for http, ``user:pass@`` as
   Basic ``Proxy-Authorization``; other proxy schemes (socks) are refused with a clear error;
 - per-phase timeouts from the call's ``httpx.Timeout``: ``connect`` (TCP, proxy tunnel and
-  TLS handshake), ``read`` (the longest silence while waiting for bytes), ``pool`` (waiting
+  TLS handshake), ``read`` (the longest silence while waiting for bytes, checked every
+  ``TICK`` = 50 ms by one ticker per pool), ``pool`` (waiting
   for a free connection when ``max_connections`` are open);
 - a size limit on non-streamed replies (``max_response_bytes``) and read-ahead limit on
   streams (``stream_buffer``: past it the socket stops being read, so a slow consumer
@@ -56,6 +57,7 @@ except ImportError:  # pragma: no cover - exercised by a test that hides it
     httptools = None  # type: ignore[assignment]
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+TICK = 0.05  # seconds between read-timeout checks: a read timeout fires up to this much late
 PROXY_VARS = ("https_proxy", "http_proxy", "all_proxy", "no_proxy")
 
 
@@ -242,7 +244,6 @@ class Reply:
             conn = self._conn
             if conn is not None:
                 conn.resume()
-                conn.arm_read_timer()
             self._wakeup = loop.create_future()
             await self._wakeup
 
@@ -275,7 +276,6 @@ class Connection(asyncio.Protocol):
         self.paused = False
         self.read_timeout: float | None = None
         self.last_read = 0.0
-        self._timer: asyncio.TimerHandle | None = None
         self._tunnel: asyncio.Future[bytes] | None = None  # a CONNECT reply being read
         self._tunnel_buffer = b""
 
@@ -331,24 +331,18 @@ class Connection(asyncio.Protocol):
             self.paused = False
             self.transport.resume_reading()
 
-    def arm_read_timer(self) -> None:
-        """Start watching for silence; one timer per request, re-armed only when it fires early."""
-        if self.read_timeout is not None and self._timer is None:
-            self._timer = self.pool.loop.call_at(self.last_read + self.read_timeout, self._check_silence)
-
-    def _check_silence(self) -> None:
-        self._timer = None
+    def check_silence(self, now: float) -> None:
+        """Called by the pool's ticker: fail the reply after ``read_timeout`` without bytes while its reader waits."""
         reply, timeout = self.reply, self.read_timeout
         if reply is None or timeout is None or self.closed:
+            self.pool.watching.discard(self)
             return
         waiting = reply._head is not None and not reply._head.done() or reply._wakeup is not None
-        if self.paused or not waiting:  # the reader is behind, not the upstream: check again later
-            self.last_read = self.pool.loop.time()
-        elif self.pool.loop.time() - self.last_read >= timeout:
+        if self.paused or not waiting:  # the reader is behind, not the upstream
+            self.last_read = now
+        elif now - self.last_read >= timeout:
             reply.fail(httpx.ReadTimeout(f"no data from the upstream for {timeout:g}s"))
             self.close()
-            return
-        self.arm_read_timer()
 
     # -- use
     def start(self, request: bytes, reply: Reply, read_timeout: float | None) -> None:
@@ -357,18 +351,17 @@ class Connection(asyncio.Protocol):
         self.received = False
         self.parser = httptools.HttpResponseParser(reply)
         self.read_timeout = read_timeout
-        self.last_read = self.pool.loop.time()
         self.transport.write(request)
-        self.arm_read_timer()
+        if read_timeout is not None:
+            self.last_read = self.pool.loop.time()
+            self.pool.watch(self)
 
     def finished(self, reply: Reply) -> None:
         """The reply is complete: back to the pool if the upstream keeps the connection open."""
         keep = self.parser is not None and self.parser.should_keep_alive()
         self.reply = self.parser = None
         self.read_timeout = None
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self.pool.watching.discard(self)
         self.resume()
         if keep and not self.closed:
             self.pool.release(self)
@@ -383,9 +376,7 @@ class Connection(asyncio.Protocol):
     def _closed(self) -> None:
         if not self.closed:
             self.closed = True
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
+            self.pool.watching.discard(self)
             self.pool.forget(self)
 
     # -- proxy tunnel
@@ -502,6 +493,21 @@ class Pool:
         self._idle: dict[Route, list[Connection]] = {}
         self._members: set[Connection] = set()
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        # Read timeouts: one ticker per pool while requests are in flight, not a timer per request
+        # (a libuv timer costs several microseconds to arm and cancel; this checks a set).
+        self.watching: set[Connection] = set()
+        self._ticker: asyncio.TimerHandle | None = None
+
+    def watch(self, conn: Connection) -> None:
+        self.watching.add(conn)
+        if self._ticker is None:
+            self._ticker = self.loop.call_later(TICK, self._tick)
+
+    def _tick(self) -> None:
+        now = self.loop.time()
+        for conn in list(self.watching):
+            conn.check_silence(now)
+        self._ticker = self.loop.call_later(TICK, self._tick) if self.watching else None
 
     def forget(self, conn: Connection) -> None:
         if conn in self._members:
@@ -600,6 +606,9 @@ class Pool:
         for conn in list(self._members):
             conn.close()
         self._idle.clear()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
 
 
 class Transport:
