@@ -22,7 +22,20 @@ from starlette.types import Receive, Scope, Send
 from engine.errors import APIError, ServiceUnavailableError
 from engine.fastjson import dumps  # compact JSON; the engine's response objects are dicts
 
-__all__ = ["DisconnectGuard", "EventStream", "dumps"]
+__all__ = ["DisconnectGuard", "EventStream", "ShutdownSignal", "dumps"]
+
+
+class ShutdownSignal(asyncio.Event):
+    """The proxy's "end open streams now" event; streams register a callback instead of a waiting task each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.callbacks: set[Callable[[], None]] = set()
+
+    def set(self) -> None:
+        super().set()
+        for callback in list(self.callbacks):
+            callback()
 
 
 class DisconnectGuard:
@@ -118,8 +131,16 @@ class EventStream(Response):
             stopping[0] = True
             task.cancel()
 
-        stopper = asyncio.ensure_future(self.shutdown.wait())
-        stopper.add_done_callback(stop)
+        shutdown = self.shutdown
+        stopper: asyncio.Future[Any] | None = None
+        stop_now = lambda: stop(None)  # noqa: E731 - the one callback registered and removed
+        if isinstance(shutdown, ShutdownSignal):
+            shutdown.callbacks.add(stop_now)
+            if shutdown.is_set():
+                stop_now()
+        else:  # any other event: a task waits for it
+            stopper = asyncio.ensure_future(shutdown.wait())
+            stopper.add_done_callback(stop)
         batches = _batches(self.chunks)
         keep_usage = self.keep_usage
         try:
@@ -157,8 +178,11 @@ class EventStream(Response):
             event = b"data: " + dumps(exc.to_openai_error()) + b"\n\n"
             await send({"type": "http.response.body", "body": event, "more_body": False})
         finally:
-            stopper.remove_done_callback(stop)
-            stopper.cancel()
+            if stopper is not None:
+                stopper.remove_done_callback(stop)
+                stopper.cancel()
+            elif isinstance(shutdown, ShutdownSignal):
+                shutdown.callbacks.discard(stop_now)
 
 
 def _batches(chunks: AsyncIterator[Any]) -> AsyncIterator[list[Any]]:
