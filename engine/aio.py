@@ -38,7 +38,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import collections
-import json
 import os
 import ssl
 import weakref
@@ -50,6 +49,8 @@ from urllib.parse import unquote, urlsplit
 from urllib.request import proxy_bypass_environment
 
 import httpx
+
+from engine import fastjson
 
 try:  # the C parser uvicorn brings; the `speedups` and `proxy` extras install it
     import httptools
@@ -217,7 +218,7 @@ class Reply:
         return self.content.decode("utf-8", errors="replace")
 
     def json(self) -> Any:
-        return json.loads(self.content)
+        return fastjson.loads(self.content)
 
     async def aread(self) -> bytes:
         if not self.complete:
