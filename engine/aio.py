@@ -543,13 +543,23 @@ class Pool:
             conn.close()
         return None
 
+    def _evict_idle(self) -> bool:
+        """At the cap: close an idle connection (of any route) to make room; False when none is idle."""
+        for idle in self._idle.values():
+            while idle:
+                conn = idle.pop(0)  # the least recently used
+                if not conn.closed:
+                    conn.close()
+                    return True
+        return False
+
     async def acquire(self, route: Route, timeout: httpx.Timeout) -> tuple[Connection, bool]:
         """A connection for ``route`` and whether it is new; waits (up to ``pool``) while the cap is reached."""
         while True:
             conn = self.reuse(route)
             if conn is not None:
                 return conn, False
-            if self.open < LIMITS.max_connections:
+            if self.open < LIMITS.max_connections or self._evict_idle():
                 return await self.connect(route, timeout), True
             waiter = self.loop.create_future()
             self._waiters.append(waiter)

@@ -286,3 +286,33 @@ def test_without_httptools_async_calls_fall_back_to_httpx(
 
 async def _transport_in_loop() -> Any:
     return aio.transport()
+
+
+async def test_at_the_connection_cap_a_call_waits_then_fails_typed(
+    vx: dict[str, Any], slow: SlowUpstream
+) -> None:
+    import httpx
+
+    await _token(vx)  # leaves an idle emulator connection: at the cap it is closed to make room
+    cap = aio.LIMITS.max_connections
+    aio.configure(max_connections=1)
+    try:
+        held = asyncio.ensure_future(
+            engine.acompletion(model=MODEL, messages=HELLO, **{**vx, "api_base": slow.url})
+        )
+        assert await asyncio.to_thread(slow.started.wait, 10)
+        with pytest.raises(engine.Timeout, match="timed out"):
+            await engine.acompletion(
+                model=MODEL,
+                messages=HELLO,
+                timeout=httpx.Timeout(5, pool=0.2),
+                **{**vx, "api_base": slow.url},
+            )
+        assert aio.transport().pool().open == 1
+        held.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await held
+        # the slot is free again: a call goes through
+        assert (await engine.acompletion(model=MODEL, messages=HELLO, **vx)).choices
+    finally:
+        aio.configure(max_connections=cap)
