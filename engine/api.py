@@ -96,7 +96,7 @@ _PLACE = frozenset({"project", "location"})
 _NONE_MEANS = frozenset({"timeout", "request_timeout"})
 
 
-@dataclass(frozen=True)
+@dataclass
 class Located:
     """The credential of a call and where it goes."""
 
