@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import engine
 from engine.api import prepare
@@ -183,3 +185,21 @@ def test_a_valid_id_reaches_the_emulator_at_its_path(emulator: Any, vx: dict[str
         engine.retrieve_batch("1234567", **vx)
     logged = emulator.requests()[-1]
     assert logged["path"] == "/v1/projects/emulator-project/locations/us-central1/batchPredictionJobs/1234567"
+
+
+# --------------------------------------------------------------------------- property: no value changes a URL's shape
+
+
+@settings(max_examples=500, deadline=None, derandomize=True, database=None)
+@given(
+    st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40).filter(
+        lambda v: v not in (".", "..")
+    )
+)
+def test_any_value_stays_one_segment_and_decodes_back(value: str) -> None:
+    url = template("https://h/v1/{{ a }}/tail?x={{ b }}&y=1").render({"a": value, "b": value})
+    parts = urlsplit(url)
+    assert parts.netloc == "h" and parts.fragment == ""
+    segments = parts.path.split("/")
+    assert len(segments) == 4 and segments[3] == "tail" and unquote(segments[2]) == value
+    assert parts.query.split("&")[1] == "y=1" and unquote(parts.query.split("&")[0][2:]) == value
