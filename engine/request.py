@@ -194,6 +194,7 @@ def build_body(
     # passed plus those with a default: most calls pass a few of a table's dozens.
     active = [name for name in params if name in op.params]
     placed: dict[str, Any] = {}  # caller-passed values of parameters that share a target path
+    checked = len(problems)  # problems before the loop (unknown names) do not stop transforms
     for name in sorted(op.with_defaults.union(active), key=op.order.__getitem__):
         if name in rejected:
             continue
@@ -217,7 +218,7 @@ def build_body(
             continue
         try:
             value = check_value(param, value, caps, resolved.name)
-            if param.transform is not None and not problems:  # after a problem, only check the rest
+            if param.transform is not None and len(problems) == checked:  # after a bad value, check only
                 value = param.transform(value, ctx)
         except UnsupportedParamsError as exc:
             if drop_params:
@@ -226,6 +227,8 @@ def build_body(
                 problems.append(Problem(exc.param or name, exc.message, unsupported=True))
             continue
         except BadRequestError as exc:
+            if type(exc) is not BadRequestError:
+                raise  # a more specific error (e.g. a content policy) is that error, not one problem of many
             problems.append(Problem(exc.param or name, exc.message))
             continue
         if problems:

@@ -131,3 +131,17 @@ def test_timeout_none_means_no_limit_and_absent_means_the_setting(monkeypatch: p
 def test_other_none_options_still_mean_not_set() -> None:
     call = chat(num_retries=None, drop_params=None, stream=None, extra_headers=None)
     assert call.num_retries == 0 and call.stream is False
+
+
+def test_an_unknown_parameter_does_not_hide_a_bad_message() -> None:
+    with pytest.raises(BadRequestError) as info:
+        prepare(
+            "chat",
+            {
+                "model": "vertex_ai/gemini-2.5-flash",
+                "messages": [{"role": "nobody"}],
+                "temprature": 1,
+                **BASE,
+            },
+        )
+    assert "temprature" in info.value.message and "nobody" in info.value.message
