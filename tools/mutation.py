@@ -138,14 +138,17 @@ def python_mutants(path: Path) -> Iterator[Mutant]:
                 yield Mutant(
                     rel, node.lineno, at(node, node.col_offset), source, str(node.value + 1), "number"
                 )
-        elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
-            if node.left.end_lineno == node.right.lineno == node.lineno:
-                gap_start = starts[node.lineno - 1] + node.left.end_col_offset
-                segment = text[gap_start : at(node.right, node.right.col_offset)]
-                old, new = ("+", "-") if isinstance(node.op, ast.Add) else ("-", "+")
-                pos = segment.find(old)
-                if pos >= 0:
-                    yield Mutant(rel, node.lineno, gap_start + pos, old, new, "arith")
+        elif (
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, (ast.Add, ast.Sub))
+            and node.left.end_lineno == node.right.lineno == node.lineno
+        ):
+            gap_start = starts[node.lineno - 1] + node.left.end_col_offset
+            segment = text[gap_start : at(node.right, node.right.col_offset)]
+            old, new = ("+", "-") if isinstance(node.op, ast.Add) else ("-", "+")
+            pos = segment.find(old)
+            if pos >= 0:
+                yield Mutant(rel, node.lineno, gap_start + pos, old, new, "arith")
 
 
 # --------------------------------------------------------------------------- spec mutants
