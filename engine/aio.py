@@ -644,6 +644,12 @@ class Transport:
         content: bytes | None = None,
         timeout: httpx.Timeout | None = None,
     ) -> Request:
+        try:
+            scheme, host, _, _, _ = _target(url)
+        except ValueError as exc:  # e.g. a port that is not a number: what httpx raises for it
+            raise httpx.InvalidURL(f"invalid URL {url[:200]!r}: {exc}") from None
+        if scheme not in DEFAULT_PORTS or not host:
+            raise httpx.UnsupportedProtocol(f"the URL must be http(s)://host/...: {url[:200]!r}")
         return Request(method, url, headers or {}, content, timeout or DEFAULT_TIMEOUT)
 
     async def send(self, request: Request, *, stream: bool = False) -> Reply:

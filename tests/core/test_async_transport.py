@@ -316,3 +316,10 @@ async def test_at_the_connection_cap_a_call_waits_then_fails_typed(
         assert (await engine.acompletion(model=MODEL, messages=HELLO, **vx)).choices
     finally:
         aio.configure(max_connections=cap)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("base", ["ftp://127.0.0.1", "http://"])
+def test_an_unusable_api_base_is_a_typed_error(vx: dict[str, Any], mode: str, base: str) -> None:
+    with pytest.raises(engine.APIError):
+        call(mode, **{**vx, "api_base": base})
