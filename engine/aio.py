@@ -58,6 +58,7 @@ except ImportError:  # pragma: no cover - exercised by a test that hides it
     httptools = None  # type: ignore[assignment]
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+_timeout = getattr(asyncio, "timeout", None)
 TICK = 0.05  # seconds between read-timeout checks: a read timeout fires up to this much late
 PROXY_VARS = ("https_proxy", "http_proxy", "all_proxy", "no_proxy")
 
@@ -576,7 +577,11 @@ class Pool:
         self.open += 1
         self._members.add(conn)
         try:
-            await asyncio.wait_for(self._open(route, conn), timeout.connect)
+            if _timeout is not None:  # Python 3.11+: no extra task per new connection
+                async with _timeout(timeout.connect):
+                    await self._open(route, conn)
+            else:
+                await asyncio.wait_for(self._open(route, conn), timeout.connect)
         except (asyncio.TimeoutError, TimeoutError):
             conn.close()
             raise httpx.ConnectTimeout(
