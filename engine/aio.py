@@ -173,6 +173,8 @@ class Reply:
             self._wake()
 
     def on_message_complete(self) -> None:
+        if self.complete:  # bytes after a complete reply: a second message nobody asked for
+            return
         self.complete = True
         conn, self._conn = self._conn, None
         if conn is not None:
