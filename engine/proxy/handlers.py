@@ -64,12 +64,12 @@ def json_object(raw: bytes) -> dict[str, Any]:
     byte scans and nothing else.
     """
     try:
-        body = json.loads(raw) if raw else None
+        body = json.loads(raw, parse_constant=_no_constant) if raw else None
     except RecursionError:
         raise _too_deep() from None
     except ValueError as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else short(str(exc), 120)
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)[:120]
         raise BadRequestError(
             f"the request body is not valid JSON: {msg}{where}", code="invalid_json", llm_provider="proxy"
         ) from None
@@ -82,9 +82,12 @@ def json_object(raw: bytes) -> dict[str, Any]:
     return body
 
 
-MAX_DEPTH = (
-    64  # nesting levels of objects and arrays in a request body; OpenAI's JSON Schema depth limit is 10
-)
+# Nesting levels of objects and arrays a request body may have (tool and response schemas are the deepest parts).
+MAX_DEPTH = 64
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _too_deep() -> BadRequestError:

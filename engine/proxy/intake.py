@@ -14,7 +14,6 @@ from typing import Any
 from starlette.requests import Request
 
 from engine.errors import APIError, BadRequestError
-from engine.redact import short
 
 log = logging.getLogger("vertexlate.proxy")
 
@@ -81,9 +80,13 @@ def replay_error(exc: Exception, operation: str, kwargs: dict[str, Any]) -> Exce
     except APIError as typed:
         return typed
     except Exception as again:  # noqa: BLE001 - any failure of the replay is the verdict we want
-        log.info("request refused: building it raised %s: %s", type(again).__name__, short(str(again), 200))
+        text = _cut(str(again))
+        log.info("request refused: building it raised %s: %s", type(again).__name__, text)
         return BadRequestError(
-            f"the request cannot be processed: {type(again).__name__}: {short(str(again), 200)}",
-            llm_provider="proxy",
+            f"the request cannot be processed: {type(again).__name__}: {text}", llm_provider="proxy"
         )
     return exc
+
+
+def _cut(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}…"
