@@ -152,6 +152,7 @@ def create_app(config: ProxyConfig | str | Path, clock: Callable[[], float] | No
     proxy = Proxy(config) if clock is None else Proxy(config, clock)
     handlers: dict[Any, Any] = {HTTPException: _http_error, Exception: _unexpected}
     fallback = Starlette(routes=routes(proxy), exception_handlers=handlers)
+    fallback.router.redirect_slashes = False  # "/v1/files/" is an unknown path (404 JSON), not a 307
     fallback.state.proxy = proxy
     return ProxyApp(proxy, fallback)
 
