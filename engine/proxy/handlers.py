@@ -35,15 +35,26 @@ CLIENT_CLOSED = 499  # nginx's code for "client closed request"; nobody reads it
 STREAM_MARGIN = 1.0  # seconds before the grace period ends at which open streams are ended
 
 
+MAX_MESSAGE = 2000  # characters of an error message sent to a client; longer ones quoted client input
+
+
 def error_response(error: APIError) -> Response:
-    """OpenAI's ``{"error": {...}}`` with the error's status (and ``Retry-After`` when known)."""
+    """OpenAI's ``{"error": {...}}`` with the error's status (and ``Retry-After`` when known).
+
+    ASCII JSON, so a lone surrogate quoted from the request still makes valid UTF-8; the
+    message is capped, so a huge value quoted from the request never comes back whole.
+    """
     headers = {}
     retry_after = (error.headers or {}).get("retry-after")
     if retry_after is not None:
         headers["retry-after"] = str(retry_after)
-    body = json.dumps(
-        error.to_openai_error(), separators=(",", ":")
-    ).encode()  # ASCII: a lone surrogate survives
+    payload = error.to_openai_error()
+    fields = payload["error"]
+    for name in ("message", "param", "code"):
+        value = fields.get(name)
+        if isinstance(value, str) and len(value) > MAX_MESSAGE:
+            fields[name] = f"{value[:MAX_MESSAGE]}…({len(value)} characters)"
+    body = json.dumps(payload, separators=(",", ":")).encode()
     return Response(body, status_code=error.status_code, media_type=JSON, headers=headers)
 
 

@@ -290,6 +290,7 @@ ALL_POSTS = [
     "/v1/fine_tuning/jobs",
     "/v1/batches/123/cancel",
     "/v1/fine_tuning/jobs/1/cancel",
+    "/v1/files",
     "/chat/completions",
 ]
 
