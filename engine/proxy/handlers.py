@@ -75,7 +75,7 @@ def json_object(raw: bytes) -> dict[str, Any]:
     byte scans and nothing else.
     """
     try:
-        body = json.loads(raw, parse_constant=_no_constant) if raw else None
+        body = _DECODER.decode(raw.decode("utf-8")) if raw else None  # JSON is UTF-8 (RFC 8259)
     except RecursionError:
         raise _too_deep() from None
     except ValueError as exc:
@@ -99,6 +99,11 @@ MAX_DEPTH = 64
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
+
+
+_DECODER = json.JSONDecoder(
+    parse_constant=_no_constant
+)  # one decoder: json.loads(..., hook) builds one per call
 
 
 def _too_deep() -> BadRequestError:

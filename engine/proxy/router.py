@@ -171,6 +171,10 @@ class Router:
             for name, group in config.groups.items()
         }
         self._choose = STRATEGIES[config.routing_strategy]
+        # The request timeout that bounds waiting for a cooldown: the shortest of the group's deployments.
+        self._timeouts = {
+            name: min(d.timeout for d in group) for name, group in config.groups.items() if group
+        }
 
     # ------------------------------------------------------------------ selection
     def _available(
@@ -266,7 +270,7 @@ class Router:
         tried: set[int] = set()
         retries = 0
         last: APIError | None = None
-        deadline = self.clock() + self._timeout(name)
+        deadline = self.clock() + self._timeouts.get(name, 0.0)
         while True:
             state, reason = self.pick(name, operation, tried)
             if state is None and retries < self.config.num_retries:
@@ -301,10 +305,6 @@ class Router:
                 raise
             self._succeeded(state, started)
             return result, lease
-
-    def _timeout(self, name: str) -> float:
-        """The request timeout that bounds waiting: the shortest of the group's deployments."""
-        return min((s.deployment.timeout for s in self.states.get(name, ())), default=0.0)
 
     def _wait_for_cooldown(self, name: str, operation: str, deadline: float) -> float | None:
         """Seconds until the first cooling deployment of the group is back, if that is before ``deadline``."""
