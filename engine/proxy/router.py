@@ -31,6 +31,10 @@ client must not be able to take a model group offline for everyone (by sending, 
   request referred to). Such an error goes back to that client at once: no other
   deployment is tried, nothing is cooled down, no fallback runs (except the
   context-window and content-policy fallbacks, which exist for exactly those errors).
+
+The doubtful case leans to the client: a bare 404 that names nothing ("Requested entity
+was not found.") is the client's, so a misconfigured deployment answering it fails its
+share of requests, visibly, instead of letting any client cool the whole group down.
 """
 
 from __future__ import annotations
