@@ -34,7 +34,6 @@ JSON = "application/json"
 CLIENT_CLOSED = 499  # nginx's code for "client closed request"; nobody reads it, logs do
 STREAM_MARGIN = 1.0  # seconds before the grace period ends at which open streams are ended
 
-
 MAX_MESSAGE = 2000  # characters of an error message sent to a client; longer ones quoted client input
 
 
@@ -101,9 +100,8 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
-_DECODER = json.JSONDecoder(
-    parse_constant=_no_constant
-)  # one decoder: json.loads(..., hook) builds one per call
+# One decoder for every request: json.loads(raw, parse_constant=...) would build a new one per call.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
 
 
 def _too_deep() -> BadRequestError:
