@@ -230,6 +230,7 @@ def encode(body: Any) -> bytes:
 def check(resp: httpx.Response, what: Any) -> None:
     """A success, or OpenAI's error JSON with a 4xx; a streamed success ends in [DONE] or an error event."""
     assert resp.status_code < 500, f"{resp.status_code} for {str(what)[:300]!r}: {resp.text[:500]}"
+    assert MASTER_KEY not in resp.text  # the key every request carries never comes back
     if resp.status_code >= 400:
         assert resp.headers["content-type"].startswith("application/json"), resp.text[:200]
         body = resp.json()
