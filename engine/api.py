@@ -376,8 +376,23 @@ def _decode(call: Call, data: str) -> Any | None:
             f"malformed stream event from Vertex AI: {data[:200]!r}", model=call.model
         ) from None
     if spec.error_key is not None and spec.error_key.search(event) is not None:
-        raise upstream_error(call.resolved.family.errors, 500, json.dumps(event).encode(), {}, call.model)
+        raise stream_error(call, event)
     return event
+
+
+def stream_error(call: Call, event: Any) -> APIError:
+    """The typed error for an error event inside a stream (the spec's error table, its ``error_status``).
+
+    Vertex sends ``data: {"error": {"code": 429, ...}}`` mid-stream after a 200; Anthropic an
+    ``error`` event with a type. Either way the answer so far is incomplete, so it must raise.
+    """
+    spec = call.op.stream
+    status = spec.error_status(event) if spec is not None and spec.error_status is not None else None
+    if isinstance(status, str) and status.isdigit():
+        status = int(status)
+    if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
+        status = 500
+    return upstream_error(call.resolved.family.errors, status, json.dumps(event).encode(), {}, call.model)
 
 
 def _finalize_stream(call: Call, normalizer: ChatStream) -> None:

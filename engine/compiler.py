@@ -114,6 +114,7 @@ class StreamSpec:
     error_key: Any | None
     body: dict[str, Any] = field(default_factory=dict)  # static fields only streamed requests carry
     finalize: list[Callable[..., Any]] = field(default_factory=list)  # run on the whole streamed answer
+    error_status: Extractor | None = None  # the HTTP status an in-stream error event stands for
 
 
 @dataclass
@@ -351,7 +352,22 @@ def compile_stream(
         for i, name in enumerate(raw.get("finalize", []))
         if (fn := lookup_transform(name, [*keys, "finalize", i], problems))
     ]
-    return StreamSpec(raw["format"], raw.get("done"), event_key, events, chunk, error_key, body, finalize)
+    error_status = (
+        compile_extractor(raw["error_status"], [*keys, "error_status"], problems)
+        if "error_status" in raw
+        else None
+    )
+    return StreamSpec(
+        raw["format"],
+        raw.get("done"),
+        event_key,
+        events,
+        chunk,
+        error_key,
+        body,
+        finalize,
+        error_status=error_status,
+    )
 
 
 def compile_body(raw: Any, keys: list[Any], problems: Problems) -> Any:

@@ -49,6 +49,9 @@ class Reply:
     message: str | None = None
     cut_stream_after: int | None = None
     malformed_chunk: bool = False
+    stream_error: dict[str, Any] | None = (
+        None  # {"after": N, "status"?, "message"?}: an error event mid-stream
+    )
 
     def answer_tokens(self) -> int:
         """Output tokens of the visible answer: text plus one per call and its JSON arguments."""
@@ -122,4 +125,6 @@ def build(item: dict[str, Any] | None, default: Reply) -> Reply:
     reply.message = item.get("message")
     reply.cut_stream_after = item.get("cut_stream_after")
     reply.malformed_chunk = bool(item.get("malformed_chunk", False))
+    error = item.get("stream_error")
+    reply.stream_error = error if isinstance(error, dict) else None
     return reply
