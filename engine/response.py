@@ -71,7 +71,14 @@ def usage_object(values: dict[str, Any] | None) -> dict[str, Any]:
     usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
     usage["prompt_tokens_details"] = {"cached_tokens": values.pop("cached_tokens", None) or 0}
     usage["completion_tokens_details"] = {"reasoning_tokens": values.pop("reasoning_tokens", None) or 0}
-    usage.update({k: v for k, v in values.items() if v is not None})
+    for key, value in values.items():
+        if value is None:
+            continue
+        group, dot, name = key.partition(".")
+        if dot and group in ("prompt_tokens_details", "completion_tokens_details"):
+            usage[group][name] = value  # e.g. prompt_tokens_details.audio_tokens (per-modality counts)
+        else:
+            usage[key] = value
     return usage
 
 

@@ -143,6 +143,8 @@ def _usage(body: dict[str, Any], reply: Reply, cached: int) -> dict[str, Any]:
     usage["totalTokenCount"] = prompt + (0 if reply.block_reason else output) + thoughts
     usage["trafficType"] = "ON_DEMAND"
     usage["promptTokensDetails"] = [{"modality": "TEXT", "tokenCount": prompt}]
+    if not reply.block_reason:
+        usage["candidatesTokensDetails"] = [{"modality": "TEXT", "tokenCount": output}]
     return usage
 
 
