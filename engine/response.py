@@ -243,9 +243,13 @@ class ChatStream:
                 finish = spec.choices.on_tool_calls
             if len(delta) > (0 if index in self.role_sent else 1) or finish:
                 self.role_sent.add(index)
-                out.append(
-                    self._chunk([{"index": index, "delta": delta, "finish_reason": finish, "logprobs": None}])
-                )
+                choice = {
+                    "index": index,
+                    "delta": delta,
+                    "finish_reason": finish,
+                    "logprobs": fields.get("logprobs"),
+                }
+                out.append(self._chunk([choice]))
         return out
 
     def _delta(self, index: int, fields: dict[str, Any]) -> dict[str, Any]:
