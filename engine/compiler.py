@@ -147,6 +147,7 @@ class Param:
     url_var: bool = False  # the value feeds the URL template (e.g. a job id), not the body
     default_env: str | None = None
     ignore: list[Any] | None = None  # values that count as not passed (e.g. OpenAI's "auto")
+    unwrap: str | None = None  # an object ``{<unwrap>: value}`` stands for ``value`` (e.g. {"effort": "low"})
 
     @property
     def has_default(self) -> bool:
@@ -422,6 +423,7 @@ def compile_params(raw: dict[str, Any], keys: list[Any], problems: Problems) -> 
             url_var=spec.get("url_var", False),
             default_env=spec.get("default_env"),
             ignore=spec.get("ignore"),
+            unwrap=spec.get("unwrap"),
         )
     return params
 

@@ -246,6 +246,14 @@ _TYPE_CHECKS: dict[str, Any] = {
 
 
 def _convert(param: Param, value: Any, caps: dict[str, Any], model: str, ctx: RequestContext) -> Any:
+    if param.unwrap is not None and isinstance(value, dict):
+        if set(value) != {param.unwrap}:
+            raise BadRequestError(
+                f"parameter {param.name!r} as an object takes only the key {param.unwrap!r}, got {sorted(value)}",
+                model=model,
+                param=param.name,
+            )
+        value = value[param.unwrap]
     if param.type == "string_list" and isinstance(value, str):
         value = [value]
     if param.type == "integer" and isinstance(value, float) and value.is_integer():
@@ -290,6 +298,13 @@ def _convert(param: Param, value: Any, caps: dict[str, Any], model: str, ctx: Re
             )
     if table is not None and not isinstance(value, dict):  # an object is the upstream shape itself
         key = value if isinstance(value, (str, int, bool)) else repr(value)
+        if key not in table and any(key in other for other in (param.maps or {}).values()):
+            raise UnsupportedParamsError(  # valid for other models, not this one: droppable with drop_params
+                f"{model} does not support {param.name}={value!r} ({param.map_by}={caps.get(param.map_by)!r}); "
+                f"accepted: {', '.join(map(str, table))}",
+                model=model,
+                param=param.name,
+            )
         if key not in table:
             raise BadRequestError(
                 f"parameter {param.name!r} has no mapping for {value!r}; accepted: {', '.join(map(str, table))}",
