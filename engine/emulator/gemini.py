@@ -89,6 +89,11 @@ def _answer_parts(reply: Reply, body: dict[str, Any]) -> list[list[dict[str, Any
     groups: list[list[dict[str, Any]]] = []
     if reply.thought:
         groups.append([{"text": reply.thought, "thought": True}])
+    for run in reply.code_execution:  # the model's code, then what running it printed (one chunk each)
+        groups.append([{"executableCode": {"language": "PYTHON", "code": run.get("code", "")}}])
+        if "output" in run:
+            result = {"outcome": run.get("outcome", "OUTCOME_OK"), "output": run["output"]}
+            groups.append([{"codeExecutionResult": result}])
     modalities = _config(body).get("responseModalities") or []
     if reply.text is not None and "AUDIO" in modalities:
         pcm = media.pcm16(reply.text, 0.3)

@@ -24,6 +24,7 @@ CONTENT_KEYS = frozenset(
         "finish_reason",
         "json",
         "stream_events",
+        "code_execution",
     }
 )
 
@@ -37,6 +38,7 @@ class Reply:
     thought_signature: str | None = None
     function_calls: list[dict[str, Any]] = field(default_factory=list)
     grounding_metadata: dict[str, Any] | None = None
+    code_execution: list[dict[str, Any]] = field(default_factory=list)  # [{"code", "output"?, "outcome"?}]
     finish_reason: str | None = None
     stop_sequence: str | None = None
     block_reason: str | None = None
@@ -102,6 +104,7 @@ def _content(item: dict[str, Any]) -> Reply:
         thought_signature=item.get("thought_signature"),
         function_calls=list(item.get("function_calls") or []),
         grounding_metadata=item.get("grounding_metadata"),
+        code_execution=list(item.get("code_execution") or []),
         finish_reason=item.get("finish_reason"),
         block_reason=item.get("block_reason"),
         raw_json=item.get("json"),
