@@ -94,6 +94,19 @@ def _tool_result(message: dict[str, Any], ctx: Any, where: str) -> list[Block]:
     return [{"type": "tool_result", "tool_use_id": message["tool_call_id"], "content": result}]
 
 
+def legacy_call_id(name: str, position: int) -> str:
+    """The id given to an OpenAI ``function_call`` (which has none): Anthropic pairs results by id."""
+    return f"toolu_legacy_{position}_{name}"
+
+
+def _function_result(message: dict[str, Any], ctx: Any, where: str, position: int) -> list[Block]:
+    """OpenAI's deprecated ``role: function`` result, answering the latest ``function_call`` of that name."""
+    name = message.get("name")
+    if not isinstance(name, str) or not name:
+        raise bad(where, "a function message needs a 'name'", ctx)
+    return _tool_result({**message, "tool_call_id": legacy_call_id(name, position)}, ctx, where)
+
+
 def _thinking(block: Any, ctx: Any, where: str) -> Block:
     if not isinstance(block, dict) or block.get("type") not in ("thinking", "redacted_thinking"):
         raise bad(
@@ -149,18 +162,31 @@ def anthropic_messages(messages: list[Any], ctx: Any) -> dict[str, Any]:
     """``messages`` (same-role turns merged) and ``system`` from OpenAI messages."""
     system: list[Block] = []
     turns: list[dict[str, Any]] = []
+    legacy_calls = 0  # position of the latest OpenAI function_call, for the function result after it
     for i, message in enumerate(messages):
         where = f"messages[{i}]"
         if not isinstance(message, dict):
             raise bad(where, f"each message must be an object, got {type(message).__name__}", ctx)
         role = message.get("role")
-        if role not in TURNS and role not in ("system", "developer"):
+        if role not in TURNS and role not in ("system", "developer", "function"):
             raise bad(where, f"unknown role {role!r} (expected system, user, assistant or tool)", ctx)
-        turn_role, convert = TURNS.get(role, ("system", _user))
-        blocks = convert(message, ctx, where)
+        if role == "function":
+            turn_role, blocks = "user", _function_result(message, ctx, where, legacy_calls)
+        else:
+            legacy = message.get("function_call")
+            if role == "assistant" and isinstance(legacy, dict) and not message.get("tool_calls"):
+                legacy_calls = i  # OpenAI's deprecated single call, given the id its result will name
+                call = {
+                    "id": legacy_call_id(str(legacy.get("name")), i),
+                    "type": "function",
+                    "function": legacy,
+                }
+                message = {**message, "tool_calls": [call]}
+            turn_role, convert = TURNS.get(role, ("system", _user))
+            blocks = convert(message, ctx, where)
         if not blocks:
             continue  # e.g. an assistant turn with empty content: Anthropic rejects empty turns
-        if role != "tool":
+        if role not in ("tool", "function"):
             blocks[-1] = _with_cache(blocks[-1], message)  # message-level cache_control marks its last block
         if turn_role == "system":
             system += blocks
@@ -169,10 +195,10 @@ def anthropic_messages(messages: list[Any], ctx: Any) -> dict[str, Any]:
             turns[-1]["content"] += blocks
         else:
             turns.append({"role": turn_role, "content": blocks})
+    if not turns and system:  # only a system message: Claude needs a turn, so it becomes the prompt
+        turns, system = [{"role": "user", "content": system}], []
     if not turns:
-        raise bad(
-            "messages", "Claude needs at least one user or assistant message besides system messages", ctx
-        )
+        raise bad("messages", "at least one message is required", ctx)
     body: dict[str, Any] = {
         "messages": [{"role": t["role"], "content": _compact(t["content"])} for t in turns]
     }

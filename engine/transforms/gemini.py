@@ -106,6 +106,8 @@ def gemini_contents(messages: list[Any], ctx: Any) -> dict[str, Any]:
             contents.append({"role": gemini_role, "parts": parts})
     for run_pass in CONTENTS_PASSES:
         run_pass(contents, ctx, state)
+    if not contents and system_parts:  # only a system message: Gemini needs a turn, so it becomes the prompt
+        contents, system_parts = [{"role": "user", "parts": system_parts}], []
     body: dict[str, Any] = {"contents": contents}
     if system_parts:
         if ctx.capabilities.get("system_messages", True):
