@@ -147,6 +147,7 @@ def prepare(operation: str, kwargs: dict[str, Any]) -> Call:
     if op.headers:
         tctx = {"model": resolved.model_id, "project": project, "location": location}
         headers.update({k: t.render(tctx) for k, t in op.headers.items()})
+    headers.update(ctx.headers)  # what the spec's transforms derived from the body (e.g. anthropic-beta)
     if options.get("extra_headers"):
         headers.update(options["extra_headers"])
     stream_options = options.get("stream_options") or {}
@@ -361,7 +362,15 @@ def echo(op: Operation, ctx: RequestContext, name: str) -> Any:
 def _chat_stream(call: Call) -> ChatStream:
     spec = call.op.stream
     assert spec is not None
-    return ChatStream(spec.events, spec.chunk, spec.event_key, call.model, call.include_usage)
+    return ChatStream(
+        spec.events,
+        spec.chunk,
+        spec.event_key,
+        call.model,
+        call.include_usage,
+        call.context,
+        spec.chunk_finalize,
+    )
 
 
 def _decode(call: Call, data: str) -> Any | None:

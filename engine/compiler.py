@@ -115,6 +115,7 @@ class StreamSpec:
     body: dict[str, Any] = field(default_factory=dict)  # static fields only streamed requests carry
     finalize: list[Callable[..., Any]] = field(default_factory=list)  # run on the whole streamed answer
     error_status: Extractor | None = None  # the HTTP status an in-stream error event stands for
+    chunk_finalize: list[Callable[..., Any]] = field(default_factory=list)  # fn(chunk, ctx) on every chunk
 
 
 @dataclass
@@ -358,6 +359,11 @@ def compile_stream(
         if "error_status" in raw
         else None
     )
+    chunk_finalize = [
+        fn
+        for i, name in enumerate(raw.get("chunk_finalize", []))
+        if (fn := lookup_transform(name, [*keys, "chunk_finalize", i], problems))
+    ]
     return StreamSpec(
         raw["format"],
         raw.get("done"),
@@ -368,6 +374,7 @@ def compile_stream(
         body,
         finalize,
         error_status=error_status,
+        chunk_finalize=chunk_finalize,
     )
 
 

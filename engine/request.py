@@ -57,6 +57,9 @@ class RequestContext:
     url_vars: dict[str, Any] = field(
         default_factory=dict
     )  # values of ``url_var`` parameters (and what transforms add)
+    headers: dict[str, str] = field(
+        default_factory=dict
+    )  # request headers a finalize transform adds (anthropic-beta)
 
     @property
     def capabilities(self) -> dict[str, Any]:

@@ -189,7 +189,11 @@ class ChatStream:
         event_key: Any,
         model: str,
         include_usage: bool,
+        ctx: Any = None,
+        chunk_finalize: list[Callable[..., Any]] | None = None,
     ) -> None:
+        self.ctx = ctx  # the request context, for the spec's chunk_finalize transforms
+        self.chunk_finalize = list(chunk_finalize or [])
         self.events = events
         self.chunk_spec = chunk
         self.event_key = event_key
@@ -210,6 +214,12 @@ class ChatStream:
         return self.events.get(self.event_key.search(event))
 
     def feed(self, event: Any) -> list[ModelResponseStream]:
+        chunks = self._feed(event)
+        for fn in self.chunk_finalize:
+            chunks = [fn(chunk, self.ctx) for chunk in chunks]
+        return chunks
+
+    def _feed(self, event: Any) -> list[ModelResponseStream]:
         spec = self.spec_for(event)
         if spec is None:
             return []

@@ -16,10 +16,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from engine.errors import BadRequestError
 from engine.transforms import register
 from engine.transforms.content import bad, typed_parts
+from engine.transforms.gemini_media import fetch, mime_from_name
 
 Block = dict[str, Any]
 
@@ -37,13 +39,23 @@ def _text_block(part: dict[str, Any], ctx: Any, where: str) -> Block | None:
     return _with_cache({"type": "text", "text": text}, part) if text else None
 
 
-def _source(url: str) -> dict[str, Any]:
-    """A ``data:`` URL becomes an inline base64 source; anything else is fetched by URL."""
+def _source(url: str, ctx: Any, where: str, explicit: Any = None) -> dict[str, Any]:
+    """A ``data:`` URL becomes an inline base64 source; an http(s) URL is downloaded and inlined.
+
+    Claude on Vertex AI does not fetch URLs itself, so the engine does, with the same
+    bounded, private-address-refusing fetch the Gemini media parts use.
+    """
     if url.startswith("data:"):
         header, _, data = url.partition(",")
         media_type = header[len("data:") :].split(";")[0]
         return {"type": "base64", "media_type": media_type, "data": data}
-    return {"type": "url", "url": url}
+    if urlsplit(url).scheme.lower() in ("http", "https"):
+        mime, data = fetch(url, ctx, where)
+        media_type = explicit if isinstance(explicit, str) and explicit else mime or mime_from_name(url)
+        if not media_type:
+            raise bad(where, f"cannot tell the media type of {url[:120]!r}; pass it as 'format'", ctx)
+        return {"type": "base64", "media_type": media_type, "data": data}
+    raise bad(where, f"Claude on Vertex AI takes https:// or data: URLs, not {url[:40]!r}", ctx)
 
 
 def _image_block(part: dict[str, Any], ctx: Any, where: str) -> Block:
@@ -51,7 +63,8 @@ def _image_block(part: dict[str, Any], ctx: Any, where: str) -> Block:
     url = image.get("url") if isinstance(image, dict) else image
     if not isinstance(url, str) or not url:
         raise bad(where, "an image_url part needs a URL (https:// or data:)", ctx)
-    return _with_cache({"type": "image", "source": _source(url)}, part)
+    explicit = image.get("format") if isinstance(image, dict) else None
+    return _with_cache({"type": "image", "source": _source(url, ctx, where, explicit)}, part)
 
 
 def _file_block(part: dict[str, Any], ctx: Any, where: str) -> Block:
@@ -59,7 +72,7 @@ def _file_block(part: dict[str, Any], ctx: Any, where: str) -> Block:
     url = file.get("file_data") or file.get("file_id")
     if not isinstance(url, str) or not url:
         raise bad(where, "a file part needs file.file_data (a data: URL) or file.file_id (a URL)", ctx)
-    return _with_cache({"type": "document", "source": _source(url)}, part)
+    return _with_cache({"type": "document", "source": _source(url, ctx, where, file.get("format"))}, part)
 
 
 PART_CONVERTERS: dict[str, Callable[[dict[str, Any], Any, str], Block | None]] = {
@@ -283,15 +296,72 @@ def _add_system_text(body: dict[str, Any], text: str) -> None:
     body["system"] = _compact([*blocks, {"type": "text", "text": text}])
 
 
+JSON_TOOL = "json_tool_call"  # LiteLLM's name for the forced tool that carries a JSON answer
+
+
+def _schema_of(response_format: Any) -> Any:
+    if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        return schema if isinstance(schema, dict) else None
+    return None
+
+
+def _structured_output(body: dict[str, Any], ctx: Any) -> bool:
+    """``response_format`` with a schema, enforced: native ``output_config.format`` where the model has it
+    (capability ``structured_outputs``; Vertex AI "Structured outputs with Anthropic Claude models"), else a
+    forced tool whose input is the answer. False when neither applies (the schema then goes in the prompt).
+    """
+    schema = _schema_of(ctx.params.get("response_format"))
+    if schema is None:
+        return False
+    if ctx.capabilities.get("structured_outputs"):
+        config = dict(body.get("output_config") or {})
+        config["format"] = {"type": "json_schema", "schema": schema}
+        body["output_config"] = config
+        return True
+    if (body.get("thinking") or {}).get("type") == "enabled" or body.get("tool_choice"):
+        return False  # Anthropic refuses a forced tool with thinking on, or beside the caller's own choice
+    tool = {
+        "name": JSON_TOOL,
+        "description": "Respond with a JSON object matching this schema.",
+        "input_schema": schema,
+    }
+    body["tools"] = [*(body.get("tools") or []), tool]
+    body["tool_choice"] = {"type": "tool", "name": JSON_TOOL}
+    return True
+
+
+def uses_json_tool(ctx: Any) -> bool:
+    """Whether the request forced the JSON tool (so its input is the answer, not a tool call)."""
+    choice = (getattr(ctx, "body", None) or {}).get("tool_choice")
+    return isinstance(choice, dict) and choice.get("name") == JSON_TOOL
+
+
+def _betas(body: dict[str, Any], ctx: Any) -> list[str]:
+    """The ``anthropic-beta`` flags the body needs, from the spec's ``anthropic_betas`` table."""
+    table = ctx.capabilities.get("anthropic_betas") or {}
+    found = [beta for key, beta in (table.get("body") or {}).items() if body.get(key) is not None]
+    by_tool = table.get("tools") or {}
+    found += [
+        by_tool[t["type"]]
+        for t in body.get("tools") or []
+        if isinstance(t, dict) and t.get("type") in by_tool
+    ]
+    return list(dict.fromkeys(found))
+
+
 @register("anthropic_finalize")
 def anthropic_finalize(body: dict[str, Any], ctx: Any) -> dict[str, Any]:
-    """Body-wide rules: thinking budget vs ``max_tokens``, ``tool_choice`` type, JSON output instruction.
+    """Body-wide rules: thinking budget vs ``max_tokens``, ``tool_choice`` type, structured output, betas.
 
     When the caller left ``max_tokens`` to the spec default and the thinking budget
     does not fit under it, the default is raised to budget + default (capped at the
     model's maximum), so ``thinking={...}`` or ``reasoning_effort`` alone just works.
     """
-    if (instruction := json_instruction(ctx.params.get("response_format"), ctx)) is not None:
+    instruction = (
+        None if _structured_output(body, ctx) else json_instruction(ctx.params.get("response_format"), ctx)
+    )
+    if instruction is not None:
         _add_system_text(body, instruction)
     budget = (body.get("thinking") or {}).get("budget_tokens")
     caller_set = any(ctx.params.get(name) is not None for name in ("max_tokens", "max_completion_tokens"))
@@ -302,4 +372,47 @@ def anthropic_finalize(body: dict[str, Any], ctx: Any) -> dict[str, Any]:
     choice = body.get("tool_choice")
     if isinstance(choice, dict) and "type" not in choice:
         body["tool_choice"] = {"type": "auto", **choice}
+    if betas := _betas(body, ctx):
+        ctx.headers["anthropic-beta"] = ",".join(betas)
     return body
+
+
+def _json_answer(message: dict[str, Any]) -> bool:
+    """Move the forced JSON tool's input into ``content``; True when it did."""
+    calls = message.get("tool_calls") or []
+    json_calls = [c for c in calls if (c.get("function") or {}).get("name") == JSON_TOOL]
+    if not json_calls:
+        return False
+    message["content"] = "".join(c["function"].get("arguments") or "" for c in json_calls)
+    rest = [c for c in calls if c not in json_calls]
+    if rest:
+        message["tool_calls"] = rest
+    else:
+        message.pop("tool_calls", None)
+    return True
+
+
+@register("anthropic_json_tool")
+def anthropic_json_tool(obj: Any, raw: Any, ctx: Any) -> Any:
+    """Response finalize: with the forced JSON tool, its input is the answer (content, finish_reason stop)."""
+    if not uses_json_tool(ctx):
+        return obj
+    for choice in obj["choices"]:
+        if _json_answer(choice["message"]) and choice.get("finish_reason") == "tool_calls":
+            choice["finish_reason"] = "stop"
+    return obj
+
+
+@register("anthropic_json_tool_chunk")
+def anthropic_json_tool_chunk(chunk: Any, ctx: Any) -> Any:
+    """Stream chunk finalize: the forced JSON tool's argument fragments stream as ``content`` deltas."""
+    if not uses_json_tool(ctx):
+        return chunk
+    for choice in chunk.get("choices") or []:
+        delta = choice.get("delta") or {}
+        calls = delta.pop("tool_calls", None)
+        if calls:
+            delta["content"] = "".join((c.get("function") or {}).get("arguments") or "" for c in calls)
+        if choice.get("finish_reason") == "tool_calls":
+            choice["finish_reason"] = "stop"
+    return chunk
