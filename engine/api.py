@@ -595,6 +595,50 @@ async def aspeech(model: str, input: str | None = None, voice: Any = None, **kwa
     return await arun("speech", {"model": model, "input": input, "voice": voice, **kwargs})
 
 
+def _count_arguments(model: str, messages: Any, text: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    if messages is None and text is not None:
+        joined = text if isinstance(text, str) else " ".join(t for t in text if isinstance(t, str))
+        messages = [{"role": "user", "content": joined}]
+    return {"model": model, "messages": messages, **kwargs}
+
+
+def _total(result: Any) -> int:
+    total = result.get("total_tokens")
+    if not isinstance(total, int) or isinstance(total, bool):
+        raise APIResponseValidationError(f"the token count reply has no total: {dict(result)!r:.200}")
+    return total
+
+
+def count_tokens(
+    model: str, messages: list[dict[str, Any]] | None = None, text: Any = None, **kwargs: Any
+) -> Any:
+    """The whole count as an object (``total_tokens`` and what the model adds, e.g. billable characters);
+    what the proxy's ``/utils/token_counter`` returns."""
+    return run("count_tokens", _count_arguments(model, messages, text, kwargs))
+
+
+async def acount_tokens(
+    model: str, messages: list[dict[str, Any]] | None = None, text: Any = None, **kwargs: Any
+) -> Any:
+    """Async :func:`count_tokens`."""
+    return await arun("count_tokens", _count_arguments(model, messages, text, kwargs))
+
+
+def token_counter(
+    model: str, messages: list[dict[str, Any]] | None = None, text: Any = None, **kwargs: Any
+) -> int:
+    """The prompt's token count as the model counts it (LiteLLM's name and arguments), through the
+    family's ``count_tokens`` operation (Gemini ``:countTokens``, Claude's count-tokens endpoint)."""
+    return _total(run("count_tokens", _count_arguments(model, messages, text, kwargs)))
+
+
+async def atoken_counter(
+    model: str, messages: list[dict[str, Any]] | None = None, text: Any = None, **kwargs: Any
+) -> int:
+    """Async :func:`token_counter`."""
+    return _total(await arun("count_tokens", _count_arguments(model, messages, text, kwargs)))
+
+
 # --------------------------------------------------------------------------- files, batches, fine-tuning, caches
 # LiteLLM's names and keyword arguments; ``custom_llm_provider="vertex_ai"`` is accepted and needs no model.
 # Each operation's arguments are its spec's parameter table (specs/files.yaml, batches.yaml, fine_tuning.yaml,
