@@ -80,6 +80,25 @@ def _default_message(
     return content_parts(message.get("content"), ctx, where)
 
 
+_LEVELS = ("MEDIA_RESOLUTION_LOW", "MEDIA_RESOLUTION_MEDIUM", "MEDIA_RESOLUTION_HIGH")
+
+
+@contents_pass
+def _part_resolution(contents: list[dict[str, Any]], ctx: Any, state: dict[str, Any]) -> None:
+    """Per-part ``mediaResolution`` only where the model has it (``part_media_resolution``, Gemini 3);
+    elsewhere the highest level asked for becomes the request's ``generationConfig.mediaResolution``."""
+    if ctx.capabilities.get("part_media_resolution", False):
+        return
+    asked = []
+    for content in contents:
+        for part in content["parts"]:
+            if "mediaResolution" in part:
+                asked.append(part.pop("mediaResolution").get("level"))
+    levels = [_LEVELS.index(a) if a in _LEVELS else len(_LEVELS) - 1 for a in asked]  # ULTRA_HIGH: HIGH
+    if levels:
+        state["media_resolution"] = _LEVELS[max(levels)]
+
+
 @register("gemini_contents")
 def gemini_contents(messages: list[Any], ctx: Any) -> dict[str, Any]:
     """Build ``contents`` (same-role turns merged) and ``systemInstruction`` from OpenAI messages."""
@@ -109,6 +128,8 @@ def gemini_contents(messages: list[Any], ctx: Any) -> dict[str, Any]:
     if not contents and system_parts:  # only a system message: Gemini needs a turn, so it becomes the prompt
         contents, system_parts = [{"role": "user", "parts": system_parts}], []
     body: dict[str, Any] = {"contents": contents}
+    if state.get("media_resolution"):
+        body["generationConfig"] = {"mediaResolution": state["media_resolution"]}
     if system_parts:
         if ctx.capabilities.get("system_messages", True):
             body["systemInstruction"] = {"parts": system_parts}
