@@ -10,10 +10,12 @@ Each call runs the same generic pipeline, whatever the model family:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -479,8 +481,82 @@ def _send_and_parse(call: Call) -> OpenAIObject:
         response.close()
 
 
+# --------------------------------------------------------------------------- implicit context caching
+
+_PREFIX_CACHES: dict[
+    str, tuple[str, float]
+] = {}  # content key -> (cachedContents name, expiry, epoch seconds)
+_CACHE_MARGIN = 30.0  # a cache this close to expiry is not reused
+
+
+def _cache_plan(call: Call, kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """(content key, create_cached_content arguments) when the call has a prefix to cache."""
+    pending = call.context.prefix_cache
+    if not pending:
+        return None
+    params = call.context.params
+    keyed = [call.url.split(":")[0], pending["messages"], params.get("tools"), params.get("tool_choice")]
+    key = hashlib.sha256(json.dumps(keyed, sort_keys=True, default=str).encode()).hexdigest()
+    options = {
+        k: v for k, v in kwargs.items() if k in ENGINE_OPTIONS and k not in ("stream", "stream_options")
+    }
+    create = {
+        **options,
+        "messages": pending["messages"],
+        "tools": params.get("tools"),
+        "tool_choice": params.get("tool_choice"),
+        "ttl": pending.get("ttl"),
+        "display_name": f"vertexlate-{key[:32]}",
+    }
+    return key, {k: v for k, v in create.items() if v is not None}
+
+
+def _cached(key: str) -> str | None:
+    hit = _PREFIX_CACHES.get(key)
+    return hit[0] if hit and hit[1] > time.time() + _CACHE_MARGIN else None
+
+
+def _use_cache(call: Call, key: str, created: Any) -> Call:
+    if isinstance(created, APIError):  # e.g. a prefix under the model's minimum: send it all, uncached
+        log.warning("context cache not created for %s (%s); sending the whole prompt", call.model, created)
+        return replace(call, body=call.context.prefix_cache["fallback"])  # type: ignore[index]
+    name = created["id"]
+    _PREFIX_CACHES[key] = (name, float(created.get("expires_at") or time.time() + 3600))
+    return replace(call, body={**call.body, "cachedContent": name})  # type: ignore[dict-item]
+
+
+def attach_prefix_cache(call: Call, kwargs: dict[str, Any]) -> Call:
+    """``cache_control`` markers (LiteLLM's convention): create or reuse the prefix's cachedContents."""
+    plan = _cache_plan(call, kwargs)
+    if plan is None:
+        return call
+    key, create = plan
+    if name := _cached(key):
+        return replace(call, body={**call.body, "cachedContent": name})  # type: ignore[dict-item]
+    try:
+        created: Any = run("create_cached_content", create)
+    except BadRequestError as exc:
+        created = exc
+    return _use_cache(call, key, created)
+
+
+async def aattach_prefix_cache(call: Call, kwargs: dict[str, Any]) -> Call:
+    """Async :func:`attach_prefix_cache`."""
+    plan = _cache_plan(call, kwargs)
+    if plan is None:
+        return call
+    key, create = plan
+    if name := _cached(key):
+        return replace(call, body={**call.body, "cachedContent": name})  # type: ignore[dict-item]
+    try:
+        created: Any = await arun("create_cached_content", create)
+    except BadRequestError as exc:
+        created = exc
+    return _use_cache(call, key, created)
+
+
 def run(operation: str, kwargs: dict[str, Any]) -> Any:
-    call = prepare(operation, kwargs)
+    call = attach_prefix_cache(prepare(operation, kwargs), kwargs)
     parts = split(call)
     if len(parts) > 1:
         from concurrent.futures import ThreadPoolExecutor
@@ -527,7 +603,7 @@ async def _arun_parts(call: Call, parts: list[Call]) -> Any:
 
 
 async def arun(operation: str, kwargs: dict[str, Any]) -> Any:
-    call = prepare(operation, kwargs)
+    call = await aattach_prefix_cache(prepare(operation, kwargs), kwargs)
     parts = split(call)
     if len(parts) > 1:
         return await _arun_parts(call, parts)

@@ -60,6 +60,8 @@ class RequestContext:
     headers: dict[str, str] = field(
         default_factory=dict
     )  # request headers a finalize transform adds (anthropic-beta)
+    # A conversation prefix to cache before sending (cache_control markers): {"messages", "ttl", "fallback"}
+    prefix_cache: dict[str, Any] | None = None
 
     @property
     def capabilities(self) -> dict[str, Any]:

@@ -101,7 +101,19 @@ def _part_resolution(contents: list[dict[str, Any]], ctx: Any, state: dict[str, 
 
 @register("gemini_contents")
 def gemini_contents(messages: list[Any], ctx: Any) -> dict[str, Any]:
-    """Build ``contents`` (same-role turns merged) and ``systemInstruction`` from OpenAI messages."""
+    """Build ``contents`` (same-role turns merged) and ``systemInstruction`` from OpenAI messages.
+
+    With LiteLLM's ``cache_control`` markers, the marked prefix (and every system message) is
+    left out and recorded on ``ctx.prefix_cache``, for a ``cachedContents`` resource the engine
+    creates (or reuses) before sending (engine/transforms/gemini_cache.py).
+    """
+    from engine.transforms.gemini_cache import split_cached_prefix
+
+    return split_cached_prefix(messages, convert_messages(messages, ctx), ctx)
+
+
+def convert_messages(messages: list[Any], ctx: Any) -> dict[str, Any]:
+    """The whole conversation → ``contents`` and ``systemInstruction``."""
     if not messages:
         raise bad("messages", "at least one message is required", ctx)
     system_parts: list[dict[str, Any]] = []
