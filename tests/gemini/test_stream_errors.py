@@ -88,3 +88,11 @@ async def test_claude_error_event_status_from_its_type(
     with pytest.raises(kind) as info:
         [c async for c in stream]
     assert info.value.status_code == status
+
+
+@pytest.mark.parametrize("model", ["meta/llama3-405b-instruct-maas", "mistral-large@2407"])
+async def test_openai_compatible_partner_error_event(emulator: Any, vx: dict[str, Any], model: str) -> None:
+    emulator.script(model, [{"text": "one two three four", "stream_error": {"after": 1, "status": 429}}])
+    stream = await engine.acompletion(model=f"vertex_ai/{model}", messages=HI, stream=True, **vx)
+    with pytest.raises(engine.RateLimitError):
+        [c async for c in stream]
