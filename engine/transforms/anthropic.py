@@ -199,8 +199,7 @@ def anthropic_messages(messages: list[Any], ctx: Any) -> dict[str, Any]:
             blocks = convert(message, ctx, where)
         if not blocks:
             continue  # e.g. an assistant turn with empty content: Anthropic rejects empty turns
-        if role not in ("tool", "function"):
-            blocks[-1] = _with_cache(blocks[-1], message)  # message-level cache_control marks its last block
+        blocks[-1] = _with_cache(blocks[-1], message)  # also a tool result's block (Anthropic caches those too)  # message-level cache_control marks its last block
         if turn_role == "system":
             system += blocks
             continue

@@ -157,3 +157,37 @@ async def test_forced_json_tool_streams_as_content(emulator: Any, vx: dict[str, 
     text = "".join(c.choices[0].delta.get("content") or "" for c in chunks if c.choices)
     assert json.loads(text) == {"city": "Paris"}
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
+
+
+NATIVE = """
+name: anthropic_structured
+extends: anthropic
+description: A Claude model with structured outputs on Vertex.
+models:
+  - name: claude-structured@20990101
+    capabilities: {structured_outputs: true}
+"""
+
+
+async def test_native_structured_output_end_to_end(emulator: Any, vx: dict[str, Any], tmp_path: Any) -> None:
+    (tmp_path / "anthropic_structured.yaml").write_text(NATIVE, encoding="utf-8")
+    engine.add_spec_dir(tmp_path)
+    resp = await engine.acompletion(
+        model="vertex_ai/claude-structured@20990101", messages=HI, response_format=RESPONSE_FORMAT, **vx
+    )
+    assert_chat_completion(resp)
+    assert set(json.loads(resp.choices[0].message.content)) == {"city"}
+    (logged,) = emulator.requests("claude-structured@20990101")
+    assert logged["body"]["output_config"] == {"format": {"type": "json_schema", "schema": SCHEMA}}
+    assert "tools" not in logged["body"]
+
+
+def test_cache_control_on_a_tool_result(vx: dict[str, Any]) -> None:
+    call = {"id": "toolu_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    messages = [
+        *HI,
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "toolu_1", "content": "42", "cache_control": {"type": "ephemeral"}},
+    ]
+    body = prepared("chat", model=MODEL, messages=messages, **vx).body
+    assert body["messages"][2]["content"][0]["cache_control"] == {"type": "ephemeral"}
