@@ -199,7 +199,9 @@ def anthropic_messages(messages: list[Any], ctx: Any) -> dict[str, Any]:
             blocks = convert(message, ctx, where)
         if not blocks:
             continue  # e.g. an assistant turn with empty content: Anthropic rejects empty turns
-        blocks[-1] = _with_cache(blocks[-1], message)  # also a tool result's block (Anthropic caches those too)  # message-level cache_control marks its last block
+        blocks[-1] = _with_cache(
+            blocks[-1], message
+        )  # also a tool result's block (Anthropic caches those too)  # message-level cache_control marks its last block
         if turn_role == "system":
             system += blocks
             continue
