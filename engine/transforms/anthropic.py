@@ -170,7 +170,7 @@ def _compact(blocks: list[Block]) -> Any:
     return blocks
 
 
-@register("anthropic_messages")
+@register("anthropic_messages", kind="param")
 def anthropic_messages(messages: list[Any], ctx: Any) -> dict[str, Any]:
     """``messages`` (same-role turns merged) and ``system`` from OpenAI messages."""
     system: list[Block] = []
@@ -221,7 +221,7 @@ def anthropic_messages(messages: list[Any], ctx: Any) -> dict[str, Any]:
     return body
 
 
-@register("anthropic_tools")
+@register("anthropic_tools", kind="param")
 def anthropic_tools(tools: list[Any], ctx: Any) -> list[Block]:
     """OpenAI function tools → ``{name, description, input_schema}``; Anthropic-native tools pass through."""
     out = []
@@ -250,7 +250,7 @@ TOOL_CHOICE = {
 }
 
 
-@register("anthropic_tool_choice")
+@register("anthropic_tool_choice", kind="param")
 def anthropic_tool_choice(value: Any, ctx: Any) -> dict[str, Any]:
     """``auto``/``required``/``none`` or ``{"type": "function", "function": {"name"}}`` → Anthropic's tool_choice."""
     if isinstance(value, str) and value in TOOL_CHOICE:
@@ -351,7 +351,7 @@ def _betas(body: dict[str, Any], ctx: Any) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-@register("anthropic_finalize")
+@register("anthropic_finalize", kind="request_finalize")
 def anthropic_finalize(body: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """Body-wide rules: thinking budget vs ``max_tokens``, ``tool_choice`` type, structured output, betas.
 
@@ -393,7 +393,7 @@ def _json_answer(message: dict[str, Any]) -> bool:
     return True
 
 
-@register("anthropic_json_tool")
+@register("anthropic_json_tool", kind="response_finalize")
 def anthropic_json_tool(obj: Any, raw: Any, ctx: Any) -> Any:
     """Response finalize: with the forced JSON tool, its input is the answer (content, finish_reason stop)."""
     if not uses_json_tool(ctx):
@@ -404,7 +404,7 @@ def anthropic_json_tool(obj: Any, raw: Any, ctx: Any) -> Any:
     return obj
 
 
-@register("anthropic_json_tool_chunk")
+@register("anthropic_json_tool_chunk", kind="chunk_finalize")
 def anthropic_json_tool_chunk(chunk: Any, ctx: Any) -> Any:
     """Stream chunk finalize: the forced JSON tool's argument fragments stream as ``content`` deltas."""
     if not uses_json_tool(ctx):

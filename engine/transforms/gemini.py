@@ -99,7 +99,7 @@ def _part_resolution(contents: list[dict[str, Any]], ctx: Any, state: dict[str, 
         state["media_resolution"] = _LEVELS[max(levels)]
 
 
-@register("gemini_contents")
+@register("gemini_contents", kind="param")
 def gemini_contents(messages: list[Any], ctx: Any) -> dict[str, Any]:
     """Build ``contents`` (same-role turns merged) and ``systemInstruction`` from OpenAI messages.
 

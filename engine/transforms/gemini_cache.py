@@ -59,7 +59,7 @@ def split_cached_prefix(messages: list[Any], body: dict[str, Any], ctx: Any) -> 
     return {"contents": contents[len(cached) :]}
 
 
-@register("gemini_prefix_cache")
+@register("gemini_prefix_cache", kind="request_finalize")
 def gemini_prefix_cache(body: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """Request finalize: with a cached prefix, keep the full body as the fallback and move the
     system instruction, tools and tool config out of the request (they go into the cache)."""

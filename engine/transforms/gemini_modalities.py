@@ -28,7 +28,7 @@ def _bad(message: str, ctx: Any, param: str) -> BadRequestError:
     return BadRequestError(message, model=getattr(ctx, "model", None), param=param)
 
 
-@register("gemini_modalities")
+@register("gemini_modalities", kind="param")
 def gemini_modalities(value: list[str], ctx: Any) -> list[str]:
     """``["text", "image"]`` → ``["TEXT", "IMAGE"]`` (Google's own upper-case names are accepted too)."""
     out = []
@@ -40,7 +40,7 @@ def gemini_modalities(value: list[str], ctx: Any) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-@register("gemini_speech_config")
+@register("gemini_speech_config", kind="param")
 def gemini_speech_config(value: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """OpenAI ``audio={"voice": "Kore", "format": "wav"}`` → ``speechConfig`` (a Gemini voice name).
 
@@ -64,7 +64,7 @@ def gemini_speech_config(value: dict[str, Any], ctx: Any) -> dict[str, Any]:
     return {"voiceConfig": {"prebuiltVoiceConfig": {"voiceName": voice}}}
 
 
-@register("camel_keys")
+@register("camel_keys", kind="param")
 def camel_keys_param(value: Any, ctx: Any) -> Any:
     """snake_case keys → Google's camelCase (e.g. ``image_config={"aspect_ratio": "16:9"}``)."""
     return camel_keys(value)
@@ -78,7 +78,7 @@ def wav(pcm: bytes, rate: int, channels: int = 1, bits: int = 16) -> bytes:
     return header + b"data" + struct.pack("<I", len(pcm)) + pcm
 
 
-@register("gemini_audio")
+@register("gemini_audio", kind="extractor")
 def gemini_audio(parts: Any) -> dict[str, Any] | None:
     """Extractor transform over a candidate's parts: audio parts → OpenAI ``message.audio``
     (``{id, data, expires_at, transcript}``; L16 PCM wrapped as WAV, the text parts as transcript)."""
@@ -105,7 +105,7 @@ def gemini_audio(parts: Any) -> dict[str, Any] | None:
     }
 
 
-@register("gemini_prompt")
+@register("gemini_prompt", kind="param")
 def gemini_prompt(prompt: str, ctx: Any) -> dict[str, Any]:
     """``image_generation(prompt=...)`` on a Gemini image model: the prompt as the one user turn."""
     if not prompt.strip():

@@ -33,7 +33,7 @@ def _entries(prediction: dict[str, Any]) -> list[dict[str, Any]]:
     return [entry]
 
 
-@register("multimodal_align")
+@register("multimodal_align", kind="response_finalize")
 def multimodal_align(obj: Any, raw: Any, ctx: Any) -> Any:
     """Response finalize: with instance objects in ``input``, one entry per multi-kind prediction."""
     inputs = ctx.params.get("input")
