@@ -14,6 +14,7 @@ https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +25,7 @@ from engine.transforms.content import bad, typed_parts
 from engine.transforms.gemini_media import fetch, mime_from_name
 
 Block = dict[str, Any]
+log = logging.getLogger("vertexlate")
 
 
 def _with_cache(block: Block, source: dict[str, Any]) -> Block:
@@ -221,6 +223,35 @@ def anthropic_messages(messages: list[Any], ctx: Any) -> dict[str, Any]:
     return body
 
 
+OPENAI_WEB_SEARCH = frozenset({"web_search", "web_search_preview"})
+WEB_SEARCH = {"type": "web_search_20250305", "name": "web_search"}  # Anthropic's server tool
+
+
+def web_search_tool(options: dict[str, Any], ctx: Any) -> Block:
+    """OpenAI's web search (tool or ``web_search_options``) → Anthropic's web search server tool.
+
+    ``user_location.approximate`` becomes Anthropic's ``user_location``; ``search_context_size``
+    has no equivalent and is reported in the log, not sent.
+    """
+    tool: Block = dict(WEB_SEARCH)
+    location = (options.get("user_location") or {}).get("approximate")
+    if isinstance(location, dict):
+        tool["user_location"] = {"type": "approximate", **location}
+    unmapped = sorted(set(options) - {"user_location"})
+    if unmapped:
+        log.warning("%s: web search options %s have no Anthropic equivalent", ctx.model, ", ".join(unmapped))
+    return tool
+
+
+@register("anthropic_web_search", kind="param")
+def anthropic_web_search(options: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    """``web_search_options`` → the web search tool added to ``tools``."""
+    tools = list(ctx.body.get("tools") or [])
+    if not any(isinstance(t, dict) and t.get("name") == WEB_SEARCH["name"] for t in tools):
+        tools.append(web_search_tool(options, ctx))
+    return {"tools": tools}
+
+
 @register("anthropic_tools", kind="param")
 def anthropic_tools(tools: list[Any], ctx: Any) -> list[Block]:
     """OpenAI function tools → ``{name, description, input_schema}``; Anthropic-native tools pass through."""
@@ -228,6 +259,9 @@ def anthropic_tools(tools: list[Any], ctx: Any) -> list[Block]:
     for i, tool in enumerate(tools):
         if not isinstance(tool, dict):
             raise BadRequestError(f"tools[{i}] must be an object", model=ctx.model, param="tools")
+        if tool.get("type") in OPENAI_WEB_SEARCH:
+            out.append(web_search_tool({k: v for k, v in tool.items() if k != "type"}, ctx))
+            continue
         if tool.get("type") != "function":
             out.append(tool)  # e.g. {"type": "bash_20250124", "name": "bash"}: already Anthropic's shape
             continue

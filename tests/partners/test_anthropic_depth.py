@@ -191,3 +191,24 @@ def test_cache_control_on_a_tool_result(vx: dict[str, Any]) -> None:
     ]
     body = prepared("chat", model=MODEL, messages=messages, **vx).body
     assert body["messages"][2]["content"][0]["cache_control"] == {"type": "ephemeral"}
+
+
+def test_openai_web_search_becomes_the_anthropic_server_tool(vx: dict[str, Any]) -> None:
+    tool = {"type": "web_search_20250305", "name": "web_search"}
+    assert prepared("chat", model=MODEL, messages=HI, tools=[{"type": "web_search"}], **vx).body["tools"] == [
+        tool
+    ]
+    located = prepared(
+        "chat",
+        model=MODEL,
+        messages=HI,
+        web_search_options={
+            "user_location": {"type": "approximate", "approximate": {"city": "Paris", "country": "FR"}}
+        },
+        **vx,
+    ).body["tools"]
+    assert located == [{**tool, "user_location": {"type": "approximate", "city": "Paris", "country": "FR"}}]
+    assert_anthropic_request(
+        prepared("chat", model=MODEL, messages=HI, tools=[{"type": "web_search_preview"}], **vx).body,
+        UPSTREAM,
+    )
