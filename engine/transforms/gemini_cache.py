@@ -56,7 +56,9 @@ def split_cached_prefix(messages: list[Any], body: dict[str, Any], ctx: Any) -> 
     if contents[: len(cached)] != cached or len(contents) == len(cached):
         return body  # the prefix's last turn merges with the next one: no clean boundary
     ctx.prefix_cache = {"messages": prefix, "ttl": _ttl(prefix), "full": body}
-    return {"contents": contents[len(cached) :]}
+    rest = {k: v for k, v in body.items() if k != "systemInstruction"}  # the system text is cached
+    rest["contents"] = contents[len(cached) :]
+    return rest
 
 
 @register("gemini_prefix_cache", kind="request_finalize")
@@ -66,5 +68,9 @@ def gemini_prefix_cache(body: dict[str, Any], ctx: Any) -> dict[str, Any]:
     pending = getattr(ctx, "prefix_cache", None)
     if not pending:
         return body
-    pending["fallback"] = {**body, **pending.pop("full")}
+    full = pending.pop("full")
+    fallback = {**body, "contents": full["contents"]}
+    if "systemInstruction" in full:
+        fallback["systemInstruction"] = full["systemInstruction"]
+    pending["fallback"] = fallback
     return {k: v for k, v in body.items() if k not in _MOVED}

@@ -102,3 +102,25 @@ def test_refused_cache_falls_back_to_the_whole_prompt(emulator: Any, vx: dict[st
 def test_no_markers_or_an_explicit_cache_change_nothing(emulator: Any, vx: dict[str, Any]) -> None:
     engine.completion(model=f"vertex_ai/{MODEL}", messages=[{"role": "user", "content": "hi"}], **vx)
     assert _calls(emulator)[0] == []
+
+
+def test_other_request_fields_survive_the_split_and_the_fallback(emulator: Any, vx: dict[str, Any]) -> None:
+    api._PREFIX_CACHES.clear()
+    image = {"type": "image_url", "image_url": {"url": "gs://b/a.png", "detail": "high"}}
+    messages = [*MARKED, {"role": "user", "content": [{"type": "text", "text": "and this?"}, image]}]
+    engine.completion(model=f"vertex_ai/{MODEL}", messages=messages, temperature=0.1, **vx)
+    (request,) = _calls(emulator)[1]
+    assert request["body"]["generationConfig"] == {
+        "temperature": 0.1,
+        "mediaResolution": "MEDIA_RESOLUTION_HIGH",
+    }
+    emulator.reset()
+    api._PREFIX_CACHES.clear()
+    emulator.script("cachedContents", [{"status": 400, "message": "too small to cache"}])
+    engine.completion(model=f"vertex_ai/{MODEL}", messages=messages, temperature=0.1, **vx)
+    (request,) = _calls(emulator)[1]
+    assert request["body"]["generationConfig"] == {
+        "temperature": 0.1,
+        "mediaResolution": "MEDIA_RESOLUTION_HIGH",
+    }
+    assert "cachedContent" not in request["body"] and len(request["body"]["contents"]) == 3
