@@ -524,9 +524,8 @@ def _cache_plan(call: Call, kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]
     params = call.context.params
     keyed = [call.url.split(":")[0], pending["messages"], params.get("tools"), params.get("tool_choice")]
     key = hashlib.sha256(json.dumps(keyed, sort_keys=True, default=str).encode()).hexdigest()
-    options = {
-        k: v for k, v in kwargs.items() if k in ENGINE_OPTIONS and k not in ("stream", "stream_options")
-    }
+    skipped = ("stream", "stream_options", "extra_body")  # extra_body belongs to the generateContent call
+    options = {k: v for k, v in kwargs.items() if k in ENGINE_OPTIONS and k not in skipped}
     create = {
         **options,
         "messages": pending["messages"],
