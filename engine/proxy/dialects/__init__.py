@@ -15,10 +15,15 @@ from engine.proxy.handlers import Proxy
 def routes(proxy: Proxy) -> list[Route]:
     """Every dialect route, each also without the ``/v1`` prefix (as the OpenAI paths are)."""
     from engine.proxy.dialects.anthropic import Messages
+    from engine.proxy.dialects.responses import Responses
 
-    messages = Messages(proxy)
+    messages, responses = Messages(proxy), Responses(proxy)
     table = []
     for prefix in ("/v1", ""):
         table.append(Route(prefix + "/messages", messages.create, methods=["POST"]))
         table.append(Route(prefix + "/messages/count_tokens", messages.count_tokens, methods=["POST"]))
+        table.append(Route(prefix + "/responses", responses.create, methods=["POST"]))
+        table.append(Route(prefix + "/responses/{response_id}", responses.retrieve, methods=["GET"]))
+        table.append(Route(prefix + "/responses/{response_id}", responses.delete, methods=["DELETE"]))
+        table.append(Route(prefix + "/responses/{response_id}/cancel", responses.cancel, methods=["POST"]))
     return table
