@@ -16,6 +16,7 @@ def routes(proxy: Proxy) -> list[Route]:
     """Every dialect route, each also without the ``/v1`` prefix (as the OpenAI paths are)."""
     from engine.proxy.dialects.anthropic import Messages
     from engine.proxy.dialects.responses import Responses
+    from engine.proxy.dialects.vertex import PassThrough
 
     messages, responses = Messages(proxy), Responses(proxy)
     table = []
@@ -26,4 +27,6 @@ def routes(proxy: Proxy) -> list[Route]:
         table.append(Route(prefix + "/responses/{response_id}", responses.retrieve, methods=["GET"]))
         table.append(Route(prefix + "/responses/{response_id}", responses.delete, methods=["DELETE"]))
         table.append(Route(prefix + "/responses/{response_id}/cancel", responses.cancel, methods=["POST"]))
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    table.append(Route("/vertex_ai/{path:path}", PassThrough(proxy).handle, methods=methods))
     return table
