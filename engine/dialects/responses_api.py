@@ -39,7 +39,8 @@ class Plan:
 
 
 def _store(own: dict[str, Any]) -> ResponseStore:
-    return own.get("response_store") or default_store()
+    store = own.get("response_store")
+    return default_store() if store is None else store
 
 
 def _lookup(store: ResponseStore, response_id: Any, owner: str | None, param: str) -> StoredResponse:
@@ -136,7 +137,7 @@ def get_responses(
     response_id: str, response_store: ResponseStore | None = None, owner: str | None = None, **_: Any
 ) -> OpenAIObject:
     """``GET /v1/responses/{id}``: a stored response."""
-    store = response_store or default_store()
+    store = default_store() if response_store is None else response_store
     return OpenAIObject(dict(_lookup(store, response_id, owner, "response_id").response))
 
 
@@ -144,7 +145,7 @@ def delete_responses(
     response_id: str, response_store: ResponseStore | None = None, owner: str | None = None, **_: Any
 ) -> OpenAIObject:
     """``DELETE /v1/responses/{id}``."""
-    store = response_store or default_store()
+    store = default_store() if response_store is None else response_store
     _lookup(store, response_id, owner, "response_id")
     store.delete(response_id)
     return OpenAIObject({"id": response_id, "object": "response", "deleted": True})
@@ -154,7 +155,7 @@ def cancel_responses(
     response_id: str, response_store: ResponseStore | None = None, owner: str | None = None, **_: Any
 ) -> OpenAIObject:
     """``POST /v1/responses/{id}/cancel``: only background responses can be cancelled, and none are run here."""
-    store = response_store or default_store()
+    store = default_store() if response_store is None else response_store
     _lookup(store, response_id, owner, "response_id")
     raise BadRequestError(
         f"Response '{response_id}' cannot be cancelled: only responses created with background=true can be, "

@@ -9,6 +9,7 @@ import openai
 import pytest
 from openai.types.responses import Response
 
+from engine.dialects.store import default_store
 from tests.dialects.conftest import MASTER_KEY, UPSTREAM
 
 MODELS = ["gemini", "claude"]
@@ -55,6 +56,8 @@ def test_text_with_instructions(client: openai.OpenAI, emulator: Any, name: str)
     upstream = _bodies(emulator, name)[-1]
     system = upstream["systemInstruction"]["parts"][0]["text"] if name == "gemini" else upstream["system"]
     assert system == "Talk like a pirate."
+    raw = client.responses.with_raw_response.create(model=name, input="strict check")
+    Response.model_validate(json.loads(raw.text))  # every field the SDK's type requires is there
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -204,6 +207,7 @@ def test_retrieve_delete_cancel_and_ownership(start_proxy: Any, deployment: Any,
     b = openai.OpenAI(api_key="sk-team-b-000000", base_url=proxy.url + "/v1", max_retries=0)
     created = a.responses.create(model="gemini", input="remember me")
     assert a.responses.retrieve(created.id).output_text == "Echo: remember me"
+    assert default_store().get(created.id) is None  # the proxy keeps its own store, not the library's
     with pytest.raises(openai.NotFoundError):
         b.responses.retrieve(created.id)  # another key's response does not exist for it
     with pytest.raises(openai.NotFoundError):

@@ -54,7 +54,7 @@ class Responses:
 
     def __init__(self, proxy: Proxy, store: ResponseStore | None = None) -> None:
         self.proxy = proxy
-        self.store = store or MemoryStore()
+        self.store = MemoryStore() if store is None else store
 
     async def create(self, request: Request) -> Response:
         with self.proxy.tracked():
