@@ -274,3 +274,67 @@ def test_store_bounds_and_expiry() -> None:
     assert store.get("a") is None and store.get("c") is not None and len(store) == 2
     now[0] = 11.0
     assert store.get("c") is None and len(store) == 0
+
+
+def test_responses_media_parts_tool_choice_and_limits() -> None:
+    image = {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo=", "detail": "high"}
+    pdf = {"type": "input_file", "filename": "a.pdf", "file_data": "data:application/pdf;base64,JVBERi0x"}
+    body = {
+        "input": [{"role": "user", "content": [{"type": "input_text", "text": "what is this"}, image, pdf]}],
+        "instructions": "Be exact.",
+        "tools": load("openai_responses/request_weather_tool.json")["body"]["tools"],
+        "tool_choice": {"type": "function", "name": "get_weather"},
+        "max_output_tokens": 256,
+        "reasoning": {"effort": "high"},
+        "text": {
+            "format": {"type": "json_schema", "name": "answer", "schema": {"type": "object"}, "strict": True}
+        },
+    }
+    chat, conversation = resp.to_chat_request(body, [])
+    system, user = chat["messages"]
+    assert system == {"role": "system", "content": "Be exact."} and conversation == [user]
+    assert user["content"] == [
+        {"type": "text", "text": "what is this"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo=", "detail": "high"}},
+        {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0x", "filename": "a.pdf"}},
+    ]
+    assert chat["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
+    assert (chat["max_tokens"], chat["reasoning_effort"]) == (256, "high")
+    assert chat["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "answer", "schema": {"type": "object"}, "strict": True},
+    }
+
+
+def test_anthropic_tool_choice_images_documents_and_output_config() -> None:
+    body = {
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.png"}},
+                    {
+                        "type": "document",
+                        "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0x"},
+                    },
+                    {"type": "text", "text": "compare"},
+                ],
+            }
+        ],
+        "tools": [
+            {"name": "pick", "input_schema": {"type": "object"}},
+            {"type": "web_search_20250305", "name": "web_search"},
+        ],
+        "tool_choice": {"type": "tool", "name": "pick", "disable_parallel_tool_use": True},
+        "stop_sequences": ["END"],
+        "output_config": {"effort": "low"},
+    }
+    chat = amsg.to_openai_request(body)
+    assert chat["messages"][0]["content"] == [
+        {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
+        {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0x"}},
+        {"type": "text", "text": "compare"},
+    ]
+    assert chat["tools"][1] == {"googleSearch": {}}
+    assert chat["tool_choice"] == {"type": "function", "function": {"name": "pick"}}
+    assert (chat["parallel_tool_calls"], chat["stop"], chat["reasoning_effort"]) == (False, ["END"], "low")

@@ -63,3 +63,11 @@ def test_responses_stream_is_stored(vx: dict[str, Any]) -> None:
 async def test_aresponses(vx: dict[str, Any]) -> None:
     response = await engine.aresponses(model=GEMINI, input="async", store=False, **vx)
     assert response.output_text == "Echo: async"
+
+
+def test_maas_partner_is_translated(vx: dict[str, Any]) -> None:
+    """A MaaS partner (OpenAI-compatible on Vertex) takes both dialects through the chat pipeline."""
+    model = "vertex_ai/meta/llama-3.3-70b-instruct-maas"
+    message = engine.anthropic_messages(model=model, max_tokens=32, system="Be brief.", messages=ASK, **vx)
+    assert message["content"] == [{"type": "text", "text": "Echo: library call"}]
+    assert engine.responses(model=model, input="partner", store=False, **vx).output_text == "Echo: partner"
