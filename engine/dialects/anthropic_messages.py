@@ -54,7 +54,9 @@ def _bad(message: str, param: str = "messages", model: str | None = None) -> Bad
 # --------------------------------------------------------------------------- request: Anthropic -> OpenAI
 
 
-def _data_url(source: dict[str, Any], where: str) -> str:
+def _data_url(source: Any, where: str) -> str:
+    if not isinstance(source, dict):
+        raise _bad(f"{where}.source must be an object")
     kind = source.get("type")
     if kind == "base64":
         if not isinstance(source.get("media_type"), str) or not isinstance(source.get("data"), str):
@@ -77,7 +79,9 @@ def _part(block: Any, where: str) -> dict[str, Any]:
     elif kind == "image":
         part = {"type": "image_url", "image_url": {"url": _data_url(block.get("source") or {}, where)}}
     elif kind == "document":
-        source = block.get("source") or {}
+        source = block.get("source")
+        if not isinstance(source, dict):
+            raise _bad(f"{where}.source must be an object")
         if source.get("type") == "text":
             part = {"type": "text", "text": str(source.get("data") or "")}
         elif source.get("type") == "url":
@@ -107,6 +111,8 @@ def _tool_result(block: dict[str, Any], where: str) -> list[dict[str, Any]]:
     if not isinstance(block.get("tool_use_id"), str):
         raise _bad(f"{where}: a tool_result needs 'tool_use_id'")
     content = block.get("content")
+    if content is not None and not isinstance(content, (str, list)):
+        raise _bad(f"{where}.content must be a string or a list of blocks")
     blocks = [{"type": "text", "text": content}] if isinstance(content, str) else list(content or [])
     texts, media = [], []
     for i, item in enumerate(blocks):

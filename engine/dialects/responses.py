@@ -176,10 +176,9 @@ class _Messages:
             )
         elif kind == "reasoning":
             blocks = decode_blocks(item.get("encrypted_content"))
-            if not blocks:
-                text = "".join(
-                    str(s.get("text") or "") for s in item.get("summary") or [] if isinstance(s, dict)
-                )
+            summary = item.get("summary")
+            if not blocks and isinstance(summary, list):
+                text = "".join(str(s.get("text") or "") for s in summary if isinstance(s, dict))
                 blocks = [{"type": "thinking", "thinking": text}] if text else []
             self.blocks += blocks
         else:

@@ -7,7 +7,9 @@ types and stream accumulators, so a shape the SDK would reject fails here.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from typing import Any
 
 import anthropic
 import pytest
@@ -338,3 +340,40 @@ def test_anthropic_tool_choice_images_documents_and_output_config() -> None:
     assert chat["tools"][1] == {"googleSearch": {}}
     assert chat["tool_choice"] == {"type": "function", "function": {"name": "pick"}}
     assert (chat["parallel_tool_calls"], chat["stop"], chat["reasoning_effort"]) == (False, ["END"], "low")
+
+
+JUNK = [None, 1, "x", [], {}, [1], [None], {"type": 1}, {"type": "text"}, {"type": "tool_result"},
+        {"type": "tool_result", "tool_use_id": "t", "content": 5}, {"type": "image", "source": 5},
+        {"type": "image", "source": {"type": "base64"}}, {"role": "user"}, {"role": "assistant", "content": [5]},
+        {"type": "function_call"}, {"type": "reasoning", "summary": 5}, {"type": "input_file"},
+        {"type": "document", "source": 5}, {"type": "message", "role": "user", "content": [{"type": "input_image"}]}]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", JUNK, ids=range(len(JUNK)))
+def test_translators_refuse_malformed_input_with_typed_errors(value: Any) -> None:
+    """Rule 6: whatever a client sends, the translators answer a BadRequestError naming it, never a TypeError."""
+    anthropic_bodies = [
+        {"messages": value},
+        {"messages": [value]},
+        {"messages": [{"role": "user", "content": [value]}]},
+        {"messages": [{"role": "assistant", "content": [value]}]},
+        *(
+            {"messages": [{"role": "user", "content": "x"}], key: value}
+            for key in ("system", "tools", "tool_choice", "thinking", "output_config")
+        ),
+    ]
+    responses_bodies = [
+        {"input": value},
+        {"input": [value]},
+        {"input": [{"role": "user", "content": [value]}]},
+        *(
+            {"input": "x", key: value}
+            for key in ("tools", "tool_choice", "reasoning", "text", "instructions")
+        ),
+    ]
+    for body in anthropic_bodies:
+        with contextlib.suppress(BadRequestError):
+            amsg.to_openai_request(body)
+    for body in responses_bodies:
+        with contextlib.suppress(BadRequestError):
+            resp.to_chat_request(body, [])
