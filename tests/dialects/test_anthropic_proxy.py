@@ -218,3 +218,48 @@ def test_upstream_error_mid_route(client: anthropic.Anthropic, emulator: Any) ->
     with pytest.raises(anthropic.RateLimitError) as limited:
         client.messages.create(model="claude", max_tokens=8, messages=[{"role": "user", "content": "x"}])
     assert limited.value.body["error"]["type"] == "rate_limit_error"
+
+
+def test_fallback_from_claude_to_gemini_and_key_limits(
+    start_proxy: Any, deployment: Any, emulator: Any
+) -> None:
+    """A proxy model name routes as chat does: Claude failing over to a Gemini fallback, per-key model lists."""
+    proxy = start_proxy(
+        {
+            "model_list": [
+                deployment("claude", "vertex_ai/claude-sonnet-4@20250514", location="us-east5"),
+                deployment("gemini", "vertex_ai/gemini-2.5-flash"),
+            ],
+            "router_settings": {"fallbacks": [{"claude": ["gemini"]}]},
+            "general_settings": {
+                "master_key": MASTER_KEY,
+                "keys": [{"key": "sk-gemini-only-00", "key_alias": "g", "models": ["gemini"]}],
+            },
+        }
+    )
+    emulator.script(UPSTREAM["claude"], [{"status": 503, "message": "overloaded"}])
+    client = anthropic.Anthropic(api_key=MASTER_KEY, base_url=proxy.url, max_retries=0)
+    raw = client.messages.with_raw_response.create(
+        model="claude", max_tokens=32, messages=[{"role": "user", "content": "fall back"}]
+    )
+    assert raw.headers["x-vertexlate-deployment"] == "gemini-1"
+    assert raw.parse().content[0].text == "Echo: fall back"
+    limited = anthropic.Anthropic(api_key="sk-gemini-only-00", base_url=proxy.url, max_retries=0)
+    with pytest.raises(anthropic.PermissionDeniedError) as denied:
+        limited.messages.create(model="claude", max_tokens=8, messages=[{"role": "user", "content": "x"}])
+    assert denied.value.body["error"]["type"] == "permission_error"
+
+
+def test_error_in_mid_stream_is_an_anthropic_error_event(client: anthropic.Anthropic, emulator: Any) -> None:
+    emulator.script(
+        UPSTREAM["gemini"], [{"text": "one two three four five six seven eight", "cut_stream_after": 1}]
+    )
+    with (
+        pytest.raises(anthropic.APIStatusError) as failed,
+        client.messages.stream(
+            model="gemini", max_tokens=64, messages=[{"role": "user", "content": "x"}]
+        ) as stream,
+    ):
+        for _ in stream:
+            pass
+    assert failed.value.body["type"] == "error"
