@@ -42,6 +42,7 @@ STOP_REASONS = {
 }
 
 TOOL_CHOICE = {"auto": "auto", "any": "required", "none": "none"}
+_warned: set[tuple[str, ...]] = set()
 
 # Anthropic server tools with a Vertex counterpart (Google Search grounding for web search).
 SERVER_TOOLS = {"web_search": {"googleSearch": {}}}
@@ -321,10 +322,13 @@ def to_openai_request(body: dict[str, Any]) -> dict[str, Any]:
         _output_config(body.pop("output_config"), out)
     if body.get("thinking") is not None:
         _thinking(body.pop("thinking"), out)
-    dropped = sorted(k for k in body if k in DROPPED and body[k] is not None)
-    if dropped:
+    dropped = tuple(sorted(k for k in body if k in DROPPED and body[k] is not None))
+    if (
+        dropped and dropped not in _warned
+    ):  # once per process and set of fields: agents send them on every call
+        _warned.add(dropped)
         log.warning(
-            "Anthropic field(s) %s have no counterpart on this model and were dropped", ", ".join(dropped)
+            "Anthropic field(s) %s have no counterpart on this model and are dropped", ", ".join(dropped)
         )
     unknown = sorted(k for k in body if k not in DROPPED and body[k] is not None)
     if unknown:

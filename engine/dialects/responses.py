@@ -326,13 +326,30 @@ def reasoning_item(item_id: str, text: str, blocks: list[dict[str, Any]]) -> dic
     return item
 
 
-def message_item(item_id: str, text: str, status: str = "completed") -> dict[str, Any]:
+def annotations_of(chat_annotations: Any) -> list[dict[str, Any]]:
+    """Chat ``url_citation`` annotations (Google Search grounding) → Responses ``url_citation`` annotations."""
+    out = []
+    for note in chat_annotations if isinstance(chat_annotations, list) else []:
+        citation = note.get("url_citation") if isinstance(note, dict) else None
+        if note.get("type") == "url_citation" and isinstance(citation, dict):
+            out.append(
+                {
+                    "type": "url_citation",
+                    **{k: citation.get(k) for k in ("start_index", "end_index", "url", "title")},
+                }
+            )
+    return out
+
+
+def message_item(
+    item_id: str, text: str, status: str = "completed", annotations: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     return {
         "id": item_id,
         "type": "message",
         "role": "assistant",
         "status": status,
-        "content": [{"type": "output_text", "text": text, "annotations": []}],
+        "content": [{"type": "output_text", "text": text, "annotations": annotations or []}],
     }
 
 
@@ -357,7 +374,11 @@ def output_items(message: dict[str, Any]) -> list[dict[str, Any]]:
     if text or encode_blocks(blocks):
         items.append(reasoning_item(new_id("rs"), text, blocks))
     if message.get("content"):
-        items.append(message_item(new_id("msg"), message["content"]))
+        items.append(
+            message_item(
+                new_id("msg"), message["content"], annotations=annotations_of(message.get("annotations"))
+            )
+        )
     for call in message.get("tool_calls") or []:
         function = call.get("function") or {}
         items.append(
@@ -459,6 +480,7 @@ class StreamTranslator:
         self.reasoning_text: list[str] = []
         self.blocks: list[dict[str, Any]] = []
         self.text: list[str] = []
+        self.annotations: list[dict[str, Any]] = []
         self.calls: dict[int, dict[str, Any]] = {}  # chunk tool index -> {item, arguments, chat call}
         self.finish_reason: str | None = None
         self.usage: dict[str, Any] = {}
@@ -507,7 +529,7 @@ class StreamTranslator:
                 )
         elif item["type"] == "message":
             text = "".join(self.text)
-            done = message_item(item["id"], text)
+            done = message_item(item["id"], text, annotations=self.annotations)
             part = done["content"][0]
             events.append(
                 self._event(
@@ -602,6 +624,7 @@ class StreamTranslator:
                     )
                 )
             self.reasoning_text.append(delta["reasoning_content"])
+        self.annotations += annotations_of(delta.get("annotations"))
         for block in delta.get("thinking_blocks") or []:
             self._block(block)
         if delta.get("content"):

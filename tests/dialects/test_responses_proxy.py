@@ -231,3 +231,23 @@ def test_unsupported_parameter_is_named(client: openai.OpenAI) -> None:
 def test_web_search_becomes_google_search(client: openai.OpenAI, emulator: Any) -> None:
     client.responses.create(model="gemini", input="news today", tools=[{"type": "web_search"}])
     assert _bodies(emulator, "gemini")[-1]["tools"] == [{"googleSearch": {}}]
+
+
+def test_web_search_citations_become_url_annotations(client: openai.OpenAI, emulator: Any) -> None:
+    from tests.fixtures.load import load
+
+    candidate = load("gemini/generate_content_grounding.json")["body"]["candidates"][0]
+    text = candidate["content"]["parts"][0]["text"]
+    emulator.script(
+        UPSTREAM["gemini"], [{"text": text, "grounding_metadata": candidate["groundingMetadata"]}]
+    )
+    response = client.responses.create(
+        model="gemini", input="weather in London?", tools=[{"type": "web_search"}]
+    )
+    (part,) = response.output[-1].content  # type: ignore[union-attr]
+    urls = {a.url for a in part.annotations}  # type: ignore[union-attr]
+    assert "https://www.google.com/search?q=weather+in+London" in urls
+    first = part.annotations[0]  # type: ignore[union-attr]
+    assert first.type == "url_citation" and text[first.start_index : first.end_index].startswith(
+        "The current"
+    )
