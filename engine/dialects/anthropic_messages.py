@@ -44,8 +44,9 @@ STOP_REASONS = {
 TOOL_CHOICE = {"auto": "auto", "any": "required", "none": "none"}
 _warned: set[tuple[str, ...]] = set()
 
-# Anthropic server tools with a Vertex counterpart (Google Search grounding for web search).
-SERVER_TOOLS = {"web_search": {"googleSearch": {}}}
+# Anthropic server tools with an OpenAI chat counterpart: the chat parameter that asks for them
+# (each model's spec decides what that becomes, e.g. Google Search grounding, or refuses it).
+SERVER_TOOLS = {"web_search": ("web_search_options", {})}
 
 
 def _bad(message: str, param: str = "messages", model: str | None = None) -> BadRequestError:
@@ -220,11 +221,12 @@ def to_openai_messages(messages: Any, system: Any = None) -> list[dict[str, Any]
     return out
 
 
-def to_openai_tools(tools: Any) -> list[dict[str, Any]]:
-    """Custom tools → OpenAI function tools; ``web_search_*`` → Google Search grounding."""
+def to_openai_tools(tools: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Custom tools → OpenAI function tools; ``web_search_*`` → the chat parameter ``web_search_options``."""
     if not isinstance(tools, list):
         raise _bad("'tools' must be a list", "tools")
-    out = []
+    out: list[dict[str, Any]] = []
+    params: dict[str, Any] = {}
     for i, tool in enumerate(tools):
         if not isinstance(tool, dict):
             raise _bad(f"tools[{i}] must be an object", "tools")
@@ -245,8 +247,9 @@ def to_openai_tools(tools: Any) -> list[dict[str, Any]]:
                 "(supported: custom tools and web_search)",
                 "tools",
             )
-        out.append(dict(SERVER_TOOLS[base]))
-    return out
+        name, value = SERVER_TOOLS[base]
+        params[name] = dict(value)
+    return out, params
 
 
 def to_openai_tool_choice(choice: Any) -> tuple[Any, bool | None]:
@@ -310,7 +313,10 @@ def to_openai_request(body: dict[str, Any]) -> dict[str, Any]:
     if body.get("stop_sequences") is not None:
         out["stop"] = body.pop("stop_sequences")
     if body.get("tools"):
-        out["tools"] = to_openai_tools(body.pop("tools"))
+        tools, params = to_openai_tools(body.pop("tools"))
+        out.update(params)
+        if tools:
+            out["tools"] = tools
     body.pop("tools", None)
     if body.get("tool_choice") is not None:
         choice, parallel = to_openai_tool_choice(body.pop("tool_choice"))
@@ -342,7 +348,7 @@ def to_openai_request(body: dict[str, Any]) -> dict[str, Any]:
 def to_openai_count_request(body: dict[str, Any]) -> dict[str, Any]:
     """A ``count_tokens`` body → arguments of the engine's ``count_tokens`` (messages and tools only)."""
     out = {"messages": to_openai_messages(body.get("messages"), body.get("system"))}
-    tools = [t for t in to_openai_tools(body.get("tools") or []) if t.get("type") == "function"]
+    tools = to_openai_tools(body.get("tools") or [])[0]
     if tools:
         out["tools"] = tools
     return out

@@ -42,7 +42,9 @@ ECHOED = frozenset(
     }
 )
 ENCRYPTED_PREFIX = "vxl1:"
-SERVER_TOOLS = {"web_search": {"googleSearch": {}}, "web_search_preview": {"googleSearch": {}}}
+# Built-in tools with an OpenAI chat counterpart: the chat parameter that asks for them (the model's spec
+# decides what that becomes, e.g. Google Search grounding, or refuses it with its name).
+SERVER_TOOLS = {"web_search": ("web_search_options", {}), "web_search_preview": ("web_search_options", {})}
 
 
 def new_id(prefix: str) -> str:
@@ -197,10 +199,12 @@ def input_messages(value: Any) -> list[dict[str, Any]]:
     return builder.out
 
 
-def chat_tools(tools: Any) -> list[dict[str, Any]]:
+def chat_tools(tools: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Function tools → chat function tools; built-in tools → their chat parameter."""
     if not isinstance(tools, list):
         raise _bad("'tools' must be a list", "tools")
-    out = []
+    out: list[dict[str, Any]] = []
+    params: dict[str, Any] = {}
     for i, tool in enumerate(tools):
         kind = tool.get("type") if isinstance(tool, dict) else None
         if kind == "function":
@@ -214,10 +218,11 @@ def chat_tools(tools: Any) -> list[dict[str, Any]]:
                 function["description"] = tool["description"]
             out.append({"type": "function", "function": function})
         elif kind in SERVER_TOOLS:
-            out.append(dict(SERVER_TOOLS[kind]))
+            name, value = SERVER_TOOLS[kind]
+            params[name] = dict(value)
         else:
             raise _bad(f"tools[{i}]: tool type {kind!r} is not supported (function, web_search)", "tools")
-    return out
+    return out, params
 
 
 def chat_tool_choice(choice: Any) -> Any:
@@ -266,8 +271,10 @@ def to_chat_request(
     if body.get("max_output_tokens") is not None:
         out["max_tokens"] = body["max_output_tokens"]
     body.pop("max_output_tokens", None)
-    if body.get("tools"):
-        out["tools"] = chat_tools(body["tools"])
+    tools, params = chat_tools(body["tools"]) if body.get("tools") else ([], {})
+    out.update(params)
+    if tools:
+        out["tools"] = tools
     else:
         out.pop("parallel_tool_calls", None)
     body.pop("tools", None)

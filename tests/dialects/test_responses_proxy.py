@@ -251,3 +251,9 @@ def test_web_search_citations_become_url_annotations(client: openai.OpenAI, emul
     assert first.type == "url_citation" and text[first.start_index : first.end_index].startswith(
         "The current"
     )
+
+
+def test_web_search_on_a_model_without_it_is_refused_by_name(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.responses.create(model="claude", input="news", tools=[{"type": "web_search"}])
+    assert "web_search_options" in refused.value.message
