@@ -18,7 +18,8 @@ def routes(proxy: Proxy) -> list[Route]:
     from engine.proxy.dialects.responses import Responses
     from engine.proxy.dialects.vertex import PassThrough
 
-    messages, responses = Messages(proxy), Responses(proxy)
+    # a proxy given a `response_store` (e.g. database-backed) keeps Responses there, else in memory
+    messages, responses = Messages(proxy), Responses(proxy, getattr(proxy, "response_store", None))
     table = []
     for prefix in ("/v1", ""):
         table.append(Route(prefix + "/messages", messages.create, methods=["POST"]))
