@@ -248,3 +248,25 @@ def test_usage_is_read_from_json_and_sse() -> None:
     )
     claude.feed(b'event: message_delta\ndata: {"type": "message_delta", "usage": {"output_tokens": 4}}\n\n')
     assert claude.tokens() == 9
+
+
+def test_default_vertex_config_is_checked_at_start(write_config: Any, deployment: Any) -> None:
+    from engine.proxy import load_config
+    from engine.proxy.source import ConfigError
+
+    base = {"model_list": [deployment("gemini", "vertex_ai/gemini-2.5-flash")]}
+    with pytest.raises(ConfigError) as bad:
+        load_config(
+            write_config(
+                {**base, "default_vertex_config": {"vertex_credentials": "{not json", "api_key": "x"}}
+            )
+        )
+    text = str(bad.value)
+    assert "default_vertex_config" in text and "api_key" in text
+    assert "{not json" not in text  # a credential is never quoted
+    with pytest.raises(ConfigError) as broken:
+        load_config(write_config({**base, "default_vertex_config": {"vertex_credentials": "{not json"}}))
+    assert "default_vertex_config.vertex_credentials" in str(broken.value) or "vertex_credentials" in str(
+        broken.value
+    )
+    assert "{not json" not in str(broken.value)
