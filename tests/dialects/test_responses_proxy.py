@@ -215,6 +215,12 @@ def test_retrieve_delete_cancel_and_ownership(start_proxy: Any, deployment: Any,
     with pytest.raises(openai.BadRequestError) as cancel:
         a.responses.cancel(created.id)
     assert "background" in cancel.value.message
+    spoofed = b.responses.create(
+        model="gemini", input="mine", extra_body={"owner": "a", "response_store": "x"}
+    )
+    with pytest.raises(openai.NotFoundError):
+        a.responses.retrieve(spoofed.id)  # the proxy sets the owner; a body cannot
+    assert b.responses.retrieve(spoofed.id).output_text == "Echo: mine"
     a.responses.delete(created.id)
     with pytest.raises(openai.NotFoundError):
         a.responses.retrieve(created.id)
