@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from engine import auth
-from engine.errors import APIError, BadRequestError, NotFoundError, PermissionDeniedError
+from engine.errors import APIError, BadRequestError, InternalServerError, NotFoundError, PermissionDeniedError
 from engine.proxy.dialects.common import authorization
 from engine.proxy.handlers import Proxy
 from engine.transport import async_client, connection_error
@@ -157,6 +157,10 @@ class PassThrough:
             except APIError as exc:
                 caller.done(0)
                 return google_error(exc)
+            except Exception:
+                caller.done(0)
+                log.exception("unexpected error in the Vertex AI pass-through")
+                return google_error(InternalServerError("internal error in the proxy", llm_provider="proxy"))
 
     async def _forward(self, request: Request, caller: Any, target: Target, url: str) -> Response:
         credential = auth.credential_for(target.credentials)
