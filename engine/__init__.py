@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.dialects import PUBLIC as _DIALECT_CALLS  # a name table: no I/O, nothing heavy
 from engine.errors import (
     APIConnectionError,
     APIError,
@@ -91,18 +92,6 @@ _LAZY = {
     "list_cached_contents": "engine.api",
     "alist_cached_contents": "engine.api",
     "add_spec_dir": "engine.registry",
-    "anthropic_messages": "engine.dialects.anthropic_api",
-    "aanthropic_messages": "engine.dialects.anthropic_api",
-    "anthropic_count_tokens": "engine.dialects.anthropic_api",
-    "aanthropic_count_tokens": "engine.dialects.anthropic_api",
-    "responses": "engine.dialects.responses_api",
-    "aresponses": "engine.dialects.responses_api",
-    "get_responses": "engine.dialects.responses_api",
-    "aget_responses": "engine.dialects.responses_api",
-    "delete_responses": "engine.dialects.responses_api",
-    "adelete_responses": "engine.dialects.responses_api",
-    "cancel_responses": "engine.dialects.responses_api",
-    "acancel_responses": "engine.dialects.responses_api",
     "ModelResponse": "engine.types",
     "ModelResponseStream": "engine.types",
     "EmbeddingResponse": "engine.types",
@@ -111,6 +100,9 @@ _LAZY = {
     "SpeechResponse": "engine.types",
     "FileContent": "engine.types",
 }
+
+# The other APIs' calls (Anthropic Messages, OpenAI Responses) are named by their package.
+_LAZY.update(_DIALECT_CALLS)
 
 __all__ = [
     "APIConnectionError",
