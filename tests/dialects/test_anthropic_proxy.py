@@ -263,3 +263,18 @@ def test_error_in_mid_stream_is_an_anthropic_error_event(client: anthropic.Anthr
         for _ in stream:
             pass
     assert failed.value.body["type"] == "error"
+
+
+def test_request_size_limit_applies(start_proxy: Any, deployment: Any) -> None:
+    proxy = start_proxy(
+        {
+            "model_list": [deployment("gemini", "vertex_ai/gemini-2.5-flash")],
+            "general_settings": {"master_key": MASTER_KEY, "max_request_size_mb": 0.01},
+        }
+    )
+    client = anthropic.Anthropic(api_key=MASTER_KEY, base_url=proxy.url, max_retries=0)
+    with pytest.raises(anthropic.APIStatusError) as big:
+        client.messages.create(
+            model="gemini", max_tokens=8, messages=[{"role": "user", "content": "x" * 20000}]
+        )
+    assert big.value.status_code == 413 and big.value.body["error"]["type"] == "request_too_large"

@@ -28,7 +28,7 @@ from engine.proxy.dialects.common import (
     closed,
     routed,
 )
-from engine.proxy.handlers import Proxy, json_object
+from engine.proxy.handlers import Proxy
 from engine.proxy.streaming import dumps
 
 log = logging.getLogger("vertexlate.proxy")
@@ -118,7 +118,7 @@ class Messages:
 
     async def _start(self, request: Request) -> tuple[Any, str, dict[str, Any]]:
         caller = self.proxy.keys.authenticate(authorization(request, "x-api-key"))
-        body = json_object(await request.body())
+        body = await self.proxy._body(request)  # size limit, JSON checks, stream type: as for chat
         name = check_model(self.proxy, body, caller)
         caller.admit()
         return caller, name, body

@@ -21,7 +21,7 @@ from engine.dialects.store import MemoryStore, ResponseStore
 from engine.errors import APIError
 from engine.proxy.config import Deployment
 from engine.proxy.dialects.common import DialectStream, call_options, check_model, closed, routed
-from engine.proxy.handlers import JSON, Proxy, error_response, internal_error, json_object
+from engine.proxy.handlers import JSON, Proxy, error_response, internal_error
 from engine.proxy.streaming import dumps
 
 log = logging.getLogger("vertexlate.proxy")
@@ -60,7 +60,7 @@ class Responses:
         with self.proxy.tracked():
             try:
                 caller = self.proxy.keys.authenticate(request.headers.get("authorization"))
-                body = json_object(await request.body())
+                body = await self.proxy._body(request)  # size limit, JSON checks, stream type: as for chat
                 name = check_model(self.proxy, body, caller)
                 caller.admit()
             except APIError as exc:

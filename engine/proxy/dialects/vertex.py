@@ -36,6 +36,7 @@ from engine import auth
 from engine.errors import APIError, BadRequestError, InternalServerError, NotFoundError, PermissionDeniedError
 from engine.proxy.dialects.common import authorization
 from engine.proxy.handlers import Proxy
+from engine.proxy.intake import read_body
 from engine.transport import async_client, connection_error
 
 log = logging.getLogger("vertexlate.proxy")
@@ -167,7 +168,7 @@ class PassThrough:
         token = credential.cached() or await asyncio.to_thread(credential.token)
         headers = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
         headers["authorization"] = f"Bearer {token}"
-        body = await request.body()
+        body = await read_body(request, self.proxy.max_body)
         client = async_client()
         upstream = client.build_request(
             request.method, url, headers=headers, content=body or None, timeout=600.0
