@@ -237,11 +237,16 @@ def _count_plan(model: Any, kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]
     return COUNT, {**options, **dialect.to_openai_count_request(body), "model": model}
 
 
+def _count(result: Any) -> OpenAIObject:
+    """Anthropic's reply: the native count's ``input_tokens``, or the engine's ``count_tokens`` total."""
+    tokens = result.get("input_tokens", result.get("total_tokens"))
+    return OpenAIObject({"input_tokens": int(tokens or 0)})
+
+
 def anthropic_count_tokens(model: str | None = None, messages: Any = None, **kwargs: Any) -> OpenAIObject:
     """Anthropic ``POST /v1/messages/count_tokens``: ``{"input_tokens": n}`` (Claude's count-tokens, Gemini's countTokens)."""
     operation, args = _count_plan(model, {**kwargs, "messages": messages})
-    result = api.run(operation, args)
-    return OpenAIObject({"input_tokens": int(result.get("input_tokens") or 0)})
+    return _count(api.run(operation, args))
 
 
 async def aanthropic_count_tokens(
@@ -249,5 +254,4 @@ async def aanthropic_count_tokens(
 ) -> OpenAIObject:
     """Async :func:`anthropic_count_tokens`."""
     operation, args = _count_plan(model, {**kwargs, "messages": messages})
-    result = await api.arun(operation, args)
-    return OpenAIObject({"input_tokens": int(result.get("input_tokens") or 0)})
+    return _count(await api.arun(operation, args))
