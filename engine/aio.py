@@ -251,6 +251,10 @@ class Reply:
             self._wakeup = loop.create_future()
             await self._wakeup
 
+    def aiter_raw(self) -> AsyncIterator[bytes]:
+        """The same as :meth:`aiter_bytes`: bodies are never content-decoded here (httpx's name for raw bytes)."""
+        return self.aiter_bytes()
+
     async def aclose(self) -> None:
         """Stop reading: an unfinished reply closes its connection (the upstream sees the reader leave)."""
         conn, self._conn = self._conn, None
@@ -649,7 +653,7 @@ class Transport:
         *,
         headers: Mapping[str, str] | None = None,
         content: bytes | None = None,
-        timeout: httpx.Timeout | None = None,
+        timeout: httpx.Timeout | float | None = None,
     ) -> Request:
         try:
             scheme, host, _, _, _ = _target(url)
@@ -657,7 +661,11 @@ class Transport:
             raise httpx.InvalidURL(f"invalid URL {url[:200]!r}: {exc}") from None
         if scheme not in DEFAULT_PORTS or not host:
             raise httpx.UnsupportedProtocol(f"the URL must be http(s)://host/...: {url[:200]!r}")
-        return Request(method, url, headers or {}, content, timeout or DEFAULT_TIMEOUT)
+        if timeout is None:
+            timeout = DEFAULT_TIMEOUT
+        elif not isinstance(timeout, httpx.Timeout):  # seconds, as httpx also takes them
+            timeout = _seconds(float(timeout))
+        return Request(method, url, headers or {}, content, timeout)
 
     async def send(self, request: Request, *, stream: bool = False) -> Reply:
         """Send ``request``; a plain reply is read whole, a streamed one returns once its headers arrived."""
@@ -704,6 +712,11 @@ class Transport:
 
 
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=30.0)
+
+
+@lru_cache(maxsize=64)
+def _seconds(value: float) -> httpx.Timeout:
+    return httpx.Timeout(value)
 
 
 def _encode(method: str, target: str, host: str, headers: Mapping[str, str], body: bytes | None) -> bytes:

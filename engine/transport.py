@@ -34,6 +34,13 @@ _sync_client: httpx.Client | None = None
 _sync_lock = threading.Lock()
 
 
+def async_client() -> Any:
+    """The engine's async transport (:func:`engine.aio.transport`), under its former name."""
+    from engine import aio
+
+    return aio.transport()
+
+
 def sync_client() -> httpx.Client:
     global _sync_client
     if _sync_client is None:

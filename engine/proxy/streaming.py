@@ -197,6 +197,21 @@ async def _singles(chunks: AsyncIterator[Any]) -> AsyncIterator[list[Any]]:
         yield [chunk]
 
 
+async def _settle(task: asyncio.Future[Any]) -> None:
+    """Wait for a cancelled task to finish unwinding; a cancellation of our own task is re-raised after.
+
+    (Used by the dialect endpoints' streams, engine/proxy/dialects/common.py.)
+    """
+    interrupted = False
+    while not task.done():
+        try:
+            await asyncio.wait((task,))
+        except asyncio.CancelledError:
+            interrupted = True
+    if interrupted:
+        raise asyncio.CancelledError
+
+
 async def _close(chunks: AsyncIterator[Any]) -> None:
     close = getattr(chunks, "aclose", None)
     if close is not None:
