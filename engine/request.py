@@ -38,6 +38,7 @@ ENGINE_OPTIONS = frozenset(
         "vertex_credentials",
         "api_base",
         "base_url",
+        "api_key",
         "extra_headers",
         "extra_body",
         "custom_llm_provider",
@@ -145,7 +146,7 @@ def build_body(
         ctx.body = _render_static(op.body, tvars)
 
     unknown = [name for name in params if name not in op.params]
-    unsupported = [p.name for p in op.requiring if p.name in params and not caps.get(p.requires)]  # type: ignore[arg-type]
+    unsupported = [p.name for p in op.requiring if p.name in params and not has_capability(caps, p.requires)]  # type: ignore[arg-type]
     rejected = unknown + unsupported
     if rejected and not drop_params:
         raise UnsupportedParamsError(
@@ -187,11 +188,11 @@ def build_body(
         if param.url_var:
             ctx.url_vars[param.name] = value
             continue
-        if value is None or (param.to is None and param.transform is None):
+        if value is None or (param.to is None and param.transform is None and not _tabled(param)):
             continue  # no target: the parameter is only validated, and read by transforms from ctx.params
         if param.to is None:
             if not isinstance(value, dict):
-                raise TypeError(f"transform for {param.name!r} without `to` must return a body fragment")
+                raise TypeError(f"{param.name!r} without `to` must produce a body fragment")
             ctx.body = merge(ctx.body, value)
         else:
             set_path(ctx.body, param.to, value)
@@ -290,6 +291,14 @@ def _convert(param: Param, value: Any, caps: dict[str, Any], model: str, ctx: Re
             )
     if table is not None and not isinstance(value, dict):  # an object is the upstream shape itself
         key = value if isinstance(value, (str, int, bool)) else repr(value)
+        if key not in table and param.map_by is not None and any(key in t for t in (param.maps or {}).values()):
+            # A valid value (another style's table has it) this model cannot honor: droppable.
+            raise UnsupportedParamsError(
+                f"{model} does not support {param.name}={value!r} ({param.map_by}={caps.get(param.map_by)!r}); "
+                f"it accepts: {', '.join(map(str, table))}. Pass drop_params=True to drop it",
+                model=model,
+                param=param.name,
+            )
         if key not in table:
             raise BadRequestError(
                 f"parameter {param.name!r} has no mapping for {value!r}; accepted: {', '.join(map(str, table))}",
@@ -300,6 +309,17 @@ def _convert(param: Param, value: Any, caps: dict[str, Any], model: str, ctx: Re
     if param.transform is not None:
         value = param.transform(value, ctx)
     return value
+
+
+def has_capability(caps: dict[str, Any], name: str | None) -> bool:
+    """A capability counts when it is set, true and not the style ``"none"`` (e.g. ``thinking: none``)."""
+    value = caps.get(name) if name else None
+    return bool(value) and value != "none"
+
+
+def _tabled(param: Param) -> bool:
+    """A value table without `to`: its entries are body fragments merged at the top (several fields at once)."""
+    return param.table is not None or param.maps is not None
 
 
 def resolve_caps(value: Any, caps: dict[str, Any]) -> Any:

@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from engine.errors import BadRequestError
+from engine.errors import BadRequestError, UnsupportedParamsError
 from engine.transforms import register
 from engine.transforms.content import bad, typed_parts
 
@@ -212,7 +212,26 @@ TOOL_CHOICE = {
 
 @register("anthropic_tool_choice")
 def anthropic_tool_choice(value: Any, ctx: Any) -> dict[str, Any]:
-    """``auto``/``required``/``none`` or ``{"type": "function", "function": {"name"}}`` → Anthropic's tool_choice."""
+    """``auto``/``required``/``none`` or ``{"type": "function", "function": {"name"}}`` → Anthropic's tool_choice.
+
+    A forced choice (``any`` / ``tool``) on a model whose ``forced_tool_choice`` capability is false
+    is unsupported (dropped with ``drop_params``), as Anthropic answers it with a 400.
+    """
+    return _allowed_choice(_tool_choice(value, ctx), ctx)
+
+
+def _allowed_choice(choice: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    if choice.get("type") in ("any", "tool") and ctx.capabilities.get("forced_tool_choice") is False:
+        raise UnsupportedParamsError(
+            f"{ctx.model} does not support a forced tool_choice ({choice.get('type')}); use 'auto' or 'none', "
+            "or pass drop_params=True to drop it",
+            model=ctx.model,
+            param="tool_choice",
+        )
+    return choice
+
+
+def _tool_choice(value: Any, ctx: Any) -> dict[str, Any]:
     if isinstance(value, str) and value in TOOL_CHOICE:
         return dict(TOOL_CHOICE[value])
     if (
