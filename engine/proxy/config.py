@@ -30,6 +30,7 @@ OPTION_KEYS = (
     "vertex_ai_location",
     "vertex_credentials",
     "api_base",
+    "api_key",
     "extra_headers",
 )
 ROUTING_KEYS = frozenset(
@@ -224,12 +225,14 @@ MODES = {
 def _operations(source: Source, model: str, mode: Any, where: tuple[Any, ...]) -> frozenset[str]:
     """The proxy operations a spec serves ``model`` for; none is a config problem.
 
-    A spec entry whose pattern is a bare wildcard (no literal character, e.g. a service
-    without model names) accepts every name, so it proves nothing about ``model``: such an
-    operation counts only when ``model_info.mode`` asks for it.
+    Without ``model_info.mode`` (LiteLLM's documented configs have none) a deployment serves
+    every operation its name resolves to, and the proxy picks the one its endpoint means
+    (``vertex_ai/<endpoint id>``: chat, embeddings and images). A spec entry whose pattern is a
+    bare wildcard (``*``, ``{name}``: nothing narrows it) accepts every name, so it proves
+    nothing about ``model``: such an operation counts only when ``model_info.mode`` asks for it.
     """
     from engine.errors import APIError
-    from engine.registry import default_registry
+    from engine.registry import default_registry, is_catch_all
 
     registry = default_registry()
     named, wildcard = set(), set()
@@ -238,7 +241,7 @@ def _operations(source: Source, model: str, mode: Any, where: tuple[Any, ...]) -
             resolved = registry.resolve(model, op)
         except APIError:
             continue
-        (wildcard if resolved.entry.regex is not None and resolved.entry.specificity == 0 else named).add(op)
+        (wildcard if is_catch_all(resolved.entry) else named).add(op)
     if mode is None:
         if not named:
             source.problem((*where, "model"), f"no spec serves {model!r} (see `vertexlate models`)")
