@@ -103,7 +103,9 @@ def _locate(
     credential = auth.credential_for(source) if op.auth == "google" else None
     project = auth.resolve_project(options, settings, credential) if "project" in needs else None
     location = (
-        auth.resolve_location(options, settings, resolved.capabilities, resolved.name) if "location" in needs else None
+        auth.resolve_location(options, settings, resolved.capabilities, resolved.name)
+        if "location" in needs
+        else None
     )
     return credential, project, location
 

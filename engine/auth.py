@@ -240,15 +240,20 @@ DEFAULT_LOCATION = "us-central1"  # LiteLLM's default when nothing names a locat
 def resolve_location(
     options: Mapping[str, Any], settings: Any, capabilities: Mapping[str, Any], model: str | None = None
 ) -> str:
-    """The location: the call, engine settings, the environment, the model's default, then us-central1.
+    """The location: the call, engine settings, the environment, the model's default (its first
+    ``locations`` entry when it has no ``default_location``), then us-central1.
 
     A model the spec serves only in some ``locations`` (e.g. ``global``) is refused elsewhere
     with an error naming them, before any request is made.
     """
-    location = _given_location(options, settings) or capabilities.get("default_location") or DEFAULT_LOCATION
+    allowed = capabilities.get("locations")
+    location = (
+        _given_location(options, settings)
+        or capabilities.get("default_location")
+        or (allowed[0] if allowed else DEFAULT_LOCATION)
+    )
     if not isinstance(location, str) or not location:
         raise BadRequestError("vertex_location must be a non-empty string", param="vertex_location")
-    allowed = capabilities.get("locations")
     if allowed and location not in allowed:
         raise BadRequestError(
             f"{model or 'this model'} is served only in {', '.join(allowed)}, not in {location!r}; "

@@ -291,7 +291,11 @@ def _convert(param: Param, value: Any, caps: dict[str, Any], model: str, ctx: Re
             )
     if table is not None and not isinstance(value, dict):  # an object is the upstream shape itself
         key = value if isinstance(value, (str, int, bool)) else repr(value)
-        if key not in table and param.map_by is not None and any(key in t for t in (param.maps or {}).values()):
+        if (
+            key not in table
+            and param.map_by is not None
+            and any(key in t for t in (param.maps or {}).values())
+        ):
             # A valid value (another style's table has it) this model cannot honor: droppable.
             raise UnsupportedParamsError(
                 f"{model} does not support {param.name}={value!r} ({param.map_by}={caps.get(param.map_by)!r}); "

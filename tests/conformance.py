@@ -69,13 +69,18 @@ def assert_valid_anthropic_request(body: dict[str, Any], sampling: bool = False)
     from pydantic import TypeAdapter
 
     params = message_create_params.MessageCreateParamsNonStreaming
-    known = set(message_create_params.MessageCreateParamsBase.__annotations__) | {"anthropic_version", "stream"}
+    known = set(message_create_params.MessageCreateParamsBase.__annotations__) | {
+        "anthropic_version",
+        "stream",
+    }
     if sampling:
         known |= ANTHROPIC_SAMPLING
     unknown = set(body) - known
     assert not unknown, f"fields the Messages API does not define: {sorted(unknown)}"
     assert body.get("anthropic_version") == "vertex-2023-10-16" and "model" not in body
-    return TypeAdapter(params).validate_python({k: v for k, v in body.items() if k != "anthropic_version"} | {"model": "m"})
+    return TypeAdapter(params).validate_python(
+        {k: v for k, v in body.items() if k != "anthropic_version"} | {"model": "m"}
+    )
 
 
 def assert_valid_openai_request(body: dict[str, Any]) -> Any:

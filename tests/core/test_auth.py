@@ -126,7 +126,9 @@ def test_location_sources(
     assert "/locations/us-east5/" in emulator.requests()[-1]["path"]
 
 
-def test_no_location_anywhere_is_us_central1_as_in_litellm(emulator: Any, service_account: dict[str, Any]) -> None:
+def test_no_location_anywhere_is_us_central1_as_in_litellm(
+    emulator: Any, service_account: dict[str, Any]
+) -> None:
     engine.completion(model=MODEL, messages=HELLO, api_base=emulator.url, vertex_credentials=service_account)
     assert "/locations/us-central1/" in emulator.requests()[-1]["path"]
 

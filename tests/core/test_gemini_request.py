@@ -89,7 +89,9 @@ def test_generation_config_mapping(params: dict[str, Any], generation_config: di
         ({"frequency_penalty": -0.5}, {"frequencyPenalty": -0.5}),
     ],
 )
-def test_penalties_reach_the_models_that_take_them(params: dict[str, Any], generation_config: dict[str, Any]) -> None:
+def test_penalties_reach_the_models_that_take_them(
+    params: dict[str, Any], generation_config: dict[str, Any]
+) -> None:
     # Only Gemini 2.0 and older accept penalties (the `penalties` capability; see specs/gemini.yaml).
     assert build(model="vertex_ai/gemini-2.0-flash", **params).body["generationConfig"] == generation_config
 

@@ -87,7 +87,12 @@ def test_reasoning_effort_on_a_level_model(model: str, effort: str, level: str) 
             BadRequestError,
             "supports thinking levels LOW, HIGH, not MEDIUM",
         ),
-        ("gemini-3-pro-preview", {"reasoning_effort": "none"}, UnsupportedParamsError, "reasoning_effort='none'"),
+        (
+            "gemini-3-pro-preview",
+            {"reasoning_effort": "none"},
+            UnsupportedParamsError,
+            "reasoning_effort='none'",
+        ),
         (
             "gemini-2.0-flash",
             {"reasoning_effort": "low"},
