@@ -108,7 +108,10 @@ def test_litellm_vertex_configs_load_without_mode(tmp_path: Path, key_file: Path
 def test_vertexlate_serve_answers_the_seeds_gpt4_deployment(tmp_path: Path, key_file: Path) -> None:
     with OpenAIUpstream("fake-key") as up:
         config = _write(
-            tmp_path, SEED_FINETUNE, key_file, **{"https://exampleopenaiendpoint-production.up.railway.app/": up.url + "/"}
+            tmp_path,
+            SEED_FINETUNE,
+            key_file,
+            **{"https://exampleopenaiendpoint-production.up.railway.app/": up.url + "/"},
         )
         served = Served(config, "uvicorn")
         try:
@@ -124,10 +127,13 @@ def test_vertexlate_serve_answers_the_seeds_gpt4_deployment(tmp_path: Path, key_
     assert sent["body"]["model"] == "fake"
 
 
-def test_vertexlate_serve_routes_litellm_configs_by_endpoint(tmp_path: Path, key_file: Path, emulator: Any) -> None:
+def test_vertexlate_serve_routes_litellm_configs_by_endpoint(
+    tmp_path: Path, key_file: Path, emulator: Any
+) -> None:
     emulator.reset()
     text = LITELLM_VERTEX.replace(
-        '      vertex_location: "us-central1"\n', f'      vertex_location: "us-central1"\n      api_base: {emulator.url}\n'
+        '      vertex_location: "us-central1"\n',
+        f'      vertex_location: "us-central1"\n      api_base: {emulator.url}\n',
     )
     text = text.replace(
         "      model: vertex_ai/4965075652664360960\n",
@@ -136,12 +142,18 @@ def test_vertexlate_serve_routes_litellm_configs_by_endpoint(tmp_path: Path, key
     served = Served(_write(tmp_path, text, key_file), "uvicorn")
     try:
         client = openai.OpenAI(base_url=served.url + "/v1", api_key="anything", max_retries=0)
-        chat = client.chat.completions.create(model="finetuned-gemini", messages=[{"role": "user", "content": "hi"}])
+        chat = client.chat.completions.create(
+            model="finetuned-gemini", messages=[{"role": "user", "content": "hi"}]
+        )
         assert_chat_completion(chat)
-        embedded = client.embeddings.create(model="snowflake-arctic-embed-m-long-1731622468876", input="hello")
+        embedded = client.embeddings.create(
+            model="snowflake-arctic-embed-m-long-1731622468876", input="hello"
+        )
         assert_embedding_response(embedded)
         speech = httpx.post(
-            served.url + "/v1/audio/speech", json={"model": "vertex-tts", "input": "hello", "voice": "alloy"}, timeout=20
+            served.url + "/v1/audio/speech",
+            json={"model": "vertex-tts", "input": "hello", "voice": "alloy"},
+            timeout=20,
         )
         assert speech.status_code == 200, speech.text
         assert speech.content
