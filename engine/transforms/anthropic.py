@@ -276,6 +276,26 @@ def _add_system_text(body: dict[str, Any], text: str) -> None:
     body["system"] = _compact([*blocks, {"type": "text", "text": text}])
 
 
+@register("anthropic_thinking")
+def anthropic_thinking(value: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    """A caller's ``thinking`` object, as it is, when the model takes its ``type`` (``thinking_types``).
+
+    Newer Claude models reject some types with a 400 (adaptive-only models refuse ``enabled``,
+    always-on ones also ``disabled``); the capability says which, so the error comes first and
+    ``drop_params`` can drop it.
+    """
+    kind = value.get("type")
+    allowed = ctx.capabilities.get("thinking_types")
+    if allowed and kind not in allowed:
+        raise UnsupportedParamsError(
+            f"{ctx.model} does not support thinking type {kind!r}; it accepts: {', '.join(allowed)} "
+            "(use reasoning_effort for the effort levels). Pass drop_params=True to drop it",
+            model=ctx.model,
+            param="thinking",
+        )
+    return value
+
+
 @register("anthropic_finalize")
 def anthropic_finalize(body: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """Body-wide rules: thinking budget vs ``max_tokens``, ``tool_choice`` type, JSON output instruction.

@@ -325,13 +325,23 @@ def test_newest_claude_end_to_end_and_the_emulator_refuses_what_anthropic_refuse
     (logged,) = emulator.requests("claude-opus-5-5")
     assert logged["path"].endswith("/publishers/anthropic/models/claude-opus-5-5:rawPredict")
     assert logged["body"]["output_config"] == {"effort": "high"}
+    budget = {"type": "enabled", "budget_tokens": 2048}
+    # The spec refuses a thinking type the model does not take, before the call ...
+    with pytest.raises(engine.UnsupportedParamsError) as info:
+        engine.completion(model="vertex_ai/claude-opus-5-5", messages=HI, thinking=budget, **vx)
+    assert info.value.param == "thinking" and "adaptive" in info.value.message
+    # ... and the emulator answers a body that carries one anyway as Anthropic does.
     with pytest.raises(engine.BadRequestError, match="thinking.type.enabled"):
         engine.completion(
-            model="vertex_ai/claude-opus-5-5",
-            messages=HI,
-            thinking={"type": "enabled", "budget_tokens": 2048},
-            **vx,
+            model="vertex_ai/claude-opus-5-5", messages=HI, extra_body={"thinking": budget}, **vx
         )
+    with pytest.raises(engine.BadRequestError, match="temperature"):
+        engine.completion(
+            model="vertex_ai/claude-opus-5-5", messages=HI, extra_body={"temperature": 0.5}, **vx
+        )
+    # Models that take budget thinking still get it through.
+    older = engine.completion(model="vertex_ai/claude-sonnet-4-5", messages=HI, thinking=budget, **vx)
+    assert older.choices[0].message.reasoning_content
 
 
 @pytest.mark.parametrize(
