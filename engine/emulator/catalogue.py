@@ -60,3 +60,25 @@ def claude_problem(model: str | None, body: dict[str, Any]) -> str | None:
     if not rules.forced_tool_choice and (body.get("tool_choice") or {}).get("type") in ("any", "tool"):
         return "Forced tool use (tool_choice.type 'any' or 'tool') is not supported for this model."
     return None
+
+
+# Gemini: penalties exist only up to Gemini 2.0 ("Penalty is not enabled for this model" on 2.5 and later,
+# https://github.com/PublicAffairs/openai-gemini/issues/63, https://github.com/BerriAI/litellm/pull/16907);
+# thinkingLevel is Gemini 3's, thinkingBudget Gemini 2.5's (https://cloud.google.com/vertex-ai/generative-ai/docs/thinking).
+GEMINI_PENALTIES = re.compile(r"gemini-(1\.0|1\.5|2\.0)-.*|gemini-pro.*")
+GEMINI_BUDGET = re.compile(r"gemini-2\.5-.*")
+
+
+def gemini_problem(model: str | None, body: dict[str, Any]) -> str | None:
+    """Vertex's message for a generationConfig field ``model`` rejects, else None (unknown models pass)."""
+    if not model or not model.startswith("gemini-"):
+        return None
+    config = body.get("generationConfig") or {}
+    if ("presencePenalty" in config or "frequencyPenalty" in config) and not GEMINI_PENALTIES.fullmatch(
+        model
+    ):
+        return "Penalty is not enabled for this model"
+    thinking = config.get("thinkingConfig") or {}
+    if "thinkingLevel" in thinking and GEMINI_BUDGET.fullmatch(model):
+        return "Thinking level is not supported for this model."
+    return None

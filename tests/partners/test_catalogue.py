@@ -357,3 +357,18 @@ def test_maas_partners_answer_in_openai_format(emulator: Any, vx: dict[str, Any]
     unary, streamed = emulator.requests(model)
     assert unary["path"].endswith("/endpoints/openapi/chat/completions") and unary["body"]["model"] == model
     assert streamed["body"]["stream"] is True
+
+
+def test_emulator_answers_current_gemini_models_as_vertex_does(emulator: Any, vx: dict[str, Any]) -> None:
+    resp = engine.completion(model="vertex_ai/gemini-3.8-flash", messages=HI, reasoning_effort="medium", **vx)
+    assert_chat_completion(resp)
+    logged = emulator.requests("gemini-3.8-flash")[-1]
+    assert logged["body"]["generationConfig"]["thinkingConfig"]["thinkingLevel"] == "MEDIUM"
+    # Penalties reach Vertex only through extra_body here (the spec refuses them first); Vertex says no.
+    with pytest.raises(engine.BadRequestError, match="Penalty is not enabled"):
+        engine.completion(
+            model="vertex_ai/gemini-3.8-flash",
+            messages=HI,
+            extra_body={"generationConfig": {"presencePenalty": 1}},
+            **vx,
+        )
