@@ -189,6 +189,8 @@ def _deployment(
         source, params["vertex_credentials"], (*where, "vertex_credentials")
     ):
         return None
+    if not api_key_ok(source, params, operations, where):
+        return None
     options = {k: params[k] for k in OPTION_KEYS if k in params}
     options["drop_params"] = bool(params.get("drop_params", litellm.get("drop_params", False)))
     request_defaults = {k: v for k, v in params.items() if k not in ROUTING_KEYS and k not in options}
@@ -256,6 +258,26 @@ def _operations(source: Source, model: str, mode: Any, where: tuple[Any, ...]) -
         source.problem(mode_keys, f"mode {mode!r} does not fit {model!r}: its spec serves {served}")
         return frozenset()
     return frozenset({operation})
+
+
+def api_key_ok(
+    source: Source, params: dict[str, Any], operations: frozenset[str], where: tuple[Any, ...]
+) -> bool:
+    """An upstream whose spec says ``auth: api_key`` needs ``api_key`` (or the spec's variable) now, not at the first call."""
+    import os
+
+    from engine.registry import default_registry
+
+    for op in operations:
+        spec = default_registry().resolve(params["model"], op).family.operations[op]
+        if spec.auth != "api_key" or params.get("api_key"):
+            continue
+        if spec.credentials_env and os.environ.get(spec.credentials_env):
+            continue
+        hint = f" or set {spec.credentials_env}" if spec.credentials_env else ""
+        source.problem((*where, "model"), f"{params['model']!r} is called with an API key: add api_key{hint}")
+        return False
+    return True
 
 
 def credentials_ok(source: Source, value: Any, keys: tuple[Any, ...]) -> bool:

@@ -164,3 +164,19 @@ def test_vertexlate_serve_routes_litellm_configs_by_endpoint(
     assert any(p.endswith("/endpoints/4965075652664360960:generateContent") for p in paths)
     assert any(p.endswith("/endpoints/1004708436694269952:predict") for p in paths)
     assert any(p.endswith("text:synthesize") for p in paths)
+
+
+def test_an_openai_deployment_without_a_key_is_a_config_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.proxy.source import ConfigError
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "model_list:\n  - model_name: m\n    litellm_params:\n      model: openai/fake\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match="add api_key or set OPENAI_API_KEY"):
+        load_config(path)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    assert load_config(path).deployments[0].model == "openai/fake"
