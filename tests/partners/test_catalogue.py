@@ -372,3 +372,34 @@ def test_emulator_answers_current_gemini_models_as_vertex_does(emulator: Any, vx
             extra_body={"generationConfig": {"presencePenalty": 1}},
             **vx,
         )
+
+
+def test_golden_gemini_3_thinking_reply_normalizes() -> None:
+    call = prepare(
+        "chat", {"model": "vertex_ai/gemini-3.8-flash", "messages": HI, "reasoning_effort": "high", **BASE}
+    )
+    assert call.url == (
+        "https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/publishers/google/models/"
+        "gemini-3.8-flash:generateContent"
+    )
+    assert call.body == {
+        "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+        "generationConfig": {"thinkingConfig": {"thinkingLevel": "HIGH", "includeThoughts": True}},
+    }
+    published = load("gemini/generate_content_thinking.json")[
+        "body"
+    ]  # a recorded Vertex thought-summary reply
+    resp = build_chat(call.op.response, published, call.model)
+    assert_chat_completion(resp)
+    assert resp.choices[0].message.content == "Mountain View"
+    assert resp.choices[0].message.reasoning_content.startswith("Right, someone needs the city")
+
+
+def test_golden_current_mistral_model_body_is_mistrals_published_one() -> None:
+    published = load("partners/mistral_vertex_chat_request.json")["body"]
+    messages = published["messages"]
+    call = prepare(
+        "chat", {"model": "vertex_ai/mistral-medium-3", "messages": messages, "temperature": 0, **BASE}
+    )
+    assert call.url.endswith("/publishers/mistralai/models/mistral-medium-3:rawPredict")
+    assert call.body == {**{k: v for k, v in published.items() if k != "stream"}, "model": "mistral-medium-3"}
