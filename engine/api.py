@@ -158,6 +158,9 @@ def prepare(operation: str, kwargs: dict[str, Any]) -> Call:
         headers.update({k: t.render(tctx) for k, t in op.headers.items()})
     if op.auth == "api_key":
         headers["authorization"] = f"Bearer {_api_key(op, options, resolved)}"
+    elif "api_key" in options and resolved.name not in _unused_key_warned:
+        _unused_key_warned.add(resolved.name)
+        log.warning("api_key is not used by %s: its spec authenticates with %s", resolved.name, op.auth)
     if options.get("extra_headers"):
         headers.update(options["extra_headers"])
     stream_options = options.get("stream_options") or {}
@@ -178,6 +181,9 @@ def prepare(operation: str, kwargs: dict[str, Any]) -> Call:
         num_retries=int(options.get("num_retries", options.get("max_retries", settings.num_retries)) or 0),
         fetch_vars=fetch_vars,
     )
+
+
+_unused_key_warned: set[str] = set()
 
 
 def _api_key(op: Operation, options: dict[str, Any], resolved: Resolved) -> str:
