@@ -50,6 +50,13 @@ def _notes(entry: ModelEntry, aliases: list[str]) -> str:
     notes = []
     if aliases:
         notes.append("also " + ", ".join(f"`vertex_ai/{a}`" for a in aliases))
+    for match in _PLACEHOLDER.finditer(entry.pattern):
+        if match.group(2) == "[0-9]+":
+            notes.append(f"`<{match.group(1)}>` is a number")
+        elif match.group(2):
+            notes.append(f"`<{match.group(1)}>` matches `{match.group(2)}`")
+    if any(op.auth == "api_key" for name, op in entry.family.operations.items() if entry.supports(name)):
+        notes.append("API key (`api_key`, `api_base`), no Google token; the `vertex_ai/` prefix is optional")
     if caps.get("thinking") not in (None, "none"):
         notes.append(f"thinking ({THINKING.get(caps['thinking'], caps['thinking'])})")
     if caps.get("fim"):
