@@ -403,3 +403,27 @@ def test_golden_current_mistral_model_body_is_mistrals_published_one() -> None:
     )
     assert call.url.endswith("/publishers/mistralai/models/mistral-medium-3:rawPredict")
     assert call.body == {**{k: v for k, v in published.items() if k != "stream"}, "model": "mistral-medium-3"}
+
+
+def test_gemini_tts_through_cloud_text_to_speech(emulator: Any, vx: dict[str, Any]) -> None:
+    call = prepare(
+        "speech",
+        {
+            "model": "vertex_ai/gemini-2.5-flash-tts",
+            "input": "Congratulations!",
+            "prompt": "Say it in an elated way",
+            **BASE,
+        },
+    )
+    assert call.url == "https://texttospeech.googleapis.com/v1/text:synthesize"
+    assert call.body["voice"] == {
+        "modelName": "gemini-2.5-flash-tts",
+        "languageCode": "en-US",
+        "name": "Kore",
+    }
+    assert call.body["input"] == {"text": "Congratulations!", "prompt": "Say it in an elated way"}
+    assert_valid_request(call.body, "SynthesizeSpeechRequest", "texttospeech.v1")
+    resp = engine.speech(model="vertex_ai/gemini-2.5-pro-tts", input="hi", voice="Aoede", **vx)
+    assert resp.content
+    (logged,) = [r for r in emulator.requests() if r["path"].endswith("text:synthesize")]
+    assert logged["body"]["voice"]["modelName"] == "gemini-2.5-pro-tts"
