@@ -163,9 +163,21 @@ def _check_pair_list(name: str, entries: list[ModelEntry], problems: list[str]) 
                 )
 
 
+_SAMPLES = ("x1", "123", "20260101")  # capture values to try: a bare one, digits, a date
+
+
 def _example(pattern: str) -> str:
-    """A concrete name a pattern matches, to test whether another pattern matches it too."""
-    return re.sub(r"\{[^}]+\}", "x1", pattern).replace("*", "x")
+    """A concrete name a pattern matches, to test whether another pattern matches it too.
+
+    A capture with its own regex gets the first sample value it accepts, so two ``{id:[0-9]+}``
+    patterns of different families are still found to overlap.
+    """
+
+    def fill(match: re.Match[str]) -> str:
+        regex = match.group(2)
+        return next((v for v in _SAMPLES if regex is None or re.fullmatch(regex, v)), "x1")
+
+    return _PLACEHOLDER.sub(fill, pattern).replace("*", "x")
 
 
 def strip_provider(model: str) -> str:

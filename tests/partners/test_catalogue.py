@@ -427,3 +427,12 @@ def test_gemini_tts_through_cloud_text_to_speech(emulator: Any, vx: dict[str, An
     assert resp.content
     (logged,) = [r for r in emulator.requests() if r["path"].endswith("text:synthesize")]
     assert logged["body"]["voice"]["modelName"] == "gemini-2.5-pro-tts"
+
+
+def test_two_numeric_endpoint_patterns_for_one_operation_are_refused(tmp_path: Any) -> None:
+    (tmp_path / "dup.yaml").write_text(
+        "name: dup\nextends: model_garden\nmodels:\n  - name: '{eid:[0-9]+}'\n    vars: {endpoint: 'x'}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(engine.SpecError, match="can claim the same names for chat"):
+        registry_module.Registry([tmp_path])
