@@ -33,7 +33,12 @@ class OpenAIUpstream:
         self.requests: list[dict[str, Any]] = []
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        app = Starlette(routes=[Route("/chat/completions", self._chat, methods=["POST"])])
+        app = Starlette(
+            routes=[
+                Route("/chat/completions", self._chat, methods=["POST"]),
+                Route("/embeddings", self._embeddings, methods=["POST"]),
+            ]
+        )
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -50,16 +55,33 @@ class OpenAIUpstream:
         self.server.should_exit = True
         self.thread.join(10)
 
+    def _denied(self, request: Request) -> Response | None:
+        if request.headers.get("authorization") == f"Bearer {self.api_key}":
+            return None
+        error = {
+            "message": "Incorrect API key provided",
+            "type": "invalid_request_error",
+            "code": "invalid_api_key",
+        }
+        return JSONResponse({"error": error}, status_code=401)
+
+    async def _embeddings(self, request: Request) -> Response:
+        body = await request.json()
+        self.requests.append({"headers": dict(request.headers), "body": body})
+        if (denied := self._denied(request)) is not None:
+            return denied
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        data = [
+            {"object": "embedding", "index": i, "embedding": [0.1, 0.2, float(i)]} for i in range(len(inputs))
+        ]
+        usage = {"prompt_tokens": len(inputs), "total_tokens": len(inputs)}
+        return JSONResponse({"object": "list", "data": data, "model": body["model"], "usage": usage})
+
     async def _chat(self, request: Request) -> Response:
         body = await request.json()
         self.requests.append({"headers": dict(request.headers), "body": body})
-        if request.headers.get("authorization") != f"Bearer {self.api_key}":
-            error = {
-                "message": "Incorrect API key provided",
-                "type": "invalid_request_error",
-                "code": "invalid_api_key",
-            }
-            return JSONResponse({"error": error}, status_code=401)
+        if (denied := self._denied(request)) is not None:
+            return denied
         said = body["messages"][-1]["content"]
         text = f"Echo: {said}"
         usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}

@@ -24,6 +24,7 @@ from engine.response import build_chat
 from tests.conformance import (
     assert_chat_chunk,
     assert_chat_completion,
+    assert_embedding_response,
     assert_valid_anthropic_request,
     assert_valid_openai_request,
     assert_valid_request,
@@ -310,6 +311,12 @@ def test_plain_openai_compatible_upstream_uses_its_api_key() -> None:
         assert "".join(c.choices[0].delta.get("content") or "" for c in chunks if c.choices) == "Echo: hi"
         with pytest.raises(engine.AuthenticationError):
             engine.completion(model="openai/fake", messages=HI, api_key="wrong", api_base=up.url)
+        embedded = engine.embedding(
+            model="openai/embed-small", input=["a", "b"], api_key="fake-key", api_base=up.url
+        )
+        assert_embedding_response(embedded)
+        assert [d.embedding[2] for d in embedded.data] == [0.0, 1.0]
+    assert up.requests[-1]["body"] == {"model": "embed-small", "input": ["a", "b"]}
     first = up.requests[0]
     assert first["headers"]["authorization"] == "Bearer fake-key"
     assert first["body"] == {"model": "fake", "messages": HI}

@@ -91,7 +91,7 @@ def _write(tmp_path: Path, text: str, key_file: Path, **replace: str) -> Path:
 def test_seed_finetune_config_loads(tmp_path: Path, key_file: Path) -> None:
     config = load_config(_write(tmp_path, SEED_FINETUNE, key_file))
     (gpt4,) = config.deployments
-    assert gpt4.model == "openai/fake" and gpt4.operations == frozenset({"chat"})
+    assert gpt4.model == "openai/fake" and gpt4.operations == frozenset({"chat", "embedding"})
     assert gpt4.options["api_key"] == "fake-key" and "api_key" not in gpt4.defaults["chat"]
     assert config.finetune_settings[0]["vertex_project"] == "adroit-crow-413218"
 
