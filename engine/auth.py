@@ -134,7 +134,9 @@ class CachedCredential:
             raise AuthenticationError(
                 f"could not obtain a Google access token: {_first_line(exc)}", status_code=401
             ) from None
-        except Exception as exc:  # a malformed credential (token_uri None, wrong types) fails inside google-auth
+        except (
+            Exception
+        ) as exc:  # a malformed credential (token_uri None, wrong types) fails inside google-auth
             raise AuthenticationError(
                 f"could not obtain a Google access token: the credentials are malformed ({type(exc).__name__})",
                 status_code=401,

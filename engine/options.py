@@ -154,11 +154,16 @@ def _check_headers(name: str, value: Any) -> None:
         raise _type_error(name, "an object of header names to string values", value)
     for key, item in value.items():
         if not isinstance(key, str) or not _TOKEN.match(key):
-            raise _bad(name, f"{short(key)} is not a valid header name (ASCII letters, digits, -_.!#$%&'*+^`|~)")
+            raise _bad(
+                name, f"{short(key)} is not a valid header name (ASCII letters, digits, -_.!#$%&'*+^`|~)"
+            )
         if not isinstance(item, str):
             raise _bad(name, f"the value of header {key!r} must be a string, got {type(item).__name__}")
         if len(item) > MAX_HEADER_CHARS or not _HEADER_VALUE.match(item):
-            raise _bad(name, f"the value of header {key!r} has characters a header cannot carry (CR, LF, NUL, non-Latin-1)")
+            raise _bad(
+                name,
+                f"the value of header {key!r} has characters a header cannot carry (CR, LF, NUL, non-Latin-1)",
+            )
 
 
 def _check_mapping(name: str, value: Any) -> None:
@@ -226,7 +231,8 @@ def check_nesting(name: str, value: Any, limit: int = MAX_DEPTH) -> None:
                         _check_text(name, key)
                 elif not isinstance(key, (int, float, bool)) and key is not None:
                     raise BadRequestError(
-                        f"{name}: object keys must be strings, got {type(key).__name__} {short(key)}", param=name
+                        f"{name}: object keys must be strings, got {type(key).__name__} {short(key)}",
+                        param=name,
                     )
                 if isinstance(item, (dict, list, tuple)):
                     stack.append((item, depth + 1))
@@ -264,7 +270,9 @@ def _matches(pattern: str, value: str) -> bool:
     return _grammar(pattern).fullmatch(value) is not None
 
 
-def check_url_values(grammar: Mapping[str, str] | None, values: Mapping[str, Any], model: str | None = None) -> None:
+def check_url_values(
+    grammar: Mapping[str, str] | None, values: Mapping[str, Any], model: str | None = None
+) -> None:
     """Each value that reaches a URL (``project``, ``location``, ``model``...) must match its spec grammar.
 
     ``grammar`` is the model's ``url_grammar`` capability: value name → regular expression,

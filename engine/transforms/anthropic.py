@@ -205,7 +205,11 @@ def anthropic_tools(tools: list[Any], ctx: Any) -> list[Block]:
             out.append(tool)  # e.g. {"type": "bash_20250124", "name": "bash"}: already Anthropic's shape
             continue
         function = tool.get("function") or {}
-        if not isinstance(function, dict) or not isinstance(function.get("name"), str) or not function["name"]:
+        if (
+            not isinstance(function, dict)
+            or not isinstance(function.get("name"), str)
+            or not function["name"]
+        ):
             raise BadRequestError(f"tools[{i}].function.name is required", model=ctx.model, param="tools")
         converted: Block = {"name": function["name"]}
         if function.get("description"):

@@ -80,7 +80,9 @@ def check_forwarded_url(url: Any, ctx: Any, where: str, schemes: frozenset[str] 
         raise bad(where, f"unsupported URL scheme {scheme or url[:20]!r}; use {allowed}", ctx)
     if not host:
         raise bad(where, f"the media URL {url[:120]!r} has no host", ctx)
-    if scheme in ("http", "https") and not getattr(sys.modules.get("engine"), "media_fetch_allow_private", False):
+    if scheme in ("http", "https") and not getattr(
+        sys.modules.get("engine"), "media_fetch_allow_private", False
+    ):
         literal = host.strip("[]")
         try:
             address = ipaddress.ip_address(literal.split("%", 1)[0])
@@ -93,7 +95,9 @@ def check_forwarded_url(url: Any, ctx: Any, where: str, schemes: frozenset[str] 
             or (address is None and _numeric_host(literal))
         ):
             raise bad(
-                where, f"refusing media URL {url[:120]!r}: it names the non-public address {address or host}", ctx
+                where,
+                f"refusing media URL {url[:120]!r}: it names the non-public address {address or host}",
+                ctx,
             )
     return url
 

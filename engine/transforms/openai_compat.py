@@ -79,13 +79,17 @@ def openai_messages(messages: list[Any], ctx: Any) -> list[dict[str, Any]]:
     for i, message in enumerate(messages):
         where = f"messages[{i}]"
         if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-            raise BadRequestError(f"{where} must be an object with a 'role'", model=ctx.model, param="messages")
+            raise BadRequestError(
+                f"{where} must be an object with a 'role'", model=ctx.model, param="messages"
+            )
         items(message.get("thinking_blocks"), ctx, where, "thinking_blocks")  # replayed, not sent: shape only
         clean = {k: v for k, v in message.items() if k in MESSAGE_FIELDS and v is not None}
         _content(clean.get("content"), ctx, where)
         if "tool_calls" in clean:
             calls = items(clean["tool_calls"], ctx, where, "tool_calls")
-            clean["tool_calls"] = [_tool_call(c, ctx, f"{where}.tool_calls[{j}]") for j, c in enumerate(calls)]
+            clean["tool_calls"] = [
+                _tool_call(c, ctx, f"{where}.tool_calls[{j}]") for j, c in enumerate(calls)
+            ]
         for key in ("name", "tool_call_id"):
             if key in clean and not isinstance(clean[key], str):
                 raise bad(where, f"{key} must be a string", ctx)
