@@ -186,6 +186,7 @@ class Operation:
     url_vars: tuple[str, ...] = ()  # parameters that feed the URL template
     body_vars: frozenset[str] = frozenset()  # template variables the static body uses
     fetch: Fetch | None = None  # downloads named by the reply; their bodies are what `response` reads
+    schemas: tuple[tuple[tuple[str, ...], Any], ...] = ()  # body path -> google_schema.SchemaCheck
 
     @cached_property
     def order(self) -> dict[str, int]:
@@ -433,6 +434,7 @@ def compile_operation(
         if (f := lookup_transform(n, [*keys, "request", "finalize", i], problems))
     ]
     fetch = compile_fetch(raw.get("fetch"), [*keys, "fetch"], problems)
+    schemas = compile_schemas(request.get("schemas", {}), [*keys, "request", "schemas"], problems)
     if url is None:
         return None
     params = compile_params(request.get("params", {}), [*keys, "request", "params"], problems)
@@ -456,7 +458,25 @@ def compile_operation(
         url_vars=tuple(p.name for p in params.values() if p.url_var),
         body_vars=_template_variables(body),
         fetch=fetch,
+        schemas=schemas,
     )
+
+
+def compile_schemas(
+    raw: dict[str, str], keys: list[Any], problems: Problems
+) -> tuple[tuple[tuple[str, ...], Any], ...]:
+    """Body path -> compiled check of Google's discovery schema (engine/google_schema.py)."""
+    from engine import google_schema
+
+    out = []
+    for path, ref in raw.items():
+        if not google_schema.known(ref):
+            problems.add(
+                [*keys, path], f"{ref!r} is not in specs/google_schemas.json (tools/google_schemas.py ROOTS)"
+            )
+            continue
+        out.append((tuple(path.split(".")), google_schema.SchemaCheck(ref)))
+    return tuple(out)
 
 
 def compile_fetch(raw: dict[str, Any] | None, keys: list[Any], problems: Problems) -> Fetch | None:

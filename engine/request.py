@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from engine import google_schema
 from engine.compiler import Operation, Param, Template
 from engine.errors import BadRequestError, UnsupportedParamsError
 from engine.registry import Resolved
@@ -198,6 +199,8 @@ def build_body(
 
     for fn in op.finalize:
         ctx.body = fn(ctx.body, ctx)
+    if op.schemas:  # Google's own shapes passed through: checked against the discovery schema
+        google_schema.apply(ctx.body, op.schemas, resolved.name)
     return ctx
 
 
