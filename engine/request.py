@@ -17,6 +17,7 @@ from typing import Any
 from engine import google_schema
 from engine.compiler import Operation, Param, Template
 from engine.errors import BadRequestError, UnsupportedParamsError
+from engine.redact import short
 from engine.registry import Resolved
 
 log = logging.getLogger("vertexlate")
@@ -256,19 +257,19 @@ def _convert(param: Param, value: Any, caps: dict[str, Any], model: str, ctx: Re
     check = _TYPE_CHECKS.get(param.type or "any")
     if check is not None and not check(value):
         raise BadRequestError(
-            f"parameter {param.name!r} must be of type {param.type}, got {type(value).__name__} {value!r}",
+            f"parameter {param.name!r} must be of type {param.type}, got {type(value).__name__} {short(value)}",
             model=model,
             param=param.name,
         )
     if param.enum is not None and value not in param.enum:
         raise BadRequestError(
-            f"parameter {param.name!r} must be one of {param.enum}, got {value!r}",
+            f"parameter {param.name!r} must be one of {param.enum}, got {short(value)}",
             model=model,
             param=param.name,
         )
     if param.unsupported_values and value in param.unsupported_values:
         raise UnsupportedParamsError(
-            f"{model} cannot honor {param.name}={value!r}; pass drop_params=True to drop it",
+            f"{model} cannot honor {param.name}={short(value)}; pass drop_params=True to drop it",
             model=model,
             param=param.name,
         )
@@ -276,7 +277,7 @@ def _convert(param: Param, value: Any, caps: dict[str, Any], model: str, ctx: Re
     high = caps.get(param.max_from) if param.max_from else param.max
     if (low is not None and value < low) or (high is not None and value > high):
         raise BadRequestError(
-            f"parameter {param.name!r} is {value}, outside the range [{low if low is not None else '-inf'}, "
+            f"parameter {param.name!r} is {short(value)}, outside the range [{low if low is not None else '-inf'}, "
             f"{high if high is not None else 'inf'}] for {model}",
             model=model,
             param=param.name,
@@ -295,7 +296,7 @@ def _convert(param: Param, value: Any, caps: dict[str, Any], model: str, ctx: Re
         key = value if isinstance(value, (str, int, bool)) else repr(value)
         if key not in table:
             raise BadRequestError(
-                f"parameter {param.name!r} has no mapping for {value!r}; accepted: {', '.join(map(str, table))}",
+                f"parameter {param.name!r} has no mapping for {short(value)}; accepted: {', '.join(map(str, table))}",
                 model=model,
                 param=param.name,
             )
