@@ -72,8 +72,9 @@ def _check_stream_options(name: str, value: Any) -> None:
     unknown = [k for k in value if k != "include_usage"]
     if unknown:
         raise _bad(name, f"unknown key {short(unknown[0])} (supported: include_usage)")
-    if "include_usage" in value and not isinstance(value["include_usage"], (bool, type(None))):
-        raise _type_error(f"{name}.include_usage", "true or false", value["include_usage"])
+    usage = value.get("include_usage")
+    if usage is not None and not isinstance(usage, bool):
+        raise _bad(name, f"include_usage must be true or false, got {type(usage).__name__} {short(usage)}")
 
 
 def _check_timeout(name: str, value: Any) -> None:

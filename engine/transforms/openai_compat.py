@@ -9,9 +9,11 @@ message schema are sent, and ``None`` values are left out.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from engine.errors import BadRequestError
+from engine.redact import short
 from engine.transforms import register
 from engine.transforms.content import bad, check_forwarded_url, items
 
@@ -28,6 +30,13 @@ def _tool_call(call: Any, ctx: Any, where: str) -> dict[str, Any]:
     arguments = function.get("arguments")
     if arguments is not None and not isinstance(arguments, str):
         raise bad(where, "function.arguments must be a JSON string (OpenAI's format)", ctx)
+    if arguments:
+        try:
+            parsed = json.loads(arguments)
+        except (ValueError, RecursionError):
+            raise bad(where, f"function.arguments is not valid JSON: {short(arguments)}", ctx) from None
+        if not isinstance(parsed, dict):
+            raise bad(where, "function.arguments must encode a JSON object", ctx)
     return {k: v for k, v in call.items() if k in TOOL_CALL_FIELDS and v is not None}
 
 

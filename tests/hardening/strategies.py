@@ -47,7 +47,9 @@ JSONISH = st.recursive(
     SCALARS,
     lambda inner: st.one_of(
         st.lists(inner, max_size=4),
-        st.dictionaries(st.one_of(st.text(max_size=8), st.sampled_from(["type", "text", "url"])), inner, max_size=4),
+        st.dictionaries(
+            st.one_of(st.text(max_size=8), st.sampled_from(["type", "text", "url"])), inner, max_size=4
+        ),
     ),
     max_leaves=12,
 )
@@ -81,7 +83,9 @@ URLS = st.sampled_from(
 
 
 def _media_part(kind: str) -> st.SearchStrategy[dict[str, Any]]:
-    value = st.one_of(URLS, st.fixed_dictionaries({"url": st.one_of(URLS, ANY)}, optional={"format": ANY}), ANY)
+    value = st.one_of(
+        URLS, st.fixed_dictionaries({"url": st.one_of(URLS, ANY)}, optional={"format": ANY}), ANY
+    )
     return st.fixed_dictionaries({"type": st.just(kind), kind: value})
 
 
@@ -95,13 +99,21 @@ PARTS = st.one_of(
             "file": st.one_of(
                 ANY,
                 st.fixed_dictionaries(
-                    {}, optional={"file_id": st.one_of(URLS, ANY), "file_data": st.one_of(URLS, ANY), "format": ANY}
+                    {},
+                    optional={
+                        "file_id": st.one_of(URLS, ANY),
+                        "file_data": st.one_of(URLS, ANY),
+                        "format": ANY,
+                    },
                 ),
             ),
         }
     ),
     st.fixed_dictionaries(
-        {"type": st.just("input_audio"), "input_audio": st.one_of(ANY, st.fixed_dictionaries({"data": ANY, "format": ANY}))}
+        {
+            "type": st.just("input_audio"),
+            "input_audio": st.one_of(ANY, st.fixed_dictionaries({"data": ANY, "format": ANY})),
+        }
     ),
     st.fixed_dictionaries({"type": ANY}),
     ANY,
@@ -118,7 +130,9 @@ TOOL_CALL = st.one_of(
                 ANY,
                 st.fixed_dictionaries(
                     {"name": st.one_of(st.sampled_from(["f", "get_weather"]), ANY)},
-                    optional={"arguments": st.one_of(st.sampled_from(["{}", '{"a": 1}', "[1]", "{", "5"]), ANY)},
+                    optional={
+                        "arguments": st.one_of(st.sampled_from(["{}", '{"a": 1}', "[1]", "{", "5"]), ANY)
+                    },
                 ),
             )
         },
@@ -127,12 +141,19 @@ TOOL_CALL = st.one_of(
 
 MESSAGE = st.one_of(
     st.fixed_dictionaries(
-        {"role": st.one_of(st.sampled_from(["user", "system", "developer", "assistant", "tool", "function"]), ANY)},
+        {
+            "role": st.one_of(
+                st.sampled_from(["user", "system", "developer", "assistant", "tool", "function"]), ANY
+            )
+        },
         optional={
             "content": CONTENT,
             "tool_calls": st.one_of(st.lists(TOOL_CALL, max_size=2), ANY),
             "thinking_blocks": st.one_of(
-                st.lists(st.one_of(ANY, st.fixed_dictionaries({"type": st.just("thinking"), "thinking": ANY})), max_size=2),
+                st.lists(
+                    st.one_of(ANY, st.fixed_dictionaries({"type": st.just("thinking"), "thinking": ANY})),
+                    max_size=2,
+                ),
                 ANY,
             ),
             "tool_call_id": st.one_of(st.text(max_size=8), ANY),

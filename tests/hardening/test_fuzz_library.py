@@ -129,7 +129,12 @@ def test_completion(base: dict[str, Any], model: Any, messages: Any, params: Any
 @fuzz(300)
 @given(model=CHAT_MODELS, messages=MESSAGES, params=PARAMS, options=OPTIONS)
 def test_acompletion(
-    base: dict[str, Any], loop: asyncio.AbstractEventLoop, model: Any, messages: Any, params: Any, options: Any
+    base: dict[str, Any],
+    loop: asyncio.AbstractEventLoop,
+    model: Any,
+    messages: Any,
+    params: Any,
+    options: Any,
 ) -> None:
     kwargs = {**base, "model": model, "messages": messages, **params, **options}
     only_typed_errors_async(loop, engine.acompletion, kwargs)
@@ -186,7 +191,9 @@ def test_embedding(base: dict[str, Any], model: Any, input_: Any, params: Any, o
 
 @fuzz(250)
 @given(
-    model=st.one_of(st.sampled_from(["vertex_ai/imagen-3.0-generate-002", "vertex_ai/imagegeneration@006"]), MODELS),
+    model=st.one_of(
+        st.sampled_from(["vertex_ai/imagen-3.0-generate-002", "vertex_ai/imagegeneration@006"]), MODELS
+    ),
     prompt=st.one_of(st.text(max_size=20), ANY),
     n=st.one_of(st.none(), st.sampled_from([1, 2, 4, 5, 2**63, 1e308, -1, 0, float("nan"), "2"]), ANY),
     params=PARAMS,
@@ -198,11 +205,15 @@ def test_image_generation(base: dict[str, Any], model: Any, prompt: Any, n: Any,
 @fuzz(300)
 @given(
     input_=st.one_of(st.text(max_size=20), st.just("<speak>hi</speak>"), ANY),
-    voice=st.one_of(st.none(), st.sampled_from(["alloy", "nova", "nope"]), ANY, st.dictionaries(st.text(max_size=8), ANY)),
+    voice=st.one_of(
+        st.none(), st.sampled_from(["alloy", "nova", "nope"]), ANY, st.dictionaries(st.text(max_size=8), ANY)
+    ),
     audio=st.one_of(
         st.none(),
         st.dictionaries(
-            st.sampled_from(["audioEncoding", "speakingRate", "speaking_rate", "pitch", "sampleRateHertz", "bogus"]),
+            st.sampled_from(
+                ["audioEncoding", "speakingRate", "speaking_rate", "pitch", "sampleRateHertz", "bogus"]
+            ),
             st.one_of(ANY, st.sampled_from(["LINEAR16", "LINEAR22", "MP3", "10", "1.5", "-30", "nan"])),
             max_size=3,
         ),
@@ -272,7 +283,11 @@ def _mutated_service_account(account: dict[str, Any]) -> st.SearchStrategy[Any]:
     return st.builds(
         lambda drop, overrides: {**{k: v for k, v in account.items() if k not in drop}, **overrides},
         st.sets(st.sampled_from(fields), max_size=2),
-        st.dictionaries(st.sampled_from(fields), st.one_of(ANY, st.sampled_from([None, "", "http://127.0.0.1:9/t"])), max_size=2),
+        st.dictionaries(
+            st.sampled_from(fields),
+            st.one_of(ANY, st.sampled_from([None, "", "http://127.0.0.1:9/t"])),
+            max_size=2,
+        ),
     )
 
 
@@ -286,7 +301,9 @@ EXTERNAL = st.builds(
         **overrides,
     },
     st.dictionaries(
-        st.sampled_from(["audience", "subject_token_type", "token_url", "credential_source", "type"]), ANY, max_size=2
+        st.sampled_from(["audience", "subject_token_type", "token_url", "credential_source", "type"]),
+        ANY,
+        max_size=2,
     ),
 )
 
@@ -299,7 +316,18 @@ def test_credentials(base: dict[str, Any], service_account: dict[str, Any], data
             _mutated_service_account(service_account),
             EXTERNAL,
             ANY,
-            st.sampled_from(["/tmp", "/no/such/file.json", "/" + "a" * 5000, "/tmp/a\x00b", f"/tmp/{SURROGATE}", "{", "{}", "[]"]),
+            st.sampled_from(
+                [
+                    "/tmp",
+                    "/no/such/file.json",
+                    "/" + "a" * 5000,
+                    "/tmp/a\x00b",
+                    f"/tmp/{SURROGATE}",
+                    "{",
+                    "{}",
+                    "[]",
+                ]
+            ),
             st.integers(0, 400).map(lambda d: "{" * d),
             st.integers(0, 3000).map(lambda d: '{"a":' * d + "1" + "}" * d),
         )
@@ -310,7 +338,14 @@ def test_credentials(base: dict[str, Any], service_account: dict[str, Any], data
 
 def test_deep_nesting_on_every_chat_family(base: dict[str, Any]) -> None:
     """The issue's example: messages nested thousands of levels deep, on Gemini, Claude and OpenAI-compatible."""
-    for model in ("vertex_ai/gemini-2.5-flash", "vertex_ai/claude-3-5-sonnet-v2@20241022", "vertex_ai/meta/llama-3.1-405b-instruct-maas"):
-        for messages in (nest(5000, {"role": "user", "content": "x"}), [{"role": "user", "content": nest(5000)}]):
+    for model in (
+        "vertex_ai/gemini-2.5-flash",
+        "vertex_ai/claude-3-5-sonnet-v2@20241022",
+        "vertex_ai/meta/llama-3.1-405b-instruct-maas",
+    ):
+        for messages in (
+            nest(5000, {"role": "user", "content": "x"}),
+            [{"role": "user", "content": nest(5000)}],
+        ):
             with pytest.raises(engine.BadRequestError, match="nested more than"):
                 engine.completion(model=model, messages=messages, **base)
