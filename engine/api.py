@@ -183,7 +183,14 @@ def _request(call: Call, client: httpx.Client | httpx.AsyncClient, token: str | 
         headers["authorization"] = f"Bearer {token}"
     content = call.body if isinstance(call.body, bytes) or call.body is None else encode_body(call)
     _log_request(call, headers)
-    return client.build_request(call.method, call.url, headers=headers, content=content, timeout=call.timeout)
+    try:
+        return client.build_request(
+            call.method, call.url, headers=headers, content=content, timeout=call.timeout
+        )
+    except (httpx.InvalidURL, UnicodeError, ValueError) as exc:  # a value in the URL that no URL can carry
+        raise BadRequestError(
+            f"the request URL cannot be built from the values passed ({type(exc).__name__})", model=call.model
+        ) from None
 
 
 def encode_body(call: Call) -> bytes:

@@ -167,8 +167,8 @@ def anthropic_messages(messages: list[Any], ctx: Any) -> dict[str, Any]:
         if not isinstance(message, dict):
             raise bad(where, f"each message must be an object, got {type(message).__name__}", ctx)
         role = message.get("role")
-        if role not in TURNS and role not in ("system", "developer"):
-            raise bad(where, f"unknown role {role!r} (expected system, user, assistant or tool)", ctx)
+        if not isinstance(role, str) or (role not in TURNS and role not in ("system", "developer")):
+            raise bad(where, f"unknown role {short(role)} (expected system, user, assistant or tool)", ctx)
         turn_role, convert = TURNS.get(role, ("system", _user))
         blocks = convert(message, ctx, where)
         if not blocks:
