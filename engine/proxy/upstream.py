@@ -11,13 +11,12 @@ the engine's public async functions and thus httpx.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import engine
-from engine.api import Call, parse, prepare
+from engine.api import Call, encode_body, parse, prepare
 from engine.errors import APIConnectionError, Timeout
 from engine.proxy.http1 import Pool, Reply, UpstreamClosed
 from engine.proxy.operations import Endpoint
@@ -49,16 +48,13 @@ class Builtin:
         if stream:
             return await via_engine(endpoint, kwargs, stream)
         call = prepare(endpoint.operation, kwargs)
-        content = (
-            json.dumps(call.body, separators=(",", ":"), ensure_ascii=False).encode()
-            if call.body is not None
-            else None
-        )
-        refreshed = False
+        content = call.body if isinstance(call.body, bytes) or call.body is None else encode_body(call)
+        refreshed, token = False, None
         while True:
             headers = dict(call.headers)
             if call.credential is not None:
-                headers["authorization"] = f"Bearer {await _token(call, refreshed)}"
+                token = await _token(call, refreshed, token if refreshed else None)
+                headers["authorization"] = f"Bearer {token}"
             reply = await self._request(call, headers, content)
             if reply.status < 400:
                 return parse(call, reply)  # type: ignore[arg-type]  # Reply offers what parse reads of a response
@@ -81,12 +77,15 @@ class Builtin:
             ) from None
 
 
-async def _token(call: Call, force: bool) -> str:
-    """The cached token without a thread hop; a refresh (blocking HTTP in google-auth) runs in a thread."""
+async def _token(call: Call, force: bool, rejected: str | None = None) -> str:
+    """The cached token without a thread hop; a refresh (blocking HTTP in google-auth) runs in a thread.
+
+    ``rejected`` (the token a 401 refused) lets concurrent 401s share one refresh.
+    """
     credential = call.credential
     assert credential is not None
     if not force:
         cached = credential.cached()
         if cached:
             return cached
-    return await asyncio.to_thread(credential.token, force)
+    return await asyncio.to_thread(credential.token, force, rejected)
