@@ -182,7 +182,7 @@ def _request(call: Call, client: httpx.Client | httpx.AsyncClient, token: str | 
     if token:
         headers["authorization"] = f"Bearer {token}"
     content = call.body if isinstance(call.body, bytes) or call.body is None else encode_body(call)
-    _log_request(call, headers)
+    log_request(call, headers)
     try:
         return client.build_request(
             call.method, call.url, headers=headers, content=content, timeout=call.timeout
@@ -208,7 +208,8 @@ def encode_body(call: Call) -> bytes:
         ) from None
 
 
-def _log_request(call: Call, headers: dict[str, str]) -> None:
+def log_request(call: Call, headers: dict[str, str]) -> None:
+    """With ``engine.set_verbose``: one debug line per upstream request, every secret header masked."""
     if _settings().set_verbose:
         _ensure_verbose_logging()
         shown = _shown_headers(headers)

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import engine
-from engine.api import Call, encode_body, parse, prepare
+from engine.api import Call, encode_body, log_request, parse, prepare
 from engine.errors import APIConnectionError, Timeout
 from engine.proxy.http1 import Pool, Reply, UpstreamClosed
 from engine.proxy.operations import Endpoint
@@ -55,6 +55,7 @@ class Builtin:
             if call.credential is not None:
                 token = await _token(call, refreshed, token if refreshed else None)
                 headers["authorization"] = f"Bearer {token}"
+            log_request(call, headers)  # set_verbose: the same redacted log line as the library's
             reply = await self._request(call, headers, content)
             if reply.status < 400:
                 return parse(call, reply)  # type: ignore[arg-type]  # Reply offers what parse reads of a response
