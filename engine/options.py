@@ -50,7 +50,9 @@ MAX_PATH_CHARS = 4096  # PATH_MAX on Linux
 MAX_HEADER_CHARS = 8192
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")  # RFC 9110 5.6.2 token (a field name)
-_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*\Z")  # RFC 9110 5.5 field-value, no CR/LF/NUL
+_HEADER_VALUE = re.compile(
+    r"[\t\x20-\x7e]*\Z"
+)  # RFC 9110 5.5 field-value in ASCII (httpx sends ASCII): no CR/LF/NUL
 
 
 def _bad(option: str, message: str) -> BadRequestError:
@@ -167,7 +169,7 @@ def _check_headers(name: str, value: Any) -> None:
         if len(item) > MAX_HEADER_CHARS or not _HEADER_VALUE.match(item):
             raise _bad(
                 name,
-                f"the value of header {key!r} has characters a header cannot carry (CR, LF, NUL, non-Latin-1)",
+                f"the value of header {key!r} has characters a header cannot carry (CR, LF, NUL, non-ASCII)",
             )
 
 

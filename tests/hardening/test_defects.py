@@ -128,6 +128,7 @@ BAD_OPTIONS = [
     ("extra_headers", {"é": "v"}),
     ("extra_headers", {"x-a": None}),
     ("extra_headers", {"x-a": "v\r\nInjected: yes"}),
+    ("extra_headers", {"x-a": "é"}),
     ("extra_body", "x"),
 ]
 
