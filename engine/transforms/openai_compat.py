@@ -81,7 +81,7 @@ def _content(content: Any, ctx: Any, where: str) -> None:
         _media(kind, part, ctx, pwhere)
 
 
-@register("openai_messages")
+@register("openai_messages", kind="param")
 def openai_messages(messages: list[Any], ctx: Any) -> list[dict[str, Any]]:
     """Each message reduced to OpenAI's message fields, its shape and media URLs checked."""
     out = []
