@@ -8,11 +8,14 @@ No message ever contains a presented or configured key.
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.errors import AuthenticationError, PermissionDeniedError, RateLimitError
 from engine.proxy.config import KeySpec, ProxyConfig
 from engine.proxy.limits import LIMIT_TEXT, Usage
+from engine.redact import short
 
 
 @dataclass
@@ -52,13 +55,13 @@ def _digest(key: str) -> bytes:
 class KeyTable:
     """Authenticates the ``Authorization: Bearer`` header of each request."""
 
-    def __init__(self, config: ProxyConfig) -> None:
+    def __init__(self, config: ProxyConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.required = config.auth_required
         self._callers: dict[bytes, Caller] = {}
         if config.master_key:
             self._callers[_digest(config.master_key)] = Caller("master_key", None)
         for spec in config.keys:
-            self._callers[_digest(spec.key)] = _caller(spec)
+            self._callers[_digest(spec.key)] = _caller(spec, clock)
 
     def authenticate(self, authorization: str | None) -> Caller:
         """The caller behind the header; 401 in OpenAI's format when it is missing or unknown."""
@@ -79,15 +82,15 @@ class KeyTable:
     def check_model(self, caller: Caller, model_name: str) -> None:
         if not caller.allows(model_name):
             raise PermissionDeniedError(
-                f"API key '{caller.alias}' is not allowed to use model {model_name!r}",
+                f"API key '{caller.alias}' is not allowed to use model {short(model_name)}",
                 code="model_not_allowed",
                 param="model",
             )
 
 
-def _caller(spec: KeySpec) -> Caller:
+def _caller(spec: KeySpec, clock: Callable[[], float]) -> Caller:
     limited = (
         spec.rpm_limit is not None or spec.tpm_limit is not None or spec.max_parallel_requests is not None
     )
-    usage = Usage(spec.rpm_limit, spec.tpm_limit, spec.max_parallel_requests) if limited else None
+    usage = Usage(spec.rpm_limit, spec.tpm_limit, spec.max_parallel_requests, clock) if limited else None
     return Caller(spec.alias, spec.models, usage)
