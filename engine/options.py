@@ -176,6 +176,7 @@ def _check_headers(name: str, value: Any) -> None:
 def _check_mapping(name: str, value: Any) -> None:
     if not isinstance(value, Mapping):
         raise _type_error(name, "an object", value)
+    check_nesting(name, value)  # merged into the body as it is
 
 
 CHECKS: dict[str, Any] = {
