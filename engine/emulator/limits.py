@@ -98,3 +98,29 @@ def predict_limits(model: str, parameters: Any) -> Response | None:
         return out_of_range("dimension", parameters.get("dimension"), 1, 1408, MULTIMODAL_DIMENSIONS)
     most = next((n for prefix, n in MAX_DIMENSIONS if model.startswith(prefix)), DEFAULT_MAX_DIMENSIONS)
     return out_of_range("outputDimensionality", parameters.get("outputDimensionality"), 1, most)
+
+
+MIN_VIDEO_INTERVAL = 4  # multimodal-embeddings-api: "The minimum value for intervalSec is 4"
+MAX_VIDEO_SEGMENTS = 1800  # an emulator bound (two hours at the minimum interval), not a Google limit
+
+
+def video_limits(instances: list[Any]) -> Response | None:
+    """The 400 for a video segment config the emulator cannot (or Google would not) serve."""
+    for instance in instances:
+        video = instance.get("video") if isinstance(instance, dict) else None
+        config = video.get("videoSegmentConfig") if isinstance(video, dict) else None
+        if not isinstance(config, dict):
+            continue
+        start, end = _integer(config.get("startOffsetSec", 0)), _integer(config.get("endOffsetSec", 0))
+        step = _integer(config.get("intervalSec", 16))
+        if start is None or end is None or step is None or start < 0:
+            return google_error(
+                400, "Invalid value for videoSegmentConfig: offsets and interval must be integers."
+            )
+        if step < MIN_VIDEO_INTERVAL:
+            return google_error(
+                400, f"Invalid value for intervalSec: {step}. It must be at least {MIN_VIDEO_INTERVAL}."
+            )
+        if "endOffsetSec" in config and (end - start) // step > MAX_VIDEO_SEGMENTS:
+            return google_error(400, "Invalid value for videoSegmentConfig: too many segments requested.")
+    return None

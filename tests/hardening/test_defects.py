@@ -580,3 +580,24 @@ def test_google_schema_file_is_current() -> None:
         [sys.executable, str(root / "tools" / "google_schemas.py"), "--check"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"intervalSec": 0},
+        {"startOffsetSec": 0, "endOffsetSec": 10**12, "intervalSec": 4},
+        {"intervalSec": "x"},
+    ],
+)
+def test_emulator_refuses_video_segment_configs_it_cannot_serve(
+    emulator: Any, service_account: dict[str, Any], config: dict[str, Any]
+) -> None:
+    instance = {"video": {"gcsUri": "gs://b/v.mp4", "videoSegmentConfig": config}}
+    reply = httpx.post(
+        emulator.url + PREDICT.format("multimodalembedding@001"),
+        json={"instances": [instance]},
+        headers={"authorization": f"Bearer {_token(emulator, service_account)}"},
+        timeout=10,
+    )
+    assert reply.status_code == 400
