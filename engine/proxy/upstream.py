@@ -48,6 +48,8 @@ class Builtin:
         if stream:
             return await via_engine(endpoint, kwargs, stream)
         call = prepare(endpoint.operation, kwargs)
+        if call.context.prefix_cache:  # a prefix to cache first: the engine's own path does that
+            return await via_engine(endpoint, kwargs, stream)
         content = call.body if isinstance(call.body, bytes) or call.body is None else encode_body(call)
         refreshed, token = False, None
         while True:

@@ -280,7 +280,7 @@ def test_forwarded_media_urls_follow_the_same_rules(
     assert _paths(emulator) == []
 
 
-@pytest.mark.parametrize("model", CHAT_MODELS)
+@pytest.mark.parametrize("model", [GEMINI, LLAMA])  # Claude downloads media itself (no network in tests)
 def test_public_https_media_is_still_forwarded(vx: dict[str, Any], emulator: Any, model: str) -> None:
     part = {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
     engine.completion(model=model, messages=[{"role": "user", "content": [part]}], **vx)
@@ -436,8 +436,9 @@ def test_concurrent_401s_refresh_once_threads(emulator: Any, vx: dict[str, Any])
     assert errors == []
     assert credential.refreshes - before == 1
     assert len(emulator.state.tokens) == 1
-    # the first call, then every one of the 24 failed once with the old token and was retried once
-    assert len(emulator.requests("gemini-2.5-flash")) == 1 + 2 * CONCURRENT
+    # the first call, then each of the 24 once or, when it was sent with the revoked token, twice (the 401 and
+    # its retry); at least one was (it caused the refresh). On a loaded machine some start after the refresh.
+    assert 2 + CONCURRENT <= len(emulator.requests("gemini-2.5-flash")) <= 1 + 2 * CONCURRENT
 
 
 async def test_concurrent_401s_refresh_once_asyncio(emulator: Any, vx: dict[str, Any]) -> None:
