@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.dialects import PUBLIC as _DIALECT_CALLS  # a name table: no I/O, nothing heavy
 from engine.errors import (
     APIConnectionError,
     APIError,
@@ -103,6 +104,9 @@ _LAZY = {
     "SpeechResponse": "engine.types",
     "FileContent": "engine.types",
 }
+
+# The other APIs' calls (Anthropic Messages, OpenAI Responses) are named by their package.
+_LAZY.update(_DIALECT_CALLS)
 
 __all__ = [
     "APIConnectionError",

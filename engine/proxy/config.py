@@ -93,6 +93,9 @@ class ProxyConfig:
     finetune_settings: list[dict[str, Any]] = field(default_factory=list, repr=False)
     files_settings: list[dict[str, Any]] = field(default_factory=list, repr=False)
     providers: Providers = field(default_factory=dict, repr=False)  # the checked vertex_ai entries of both
+    default_vertex_config: dict[str, Any] = field(
+        default_factory=dict, repr=False
+    )  # the Vertex AI pass-through's
 
     @property
     def auth_required(self) -> bool:
@@ -175,7 +178,16 @@ def _build(source: Source, environment: dict[str, str]) -> ProxyConfig:
         finetune_settings=list(data.get("finetune_settings") or []),
         files_settings=list(data.get("files_settings") or []),
         providers=provider_settings(source),
+        default_vertex_config=_default_vertex_config(source),
     )
+
+
+def _default_vertex_config(source: Source) -> dict[str, Any]:
+    """LiteLLM's ``default_vertex_config`` (project, location, credentials, api_base of the pass-through)."""
+    section = source.data.get("default_vertex_config") or {}
+    if "vertex_credentials" in section:
+        credentials_ok(source, section["vertex_credentials"], ("default_vertex_config", "vertex_credentials"))
+    return dict(section)
 
 
 def _deployment(
