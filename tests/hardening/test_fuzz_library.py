@@ -355,7 +355,9 @@ def test_deep_nesting_on_every_chat_family(base: dict[str, Any]) -> None:
 
 @fuzz(200)
 @given(
-    model=st.one_of(st.sampled_from(["vertex_ai/claude-3-5-sonnet-v2@20241022", "vertex_ai/gemini-2.5-flash"]), MODELS),
+    model=st.one_of(
+        st.sampled_from(["vertex_ai/claude-3-5-sonnet-v2@20241022", "vertex_ai/gemini-2.5-flash"]), MODELS
+    ),
     messages=MESSAGES,
     max_tokens=st.one_of(st.just(64), ANY),
     params=PARAMS,
