@@ -4,8 +4,8 @@
 visitor on every call (and builds a new interpreter each time). Response
 extraction runs a dozen expressions per reply, so the common node types (fields,
 sub-expressions, projections, filters, comparisons, boolean logic, literals,
-multi-select hashes) are turned into nested closures here, following the
-reference interpreter's semantics exactly. Anything else (functions, pipes,
+multi-select hashes, pipes, indexes) are turned into nested closures here, following
+the reference interpreter's semantics exactly. Anything else (most functions,
 slices...) runs through one shared ``jmespath`` interpreter, so every valid
 expression works.
 """
@@ -234,6 +234,43 @@ _COMPILERS: dict[str, Callable[[dict[str, Any]], Getter]] = {
     "identity": _current,
     "multi_select_hash": _multi_select_hash,
 }
+
+
+def _pipe(node: dict[str, Any]) -> Getter:
+    """``left | right``: the right side sees the left's whole result (a projection ends at the pipe)."""
+    left, right = (_compile(child) for child in node["children"])
+
+    def piped(data: Any) -> Any:
+        return right(left(data))
+
+    return piped
+
+
+def _index(node: dict[str, Any]) -> Getter:
+    position = node["value"]
+
+    def at(data: Any) -> Any:
+        if not isinstance(data, list):
+            return None
+        try:
+            return data[position]
+        except IndexError:
+            return None
+
+    return at
+
+
+def _index_expression(node: dict[str, Any]) -> Getter:
+    """``left[N]``: the index applied to the left's result (no projection, unlike ``[*]``)."""
+    left, right = (_compile(child) for child in node["children"])
+
+    def indexed(data: Any) -> Any:
+        return right(left(data))
+
+    return indexed
+
+
+_COMPILERS.update({"pipe": _pipe, "index": _index, "index_expression": _index_expression})
 
 
 def _compile(node: dict[str, Any]) -> Getter:

@@ -51,6 +51,14 @@ def spec_expressions() -> list[str]:
 
 EXPRESSIONS = spec_expressions()
 EXTRA = [
+    "a[*].b | [0]",
+    "a[?b == 'x'].c | [0]",
+    "a[0]",
+    "a[-1].b",
+    "a.b[1]",
+    "a[*].b[0]",
+    "a | b",
+    "a[] | [0].b",
     "a[?b == `1`].c",
     "a[?b == `true`]",
     "a[?!b].c",
