@@ -45,7 +45,7 @@ class Resources:
         """Authenticate, read the arguments, add the provider's settings, call the engine, answer."""
         with self.proxy.tracked():
             try:
-                caller = self.proxy.keys.authenticate(request.headers.get("authorization"))
+                caller = await self.proxy.keys.aauthenticate(request.headers.get("authorization"))
                 params = await arguments(request, resource)
                 kwargs = {**self._settings(resource, params.pop(PROVIDER, DEFAULT_PROVIDER)), **params}
                 caller.admit()

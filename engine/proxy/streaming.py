@@ -90,6 +90,7 @@ class EventStream(Response):
         self.on_close = on_close
         self.keep_usage = keep_usage
         self.shutdown = shutdown
+        self.final: Any = None  # the last chunk that carried usage (and the stream's response_cost)
         self.status_code = 200
         self.background = None
         self.init_headers({"cache-control": "no-cache", "x-accel-buffering": "no", **(headers or {})})
@@ -126,6 +127,7 @@ class EventStream(Response):
                     break
                 usage = chunk.get("usage")
                 if usage:
+                    self.final = chunk
                     tokens = usage.get("total_tokens") or tokens
                     if not self.keep_usage:
                         if not chunk.get("choices"):
