@@ -138,7 +138,7 @@ def unsupported_keys(source: Source) -> list[str]:
     references are resolved, so an unset variable inside it is not an error.
     """
     schema = config_schema()
-    found: list[str] = []
+    found: list[tuple[int, str]] = []
 
     def walk(data: Any, node: dict[str, Any], keys: tuple[Any, ...]) -> None:
         node = _deref(schema, node)
@@ -147,14 +147,16 @@ def unsupported_keys(source: Source) -> list[str]:
         props = node.get("properties", {})
         if node.get("x-unsupported") == "warn":
             for key in [k for k in data if k not in props]:
-                found.append(f"{source.where((*keys, key))}: not supported by this proxy")
+                found.append(
+                    (source.line((*keys, key)), f"{source.where((*keys, key))}: not supported by this proxy")
+                )
                 del data[key]
         for key, sub in props.items():
             if key in data:
                 walk(data[key], sub, (*keys, key))
 
     walk(source.data, schema, ())
-    return found
+    return [message for _, message in sorted(found)]
 
 
 def _deref(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:

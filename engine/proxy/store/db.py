@@ -208,9 +208,11 @@ class Postgres(Database):
         schema = (query.pop("schema", [None]) or [None])[0]
         if schema is not None and not SCHEMA_NAME.match(schema):
             raise DatabaseError(f"invalid schema name in database_url: {short(schema)}")
+        settings = {"application_name": query.pop("application_name", ["vertexlate-proxy"])[0]}
+        if schema:
+            settings["search_path"] = schema
         rest = "&".join(f"{k}={v[0]}" for k, v in query.items())
         dsn = parts._replace(query=rest, scheme="postgresql").geturl()
-        settings = {"search_path": schema} if schema else None
         if schema:
             conn = await asyncpg.connect(dsn, timeout=10)
             try:

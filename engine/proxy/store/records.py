@@ -305,9 +305,22 @@ def spend_entities(row: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def spend_row(**values: Any) -> dict[str, Any]:
-    row = {c: None for c in SPEND_COLUMNS}
-    row.update(values)
-    row.setdefault("request_id", uuid.uuid4().hex)
+    row: dict[str, Any] = {c: None for c in SPEND_COLUMNS}
+    row.update(
+        {
+            c: 0
+            for c in (
+                "prompt_tokens",
+                "completion_tokens",
+                "cached_tokens",
+                "reasoning_tokens",
+                "total_tokens",
+            )
+        }
+    )
+    row.update({k: v for k, v in values.items() if v is not None})
+    if row["request_id"] is None:
+        row["request_id"] = uuid.uuid4().hex
     return row
 
 

@@ -97,3 +97,12 @@ class Store:
             metadata={"key_alias": caller.alias} if caller.virtual else {},
         )
         self.accounts.record(caller, row)
+
+
+async def prepare(url: str, base: Path | None) -> int:
+    """Connect and migrate once before the server starts (workers then find the schema current)."""
+    db = await connect(url, base)
+    try:
+        return await migrate(db)
+    finally:
+        await db.close()
