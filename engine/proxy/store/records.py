@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import secrets
 import time
-import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -239,7 +239,7 @@ class Records:
                 inserted = await conn.fetch(
                     f"INSERT INTO vx_spend_logs ({', '.join(SPEND_COLUMNS)}) VALUES {values} "
                     "ON CONFLICT (request_id) DO NOTHING RETURNING request_id",
-                    *[to_db(c, row.get(c)) for row in chunk for c in SPEND_COLUMNS],
+                    *[row[c] for row in chunk for c in SPEND_COLUMNS],  # database-ready rows (spend_row)
                 )
                 new = {r["request_id"] for r in inserted}
                 added += len(new)
@@ -304,23 +304,23 @@ def spend_entities(row: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+EMPTY_ROW: dict[str, Any] = {
+    **{c: None for c in SPEND_COLUMNS},
+    **{
+        c: 0
+        for c in ("prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "total_tokens")
+    },
+    "metadata": "{}",
+}
+
+
 def spend_row(**values: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {c: None for c in SPEND_COLUMNS}
-    row.update(
-        {
-            c: 0
-            for c in (
-                "prompt_tokens",
-                "completion_tokens",
-                "cached_tokens",
-                "reasoning_tokens",
-                "total_tokens",
-            )
-        }
-    )
-    row.update({k: v for k, v in values.items() if v is not None})
+    """A spend log row, database-ready: every column present, ``metadata`` as JSON text."""
+    row = {**EMPTY_ROW, **{k: v for k, v in values.items() if v is not None}}
+    if not isinstance(row["metadata"], str):
+        row["metadata"] = json.dumps(row["metadata"])
     if row["request_id"] is None:
-        row["request_id"] = uuid.uuid4().hex
+        row["request_id"] = os.urandom(16).hex()
     return row
 
 

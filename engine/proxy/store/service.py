@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,14 @@ from engine.proxy.keys import Caller
 from engine.proxy.store.accounts import DEFAULT_TTL, Accounts
 from engine.proxy.store.db import Database, connect, redacted
 from engine.proxy.store.migrate import migrate
-from engine.proxy.store.records import Records, spend_row
+from engine.proxy.store.records import Records
 from engine.proxy.store.spend import FLUSH_INTERVAL, SpendWriter
 
 log = logging.getLogger("vertexlate.proxy.store")
+
+
+def _count(value: Any) -> int:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
 class Store:
@@ -65,37 +70,37 @@ class Store:
     ) -> None:
         """One spend log row for a finished request (no I/O here: the writer batches it)."""
         usage = result.get("usage") if isinstance(result, dict) else None
-        usage = usage if isinstance(usage, dict) else {}
-        prompt_details = usage.get("prompt_tokens_details") or {}
-        completion_details = usage.get("completion_tokens_details") or {}
+        if not isinstance(usage, dict):
+            usage = {}
+        prompt_details = usage.get("prompt_tokens_details")
+        completion_details = usage.get("completion_tokens_details")
         now = time.time()
-        row = spend_row(
-            request_id=request_id or uuid.uuid4().hex,
-            api_key=caller.token or None,
-            user_id=caller.user_id,
-            team_id=caller.team_id,
-            call_type=call_type,
-            model_group=model_group,
-            model=getattr(deployment, "model", None),
-            model_id=getattr(deployment, "id", None),
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
-            cached_tokens=int(
-                (prompt_details.get("cached_tokens") if isinstance(prompt_details, dict) else 0) or 0
+        row = {
+            "request_id": request_id or os.urandom(16).hex(),
+            "api_key": caller.token or None,
+            "user_id": caller.user_id,
+            "team_id": caller.team_id,
+            "call_type": call_type,
+            "model_group": model_group,
+            "model": getattr(deployment, "model", None),
+            "model_id": getattr(deployment, "id", None),
+            "prompt_tokens": _count(usage.get("prompt_tokens")),
+            "completion_tokens": _count(usage.get("completion_tokens")),
+            "cached_tokens": _count(
+                prompt_details.get("cached_tokens") if isinstance(prompt_details, dict) else 0
             ),
-            reasoning_tokens=int(
-                (completion_details.get("reasoning_tokens") if isinstance(completion_details, dict) else 0)
-                or 0
+            "reasoning_tokens": _count(
+                completion_details.get("reasoning_tokens") if isinstance(completion_details, dict) else 0
             ),
-            total_tokens=int(usage.get("total_tokens") or 0),
-            spend=cost,
-            start_time=started,
-            end_time=now,
-            latency_ms=(now - started) * 1000.0,
-            status=status,
-            error_type=error_type,
-            metadata={"key_alias": caller.alias} if caller.virtual else {},
-        )
+            "total_tokens": _count(usage.get("total_tokens")),
+            "spend": cost,
+            "start_time": started,
+            "end_time": now,
+            "latency_ms": (now - started) * 1000.0,
+            "status": status,
+            "error_type": error_type,
+            "metadata": json.dumps({"key_alias": caller.alias}) if caller.virtual else "{}",
+        }
         self.accounts.record(caller, row)
 
 

@@ -15,7 +15,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from engine.proxy.store.records import Records, spend_entities
+from engine.proxy.store.records import Records
 
 log = logging.getLogger("vertexlate.proxy.store")
 
@@ -44,9 +44,15 @@ class SpendWriter:
     def add(self, row: dict[str, Any]) -> None:
         """Queue one request's row (no I/O; called on the request path)."""
         self.rows.append(row)
-        if row.get("spend"):
-            for entity in spend_entities(row):
-                self.deltas[entity] += row["spend"]
+        cost = row["spend"]
+        if cost:
+            deltas = self.deltas
+            if row["api_key"] is not None:
+                deltas[("key", row["api_key"])] += cost
+            if row["user_id"] is not None:
+                deltas[("user", row["user_id"])] += cost
+            if row["team_id"] is not None:
+                deltas[("team", row["team_id"])] += cost
         if len(self.rows) >= BATCH_ROWS:
             self._wake.set()
 

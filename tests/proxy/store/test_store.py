@@ -70,6 +70,9 @@ async def test_failed_migration_is_reported_and_leaves_the_version(database_url:
         await db.close()
 
 
+@pytest.mark.filterwarnings(
+    "ignore::pytest.PytestUnhandledThreadExceptionWarning"
+)  # uvicorn's exit(3) in its thread
 def test_failed_migration_stops_the_server(
     store_config: Callable[..., dict[str, Any]], write_config: Callable[..., Path], database_url: str
 ) -> None:
@@ -383,7 +386,7 @@ async def test_concurrent_spend_updates_lose_nothing(database_url: str, tmp_path
         assert len(logs) == 80
         # a batch retried after a lost commit reply counts once
         again = logs[0]
-        await first.records.apply_spend([{**again, "metadata": {}}])
+        await first.records.apply_spend([spend_row(**{**again, "metadata": {}})])
         assert (await first.records.get("key", token))["spend"] == pytest.approx(80 * 0.25)
     finally:
         await first.close()
