@@ -8,6 +8,9 @@ when possible), three proxies in one run:
   priced and written to the spend log (SQLite file, the default);
 - postgresql: the same on PostgreSQL (skipped when no server answers at --pg).
 
+The modes run interleaved ``--rounds`` times and the median of each is reported, so that
+a busy moment on a shared machine does not land on one mode only.
+
 Target (issue 15): "on" within 10% of "off".
 
     python bench/store_bench.py [--duration 10] [--connections 16] [--pg postgresql://postgres@127.0.0.1:5432/test]
@@ -117,21 +120,32 @@ def main(argv: list[str] | None = None) -> int:
         "--pg",
         default=os.environ.get("VERTEXLATE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"),
     )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved runs per mode (the median is shown)"
+    )
     parser.add_argument("--no-pin", dest="pin", action="store_false")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("SKIPPED: wrk is not installed (Debian: apt-get install wrk)")
         return 0
     args.pin = args.pin and shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
-    rows: dict[str, dict[str, Any]] = {}
-    rows["off (static key, no db)"] = run(args, "off", None)
-    with tempfile.TemporaryDirectory() as tmp:
-        rows["on: sqlite"] = run(args, "sqlite", f"sqlite:///{tmp}/bench.db")
     problem = pg_reachable(args.pg)
+    if problem is not None:
+        print(f"postgresql: skipped ({problem})")
     schema = f"vxbench_{uuid.uuid4().hex[:8]}"
+    sep = "&" if "?" in args.pg else "?"
+    runs: dict[str, list[dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        modes = [
+            ("off (static key, no db)", "off", None),
+            ("on: sqlite", "sqlite", f"sqlite:///{tmp}/bench.db"),
+        ]
+        if problem is None:
+            modes.append(("on: postgresql", "postgresql", f"{args.pg}{sep}schema={schema}"))
+        for round_ in range(args.rounds):  # interleaved, so a busy moment hits every mode alike
+            for name, mode, url in modes if round_ % 2 == 0 else reversed(modes):
+                runs.setdefault(name, []).append(run(args, mode, url))
     if problem is None:
-        sep = "&" if "?" in args.pg else "?"
-        rows["on: postgresql"] = run(args, "postgresql", f"{args.pg}{sep}schema={schema}")
 
         async def drop() -> None:
             import asyncpg
@@ -141,8 +155,10 @@ def main(argv: list[str] | None = None) -> int:
             await conn.close()
 
         asyncio.run(drop())
-    else:
-        print(f"postgresql: skipped ({problem})")
+    rows = {
+        name: sorted(figures, key=lambda f: f["rps"])[len(figures) // 2] for name, figures in runs.items()
+    }
+    print(f"median of {args.rounds} interleaved rounds:")
     off = rows["off (static key, no db)"]["rps"]
     print(f"pinned: {args.pin}, {args.connections} connections, {args.duration}s per run")
     for name, figures in rows.items():

@@ -97,3 +97,26 @@ def test_speech_priced_per_character_by_voice(vx: dict[str, Any]) -> None:
     assert resp._hidden_params["response_cost"] == pytest.approx(len(text) * 160 / MILLION)
     plain = engine.speech(model="vertex_ai/", input=text, voice={"languageCode": "en-US"}, **vx)
     assert plain._hidden_params["response_cost"] is None  # no voice name: no way to know the price
+
+
+def test_anthropic_cache_reads_and_writes_are_priced_apart() -> None:
+    # claude-3-5-haiku: $0.80 input, $0.08 cache read, $1.00 cache write, $4 output per 1M tokens
+    usage = {
+        "prompt_tokens": 1_000 + 2_000 + 3_000,  # Anthropic's prompt counts all three (specs/anthropic.yaml)
+        "completion_tokens": 500,
+        "prompt_tokens_details": {"cached_tokens": 2_000},
+        "cache_creation_input_tokens": 3_000,
+    }
+    cost = completion_cost({"usage": usage}, model="claude-3-5-haiku@20241022")
+    assert cost == pytest.approx((1_000 * 0.80 + 2_000 * 0.08 + 3_000 * 1.00 + 500 * 4.0) / MILLION)
+    assert completion_cost({"usage": usage}, model="claude-3-5-haiku@20241022", batch=True) == pytest.approx(
+        cost / 2
+    )
+
+
+def test_every_price_cites_its_source() -> None:
+    priced = [f for f in default_registry().families if f.prices is not None]
+    assert {f.name for f in priced} >= {"gemini", "anthropic", "imagen", "embeddings", "speech"}
+    for family in priced:
+        assert family.prices.source.startswith("https://")
+        assert family.prices.exact or family.prices.patterns
