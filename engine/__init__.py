@@ -41,7 +41,8 @@ vertex_ai_safety_settings: list[dict[str, Any]] | None = None
 drop_params: bool = False
 set_verbose: bool = False
 num_retries: int = 0
-request_timeout: float = 600.0
+request_timeout: float | None = 600.0  # None: no limit (as timeout=None in a call)
+strict_openai_compliance: bool = False  # replies with OpenAI's fields only (engine/strict.py)
 # Media URLs in messages: None follows the model spec (fetch_media_urls capability), True/False overrides it.
 fetch_media_urls: bool | None = None
 media_fetch_max_bytes: int = 20 * 1024 * 1024

@@ -28,7 +28,9 @@ from engine.errors import APIError, APIResponseValidationError, BadRequestError,
 from engine.registry import Resolved, default_registry
 from engine.request import (
     ENGINE_OPTIONS,
+    Place,
     RequestContext,
+    body_needs,
     build_body,
     merge,
     render_url,
@@ -38,6 +40,7 @@ from engine.request import (
 )
 from engine.response import BUILDERS, ChatStream, build_object, merge_parts
 from engine.sse import SSEDecoder
+from engine.strict import StrictChatStream, strict
 from engine.transport import (
     async_client,
     connection_error,
@@ -73,6 +76,7 @@ class Call:
     timeout: httpx.Timeout
     num_retries: int
     fetch_vars: dict[str, Any] | None = None  # URL template variables for the spec's ``fetch`` downloads
+    strict: bool = False  # strict_openai_compliance: no provider-specific fields on messages
 
     @property
     def model(self) -> str:
@@ -80,17 +84,30 @@ class Call:
 
 
 @lru_cache(maxsize=1024)
-def _needs(resolved: Resolved, op_name: str) -> frozenset[str]:
+def _needs(resolved: Resolved, op_name: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Variables the URL-side templates and the static bodies use (the bodies' through their vars)."""
     op = resolved.family.operations[op_name]
-    return url_needs(resolved, op) | op.body_vars
+    return url_needs(resolved, op), body_needs(resolved, op)
 
 
 _PLACE = frozenset({"project", "location"})
 
+# Options whose explicit None means something (not "not set"): timeout=None waits without limit,
+# as in httpx and the openai package.
+_NONE_MEANS = frozenset({"timeout", "request_timeout"})
+
+
+@dataclass
+class Located:
+    """The credential of a call and where it goes."""
+
+    credential: auth.CachedCredential | None
+    place: Place
+
 
 def _locate(
     op: Operation, resolved: Resolved, options: dict[str, Any], settings: Any, needs: frozenset[str]
-) -> tuple[auth.CachedCredential | None, str | None, str | None]:
+) -> Located:
     """Credential, project and location; project and location only when a template uses them."""
     source = options.get("vertex_credentials")
     if source is None and op.credentials_env:
@@ -100,18 +117,34 @@ def _locate(
     location = (
         auth.resolve_location(options, settings, resolved.capabilities) if "location" in needs else None
     )
-    return credential, project, location
+    api_base = options.get("api_base") or options.get("base_url")
+    return Located(credential, Place(project, location, api_base))
+
+
+def _timeout(options: dict[str, Any], settings: Any) -> httpx.Timeout:
+    """``timeout`` (or ``request_timeout``), else ``engine.request_timeout``; an explicit None: no limit."""
+    for name in ("timeout", "request_timeout"):
+        if name in options:
+            value = options[name]
+            break
+    else:
+        value = getattr(settings, "request_timeout", None)
+    return httpx.Timeout(None) if value is None else timeout_of(value)
 
 
 def prepare(operation: str, kwargs: dict[str, Any]) -> Call:
-    """Steps 1 and 2 of the pipeline, plus credential lookup: no network I/O except a first token."""
+    """Steps 1 and 2 of the pipeline, plus credential lookup: no network I/O except a first token.
+
+    Parameters are checked (all problems at once) before the credential, project and
+    location are looked up, unless a static body template needs the project or location.
+    """
     settings = _settings()
     model = kwargs.get("model")
     if not isinstance(model, str):
         raise BadRequestError(
             "parameter 'model' is required (e.g. 'vertex_ai/gemini-2.5-flash')", param="model"
         )
-    options = {k: v for k, v in kwargs.items() if k in ENGINE_OPTIONS and v is not None}
+    options = {k: v for k, v in kwargs.items() if k in ENGINE_OPTIONS and (v is not None or k in _NONE_MEANS)}
     params = {k: v for k, v in kwargs.items() if k not in ENGINE_OPTIONS and v is not None}
     resolved = default_registry().resolve(model, operation)
     op = resolved.family.operations[operation]
@@ -121,33 +154,23 @@ def prepare(operation: str, kwargs: dict[str, Any]) -> Call:
             f"{resolved.name} does not support streaming for {operation}", model=resolved.name, param="stream"
         )
     drop = options.get("drop_params", settings.drop_params)
-    needs = _needs(resolved, operation)
+    url_names, body_names = _needs(resolved, operation)
+    needs = url_names | body_names
     # A body template naming the project or location (a resource name) needs them before the body is built.
-    place = _locate(op, resolved, options, settings, needs) if op.body_vars & _PLACE else None
-    ctx = build_body(
-        resolved,
-        op,
-        params,
-        settings,
-        bool(drop),
-        {"project": place[1], "location": place[2]} if place else None,
-    )
+    early = _locate(op, resolved, options, settings, needs) if body_names & _PLACE else None
+    ctx = build_body(resolved, op, params, settings, bool(drop), early.place if early else None)
+    located = early or _locate(op, resolved, options, settings, needs)
+    place, url_vars = located.place, tuple(ctx.url_vars.items())
     body: Any = ctx.body
     if isinstance(options.get("extra_body"), dict) and isinstance(body, dict):
         body = merge(body, options["extra_body"])
-    if stream:
-        body = merge(body, stream_fields(resolved, op))
-
-    credential, project, location = place or _locate(op, resolved, options, settings, needs)
-    api_base = options.get("api_base") or options.get("base_url")
-    url = render_url(resolved, op, stream, project, location, api_base, tuple(ctx.url_vars.items()))
-    fetch_vars = (
-        url_context(resolved, project, location, api_base, tuple(ctx.url_vars.items())) if op.fetch else None
-    )
+    url = render_url(resolved, op, stream, place, url_vars)
+    context = url_context(resolved, place, url_vars) if op.headers or op.fetch or stream else None
+    if stream and context is not None:
+        body = merge(body, stream_fields(op, context))
     headers = {"content-type": "application/json"}
-    if op.headers:
-        tctx = {"model": resolved.model_id, "project": project, "location": location}
-        headers.update({k: t.render(tctx) for k, t in op.headers.items()})
+    if op.headers and context is not None:
+        headers.update({k: t.render(context) for k, t in op.headers.items()})
     if options.get("extra_headers"):
         headers.update(options["extra_headers"])
     stream_options = options.get("stream_options") or {}
@@ -161,12 +184,13 @@ def prepare(operation: str, kwargs: dict[str, Any]) -> Call:
         body=body if op.method not in ("GET", "DELETE") else None,
         stream=stream,
         include_usage=bool(stream_options.get("include_usage")),
-        credential=credential,
-        timeout=timeout_of(
-            options.get("timeout", options.get("request_timeout", getattr(settings, "request_timeout", None)))
-        ),
+        credential=located.credential,
+        timeout=_timeout(options, settings),
         num_retries=int(options.get("num_retries", options.get("max_retries", settings.num_retries)) or 0),
-        fetch_vars=fetch_vars,
+        fetch_vars=context if op.fetch else None,
+        strict=bool(
+            options.get("strict_openai_compliance", getattr(settings, "strict_openai_compliance", False))
+        ),
     )
 
 
@@ -295,6 +319,8 @@ def build(call: Call, data: Any) -> OpenAIObject:
         result[name] = echo(call.op, call.context, param)
     for fn in call.op.response.finalize:
         result = fn(result, data, call.context)
+    if call.strict:
+        strict(result)
     result._hidden_params.update(
         {
             "custom_llm_provider": "vertex_ai",
@@ -364,7 +390,8 @@ def echo(op: Operation, ctx: RequestContext, name: str) -> Any:
 def _chat_stream(call: Call) -> ChatStream:
     spec = call.op.stream
     assert spec is not None
-    return ChatStream(spec.events, spec.chunk, spec.event_key, call.model, call.include_usage)
+    cls = StrictChatStream if call.strict else ChatStream
+    return cls(spec.events, spec.chunk, spec.event_key, call.model, call.include_usage)
 
 
 def _decode(call: Call, data: str) -> Any | None:

@@ -10,6 +10,7 @@ file, line and key, and collected rather than raised one at a time.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,12 +22,21 @@ import jinja2
 import jinja2.meta
 import jmespath.exceptions
 
-from engine import transforms
-from engine.errors import error_class
+from engine import transforms, url_template
+from engine.errors import APIError, InternalServerError, error_class
 from engine.jmes import compile_expression
 from engine.loader import SpecDocument, where
+from engine.redact import short
 
+# Body and header templates insert values as they are; URL templates encode them (engine/url_template.py).
 _JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
+_URL_JINJA = url_template.environment()
+_GLOBALS = frozenset(_JINJA.globals)
+
+# The names every template may use (specs/README.md, "Template variables"), besides the
+# family's and model's ``vars``, the model pattern's captures, the operation's ``url_var``
+# parameters and what its request finalize transforms add; ``fetch.url`` also sees ``item``.
+BASE_VARIABLES = frozenset({"model", "project", "location", "caps"})
 _PLACEHOLDER = re.compile(r"\{(\w+)(?::([^}]+))?\}")
 
 
@@ -49,9 +59,21 @@ class Template:
     source: str
     compiled: jinja2.Template
     variables: frozenset[str]
+    keys: tuple[Any, ...] = ()  # where the template sits in its spec, for errors
+    origin: str = ""  # the spec file's name
 
     def render(self, context: dict[str, Any]) -> str:
-        return self.compiled.render(context)
+        """Render; a failure is a typed engine error naming the template, never a jinja2 exception."""
+        try:
+            return self.compiled.render(context)
+        except APIError:
+            raise  # e.g. a URL value refused by the URL template language
+        except Exception as exc:
+            place = f"{self.origin}: {'.'.join(map(str, self.keys))}"
+            raise InternalServerError(
+                f"spec template {place} could not be rendered ({type(exc).__name__}: "
+                f"{short(str(exc), 200)}); `vertexlate validate` checks templates"
+            ) from None
 
 
 @dataclass
@@ -146,6 +168,13 @@ class Param:
     url_var: bool = False  # the value feeds the URL template (e.g. a job id), not the body
     default_env: str | None = None
     ignore: list[Any] | None = None  # values that count as not passed (e.g. OpenAI's "auto")
+    pattern: re.Pattern[str] | None = None  # the documented form of a string value (full match)
+    form: str | None = None  # that form in words, for errors
+    same_as: str | None = None  # the parameter this one is an alias of
+    shares_target_with: tuple[
+        str, ...
+    ] = ()  # parameters writing the same path on purpose (both passed: refused)
+    overrides: tuple[str, ...] = ()  # parameters writing the same path whose values this one's win over
 
     @property
     def has_default(self) -> bool:
@@ -186,6 +215,8 @@ class Operation:
     url_vars: tuple[str, ...] = ()  # parameters that feed the URL template
     body_vars: frozenset[str] = frozenset()  # template variables the static body uses
     fetch: Fetch | None = None  # downloads named by the reply; their bodies are what `response` reads
+    finalize_url_vars: frozenset[str] = frozenset()  # URL variables the request finalize transforms add
+    shared_targets: tuple[tuple[str, ...], ...] = ()  # parameters writing the same `to` path, per path
 
     @cached_property
     def order(self) -> dict[str, int]:
@@ -196,6 +227,11 @@ class Operation:
     def with_defaults(self) -> frozenset[str]:
         """Parameters that need work even when the caller passes nothing."""
         return frozenset(name for name, p in self.params.items() if p.has_default)
+
+    @cached_property
+    def grouped(self) -> dict[str, tuple[str, ...]]:
+        """For each parameter sharing a target path, the others writing that path."""
+        return {n: tuple(o for o in group if o != n) for group in self.shared_targets for n in group}
 
     @cached_property
     def requiring(self) -> tuple[Param, ...]:
@@ -235,11 +271,13 @@ class Family:
 # --------------------------------------------------------------------------- compile functions
 
 
-def compile_template(source: str, keys: list[Any], problems: Problems) -> Template | None:
+def compile_template(source: str, keys: list[Any], problems: Problems, url: bool = False) -> Template | None:
+    """A compiled template; ``url``: a URL template, whose substituted values are encoded."""
+    env = _URL_JINJA if url else _JINJA
     try:
-        parsed = _JINJA.parse(source)
-        variables = frozenset(jinja2.meta.find_undeclared_variables(parsed))
-        return Template(source, _JINJA.from_string(source), variables)
+        parsed = env.parse(source)
+        variables = frozenset(jinja2.meta.find_undeclared_variables(parsed)) - _GLOBALS
+        return Template(source, env.from_string(source), variables, tuple(keys), problems.path.name)
     except jinja2.TemplateSyntaxError as exc:
         problems.add(keys, f"template does not compile: {exc.message}")
         return None
@@ -263,18 +301,40 @@ def compile_jmespath(expr: str, keys: list[Any], problems: Problems) -> Expressi
         return None
 
 
-def lookup_transform(name: str, keys: list[Any], problems: Problems) -> Callable[..., Any] | None:
+def lookup_transform(name: str, keys: list[Any], problems: Problems, kind: str) -> Callable[..., Any] | None:
+    """The transform ``name``, which must be registered with ``kind`` (the kind of this place)."""
     fn = transforms.get(name)
     if fn is None:
-        problems.add(keys, f"unknown transform {name!r} (known: {', '.join(sorted(transforms.names()))})")
+        known = ", ".join(sorted(transforms.names(kind)))
+        problems.add(keys, f"unknown transform {name!r} (known {kind} transforms: {known})")
+        return None
+    declared = transforms.kind_of(name)
+    if declared != kind:
+        needed = f"this place needs {_a(kind)} transform, {transforms.KINDS[kind]}"
+        if declared is None:
+            problems.add(keys, f"transform {name!r} declares no kind (register(..., kind=...)); {needed}")
+        else:
+            problems.add(
+                keys,
+                f"transform {name!r} is {_a(declared)} transform, {transforms.KINDS[declared]}; {needed}",
+            )
+        return None
     return fn
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[0] in "aeiou" else f"a {word}"
 
 
 def compile_extractor(raw: Any, keys: list[Any], problems: Problems) -> Extractor | None:
     if isinstance(raw, str):
         raw = {"path": raw}
     path = compile_jmespath(raw["path"], [*keys, "path"] if "path" in raw else keys, problems)
-    fn = lookup_transform(raw["transform"], [*keys, "transform"], problems) if "transform" in raw else None
+    fn = (
+        lookup_transform(raw["transform"], [*keys, "transform"], problems, transforms.EXTRACTOR)
+        if "transform" in raw
+        else None
+    )
     if path is None:
         return None
     return Extractor(path, raw.get("join"), raw.get("map"), raw.get("default"), fn)
@@ -320,7 +380,7 @@ def compile_response(raw: dict[str, Any], keys: list[Any], problems: Problems) -
         finalize=[
             f
             for i, n in enumerate(raw.get("finalize", []))
-            if (f := lookup_transform(n, [*keys, "finalize", i], problems))
+            if (f := lookup_transform(n, [*keys, "finalize", i], problems, transforms.RESPONSE_FINALIZE))
         ],
         fields=compile_extractors(raw.get("fields", {}), [*keys, "fields"], problems),
         echo=dict(raw.get("echo", {})),
@@ -350,7 +410,7 @@ def compile_stream(
     finalize = [
         fn
         for i, name in enumerate(raw.get("finalize", []))
-        if (fn := lookup_transform(name, [*keys, "finalize", i], problems))
+        if (fn := lookup_transform(name, [*keys, "finalize", i], problems, transforms.RESPONSE_FINALIZE))
     ]
     return StreamSpec(raw["format"], raw.get("done"), event_key, events, chunk, error_key, body, finalize)
 
@@ -370,6 +430,7 @@ def compile_params(raw: dict[str, Any], keys: list[Any], problems: Problems) -> 
     params: dict[str, Param] = {}
     for name, spec in raw.items():
         pkeys = [*keys, name]
+        alias_of = spec.get("same_as")
         if "same_as" in spec:
             target = raw.get(spec["same_as"])
             if target is None or "same_as" in target:
@@ -380,12 +441,18 @@ def compile_params(raw: dict[str, Any], keys: list[Any], problems: Problems) -> 
                 continue
             spec = {**target, **{k: v for k, v in spec.items() if k != "same_as"}}
         fn = (
-            lookup_transform(spec["transform"], [*pkeys, "transform"], problems)
+            lookup_transform(spec["transform"], [*pkeys, "transform"], problems, transforms.PARAM)
             if "transform" in spec
             else None
         )
         if "map_by" in spec and "maps" not in spec:
             problems.add(pkeys, "map_by needs maps")
+        pattern = None
+        if "pattern" in spec:
+            try:
+                pattern = re.compile(spec["pattern"])
+            except re.error as exc:
+                problems.add([*pkeys, "pattern"], f"regular expression does not compile: {exc}")
         params[name] = Param(
             name=name,
             to=tuple(spec["to"].split(".")) if "to" in spec else None,
@@ -407,16 +474,63 @@ def compile_params(raw: dict[str, Any], keys: list[Any], problems: Problems) -> 
             url_var=spec.get("url_var", False),
             default_env=spec.get("default_env"),
             ignore=spec.get("ignore"),
+            pattern=pattern,
+            form=spec.get("form"),
+            same_as=alias_of,
+            shares_target_with=tuple(spec.get("shares_target_with", ())),
+            overrides=tuple(spec.get("overrides", ())),
         )
     return params
+
+
+def shared_targets(params: dict[str, Param]) -> tuple[tuple[str, ...], ...]:
+    """Groups of parameters that write the same ``to`` path (e.g. max_tokens, max_completion_tokens)."""
+    by_path: dict[tuple[str, ...], list[str]] = {}
+    for p in params.values():
+        if p.to is not None and not p.url_var:
+            by_path.setdefault(p.to, []).append(p.name)
+    return tuple(tuple(names) for names in by_path.values() if len(names) > 1)
+
+
+def check_shared_targets(params: dict[str, Param], keys: list[Any], problems: Problems) -> None:
+    """Parameters writing one path must say so (``same_as`` or ``shares_target_with``): no silent overwrite."""
+    for group in shared_targets(params):
+        component = {name: name for name in group}  # union-find over the declared links
+
+        def root(name: str, component: dict[str, str] = component) -> str:
+            while component[name] != name:
+                name = component[name]
+            return name
+
+        for name in group:
+            for other in (params[name].same_as, *params[name].shares_target_with, *params[name].overrides):
+                if other in component:
+                    component[root(name)] = root(other)
+            order = list(params)
+            for other in params[name].overrides:
+                if other in component and order.index(other) > order.index(name):
+                    problems.add(
+                        [*keys, name, "overrides"],
+                        f"{name} overrides {other}, so it must come after {other} in the table (applied in order)",
+                    )
+        for other in group[1:]:
+            if root(other) != root(group[0]):
+                problems.add(
+                    [*keys, other],
+                    f"parameters {group[0]}, {other} both write {'.'.join(params[other].to or ())}; declare "
+                    f"one `same_as` the other, or list the other in `shares_target_with` (a call passing both "
+                    f"with different values is refused)",
+                )
 
 
 def compile_operation(
     name: str, raw: dict[str, Any], keys: list[Any], problems: Problems
 ) -> Operation | None:
-    url = compile_template(raw["url"], [*keys, "url"], problems)
+    url = compile_template(raw["url"], [*keys, "url"], problems, url=True)
     stream_url = (
-        compile_template(raw["stream_url"], [*keys, "stream_url"], problems) if "stream_url" in raw else None
+        compile_template(raw["stream_url"], [*keys, "stream_url"], problems, url=True)
+        if "stream_url" in raw
+        else None
     )
     request = raw.get("request", {})
     response = compile_response(raw["response"], [*keys, "response"], problems)
@@ -428,15 +542,19 @@ def compile_operation(
         for h, v in raw.get("headers", {}).items()
         if (t := compile_template(v, [*keys, "headers", h], problems))
     }
+    finalize_names = request.get("finalize", [])
     finalize = [
         f
-        for i, n in enumerate(request.get("finalize", []))
-        if (f := lookup_transform(n, [*keys, "request", "finalize", i], problems))
+        for i, n in enumerate(finalize_names)
+        if (
+            f := lookup_transform(n, [*keys, "request", "finalize", i], problems, transforms.REQUEST_FINALIZE)
+        )
     ]
     fetch = compile_fetch(raw.get("fetch"), [*keys, "fetch"], problems)
     if url is None:
         return None
     params = compile_params(request.get("params", {}), [*keys, "request", "params"], problems)
+    check_shared_targets(params, [*keys, "request", "params"], problems)
     body = compile_body(request.get("body", {}), [*keys, "request", "body"], problems)
     return Operation(
         name=name,
@@ -455,8 +573,10 @@ def compile_operation(
         credentials_env=raw.get("credentials_env"),
         expand=tuple(p.name for name, p in params.items() if request["params"][name].get("expand")),
         url_vars=tuple(p.name for p in params.values() if p.url_var),
-        body_vars=_template_variables(body),
+        body_vars=_template_variables(body) | _template_variables(stream.body if stream else {}),
         fetch=fetch,
+        finalize_url_vars=frozenset(v for n in finalize_names for v in transforms.url_vars_of(n)),
+        shared_targets=shared_targets(params),
     )
 
 
@@ -464,7 +584,7 @@ def compile_fetch(raw: dict[str, Any] | None, keys: list[Any], problems: Problem
     if raw is None:
         return None
     each = compile_jmespath(raw["each"], [*keys, "each"], problems)
-    url = compile_template(raw["url"], [*keys, "url"], problems)
+    url = compile_template(raw["url"], [*keys, "url"], problems, url=True)
     return Fetch(each, url) if each is not None and url is not None else None
 
 
@@ -524,7 +644,9 @@ def compile_family(doc: SpecDocument, problems: Problems) -> Family:
         errors=compile_errors(data.get("errors", {}), ["errors"], problems),
     )
     family_vars = {
-        k: t for k, v in data.get("vars", {}).items() if (t := compile_template(v, ["vars", k], problems))
+        k: t
+        for k, v in data.get("vars", {}).items()
+        if (t := compile_template(v, ["vars", k], problems, url=True))
     }
     family_caps = data.get("capabilities", {})
     if not data.get("models"):
@@ -533,7 +655,7 @@ def compile_family(doc: SpecDocument, problems: Problems) -> Family:
         model_vars = {
             k: t
             for k, v in raw.get("vars", {}).items()
-            if (t := compile_template(v, ["models", i, "vars", k], problems))
+            if (t := compile_template(v, ["models", i, "vars", k], problems, url=True))
         }
         ops = raw.get("operations")
         for op_name in ops or []:
@@ -561,7 +683,66 @@ def compile_family(doc: SpecDocument, problems: Problems) -> Family:
 
         family.prices = compile_prices(data["prices"], problems)
     _check_references(family, problems)
+    check_template_variables(family, problems)
     return family
+
+
+def _captures(pattern: str) -> set[str]:
+    return {m.group(1) for m in _PLACEHOLDER.finditer(pattern)}
+
+
+def _body_templates(body: Any) -> list[Template]:
+    if isinstance(body, Template):
+        return [body]
+    values = body.values() if isinstance(body, dict) else body if isinstance(body, list) else ()
+    return [t for v in values for t in _body_templates(v)]
+
+
+def check_template_variables(family: Family, problems: Problems) -> None:
+    """Every template uses only names the engine supplies in its place, for every model entry.
+
+    Without this, a typo (``{{ hoste }}``) passes validation and fails every call at render
+    time. Checked per model entry and operation, since captures, ``vars`` and ``url_var``
+    parameters differ between them; each (template, name) is reported once.
+    """
+    reported: set[tuple[tuple[Any, ...], str]] = set()
+
+    def check(template: Template | None, supplied: set[str], entry: ModelEntry, op: str) -> None:
+        if template is None:
+            return
+        for name in sorted(template.variables - supplied):
+            if (template.keys, name) in reported:
+                continue
+            reported.add((template.keys, name))
+            close = difflib.get_close_matches(name, supplied, n=3)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            problems.add(
+                list(template.keys),
+                f"undefined template variable {name!r}{hint} (model {entry.pattern!r}, {op}: "
+                f"the engine supplies {', '.join(sorted(supplied))})",
+            )
+
+    for entry in family.models:
+        for op in family.operations.values():
+            if not entry.supports(op.name):
+                continue
+            base = set(BASE_VARIABLES) | _captures(entry.pattern) | set(op.url_vars)
+            supplied = base | op.finalize_url_vars
+            for name, template in entry.vars.items():  # rendered in order: a var sees the earlier ones
+                check(template, supplied, entry, op.name)
+                supplied.add(name)
+                base.add(name)
+            check(op.url, supplied, entry, op.name)
+            check(op.stream_url, supplied, entry, op.name)
+            for template in op.headers.values():
+                check(template, supplied, entry, op.name)
+            if op.fetch is not None:
+                check(op.fetch.url, supplied | {"item"}, entry, op.name)
+            # The static bodies are rendered before request finalize transforms run.
+            for template in _body_templates(op.body):
+                check(template, base, entry, op.name)
+            for template in _body_templates(op.stream.body if op.stream else {}):
+                check(template, base, entry, op.name)
 
 
 def _check_references(family: Family, problems: Problems) -> None:

@@ -4,19 +4,26 @@ The parameter table of the spec drives everything: each OpenAI-side parameter is
 type-checked, bounded, looked up in a value table or handed to a named transform,
 and written to its target path. A parameter the table does not list is rejected
 with an error that names it (architecture rule 5), unless ``drop_params`` is set.
+
+Every problem of a call is collected and reported in one ``BadRequestError`` (as
+botocore's parameter validator does), so a caller fixes them all at once.
 """
 
 from __future__ import annotations
 
+import difflib
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.compiler import Operation, Param, Template
-from engine.errors import BadRequestError, UnsupportedParamsError
+from engine.errors import BadRequestError, InternalServerError, UnsupportedParamsError
+from engine.redact import short
 from engine.registry import Resolved
+from engine.url_template import Safe
 
 log = logging.getLogger("vertexlate")
 
@@ -41,8 +48,23 @@ ENGINE_OPTIONS = frozenset(
         "extra_headers",
         "extra_body",
         "custom_llm_provider",
+        "strict_openai_compliance",
     }
 )
+
+INT64_MAX = 2**63 - 1  # the widest integer Google's JSON (int64 as a string or number) carries
+
+
+class Place(NamedTuple):
+    """Where a request goes, besides the model: the project, the location and ``api_base``.
+
+    Project and location are None when no template of the operation names them. A named
+    tuple: hashable in C, since it is part of the rendered URL's cache key.
+    """
+
+    project: str | None = None
+    location: str | None = None
+    api_base: str | None = None
 
 
 @dataclass
@@ -72,9 +94,7 @@ def render_url(
     resolved: Resolved,
     op: Operation,
     stream: bool,
-    project: str | None,
-    location: str | None,
-    api_base: str | None,
+    place: Place,
     url_vars: tuple[tuple[str, Any], ...] = (),
 ) -> str:
     """Render the family's vars, then the (stream) URL; ``api_base`` replaces the ``host`` var.
@@ -82,34 +102,37 @@ def render_url(
     The URL depends only on these arguments, so it is rendered once per combination.
     ``url_vars`` are the values of ``url_var`` parameters (a job id, a bucket...).
     """
-    ctx = url_context(resolved, project, location, api_base, url_vars)
+    ctx = url_context(resolved, place, url_vars)
     template = op.stream_url if stream and op.stream_url is not None else op.url
     return template.render(ctx)
 
 
+@lru_cache(maxsize=4096)
 def url_context(
-    resolved: Resolved,
-    project: str | None,
-    location: str | None,
-    api_base: str | None,
-    url_vars: tuple[tuple[str, Any], ...] = (),
+    resolved: Resolved, place: Place, url_vars: tuple[tuple[str, Any], ...] = ()
 ) -> dict[str, Any]:
-    """The variables URL templates see: the model's, the family's rendered ``vars``, the url_var values."""
+    """The variables every template sees (specs/README.md, "Template variables"); do not mutate.
+
+    The model's id, project, location, ``caps``, the pattern's captures, the ``url_var``
+    values, and the family's rendered ``vars`` in order. Rendered vars and ``api_base`` are
+    URL pieces already encoded, so URL templates insert them as they are.
+    """
     ctx: dict[str, Any] = {
         "model": resolved.model_id,
-        "project": project,
-        "location": location,
+        "project": place.project,
+        "location": place.location,
         "caps": resolved.capabilities,
     }
     ctx.update(resolved.captures)
     ctx.update(url_vars)
+    api_base = place.api_base
     for name, template in resolved.entry.vars.items():
         if name == "host" and api_base:
-            ctx["host"] = api_base.rstrip("/")
+            ctx["host"] = Safe(api_base.rstrip("/"))
         else:
-            ctx[name] = template.render(ctx)
+            ctx[name] = Safe(template.render(ctx))
     if api_base and "host" not in resolved.entry.vars:
-        ctx["host"] = api_base.rstrip("/")
+        ctx["host"] = Safe(api_base.rstrip("/"))
     return ctx
 
 
@@ -117,8 +140,22 @@ def url_needs(resolved: Resolved, op: Operation) -> frozenset[str]:
     """Template variables the URL depends on (so project/location are only resolved when used)."""
     names = set(op.url.variables) | (set(op.stream_url.variables) if op.stream_url else set())
     names |= set(op.fetch.url.variables) if op.fetch else set()
+    for template in op.headers.values():
+        names |= template.variables
     for template in resolved.entry.vars.values():
         names |= template.variables
+    return frozenset(names)
+
+
+def body_needs(resolved: Resolved, op: Operation) -> frozenset[str]:
+    """Variables the static bodies use, directly or through the ``vars`` they name."""
+    names, pending = set(op.body_vars), list(op.body_vars)
+    while pending:
+        template = resolved.entry.vars.get(pending.pop())
+        for name in template.variables if template is not None else ():
+            if name not in names:
+                names.add(name)
+                pending.append(name)
     return frozenset(names)
 
 
@@ -128,11 +165,14 @@ def build_body(
     params: dict[str, Any],
     settings: Any,
     drop_params: bool,
-    template_vars: dict[str, Any] | None = None,
+    place: Place | None = None,
 ) -> RequestContext:
     """Apply the parameter table; return the context whose ``body`` is ready to send.
 
-    ``template_vars`` (e.g. project and location) are visible to the static body's templates.
+    Every problem is collected and raised as one error (:func:`raise_problems`). The
+    static body (``request.body``) is rendered after the parameters, with the URL's
+    variables (``place``: project, location, api_base), and is the base the parameters'
+    values are merged over; request finalize transforms run last.
     """
     if op.expand:
         params = expand_params(params, op.expand)
@@ -140,26 +180,21 @@ def build_body(
     if op.url_vars:
         ctx.url_vars = dict.fromkeys(op.url_vars)
     caps = resolved.capabilities
-    if op.body:
-        tvars = {"model": resolved.model_id, "caps": caps, **dict(resolved.captures), **(template_vars or {})}
-        ctx.body = _render_static(op.body, tvars)
+    problems: list[Problem] = []
 
     unknown = [name for name in params if name not in op.params]
     unsupported = [p.name for p in op.requiring if p.name in params and not caps.get(p.requires)]  # type: ignore[arg-type]
     rejected = unknown + unsupported
     if rejected and not drop_params:
-        raise UnsupportedParamsError(
-            f"{resolved.name} does not support parameter(s) {', '.join(sorted(rejected))} for {op.name}. "
-            "Pass drop_params=True to drop them.",
-            model=resolved.name,
-            param=sorted(rejected)[0],
-        )
-    if rejected:
+        problems += [Problem(n, _unsupported(resolved, op, n), unsupported=True) for n in sorted(rejected)]
+    elif rejected:
         log.debug("dropping unsupported params %s for %s", rejected, resolved.name)
 
     # Spec order (transforms may read what earlier parameters built), but only the parameters
     # passed plus those with a default: most calls pass a few of a table's dozens.
     active = [name for name in params if name in op.params]
+    placed: dict[str, Any] = {}  # caller-passed values of parameters that share a target path
+    checked = len(problems)  # problems before the loop (unknown names) do not stop transforms
     for name in sorted(op.with_defaults.union(active), key=op.order.__getitem__):
         if name in rejected:
             continue
@@ -169,44 +204,172 @@ def build_body(
             value = None
         if value is None and not param.has_default:
             continue
-        if value is None:
+        passed = value is not None
+        if not passed:
+            if name in op.grouped and any(
+                params.get(other) is not None and op.order[other] < op.order[name]
+                for other in op.grouped[name]
+            ):
+                continue  # a default never overwrites what the caller set through another parameter
             value = resolve_caps(_default(param, settings), caps)
         if value is None:
             if param.required:
-                raise BadRequestError(
-                    f"missing required parameter {param.name!r}", model=resolved.name, param=param.name
-                )
+                problems.append(Problem(name, f"missing required parameter {name!r}"))
             continue
         try:
-            value = _convert(param, value, caps, resolved.name, ctx)
-        except UnsupportedParamsError:
-            if not drop_params:
-                raise
-            log.debug("dropping %s=%r: unsupported value for %s", param.name, value, resolved.name)
+            value = check_value(param, value, caps, resolved.name)
+            if param.transform is not None and len(problems) == checked:  # after a bad value, check only
+                value = param.transform(value, ctx)
+        except UnsupportedParamsError as exc:
+            if drop_params:
+                log.debug("dropping %s=%s: unsupported value for %s", name, short(value), resolved.name)
+            else:
+                problems.append(Problem(exc.param or name, exc.message, unsupported=True))
             continue
-        if param.url_var:
-            ctx.url_vars[param.name] = value
+        except BadRequestError as exc:
+            if type(exc) is not BadRequestError:
+                raise  # a more specific error (e.g. a content policy) is that error, not one problem of many
+            problems.append(Problem(exc.param or name, exc.message))
             continue
-        if value is None or (param.to is None and param.transform is None):
-            continue  # no target: the parameter is only validated, and read by transforms from ctx.params
-        if param.to is None:
-            if not isinstance(value, dict):
-                raise TypeError(f"transform for {param.name!r} without `to` must return a body fragment")
-            ctx.body = merge(ctx.body, value)
-        else:
-            set_path(ctx.body, param.to, value)
+        if problems:
+            continue
+        if passed and name in op.grouped:
+            placed[name] = value
+        place_value(ctx, param, value)
 
+    if problems:
+        raise_problems(problems, resolved, op)
+    if op.body:
+        static = _render_static(op.body, template_context(resolved, op, place, ctx.url_vars))
+        ctx.body = merge(static, ctx.body) if ctx.body else static
     for fn in op.finalize:
         ctx.body = fn(ctx.body, ctx)
+    # After the finalize transforms, whose own checks of a contradiction say more when they have one.
+    if len(placed) > 1 and (clashes := _clashes(op, placed)):
+        raise_problems(clashes, resolved, op)
     return ctx
 
 
-def stream_fields(resolved: Resolved, op: Operation) -> dict[str, Any]:
+def place_value(ctx: RequestContext, param: Param, value: Any) -> None:
+    """The one way a checked (and transformed) value enters the request, by the parameter's keys.
+
+    - ``url_var``: the value becomes the URL template variable named like the parameter;
+    - ``to``: the value is set at the dotted path; an object deep-merges with what is there;
+    - ``transform`` without ``to``: the transform's result is a body fragment, deep-merged into the body;
+    - neither: the parameter is only validated; transforms read it from ``ctx.params``.
+
+    ``None`` (a transform with nothing to add) places nothing.
+    """
+    if param.url_var:
+        ctx.url_vars[param.name] = value
+    elif value is None:
+        return
+    elif param.to is not None:
+        set_path(ctx.body, param.to, value)
+    elif param.transform is not None:
+        if not isinstance(value, dict):
+            raise InternalServerError(
+                f"transform for parameter {param.name!r} without `to` must return a body fragment (an object)"
+            )
+        ctx.body = merge(ctx.body, value)
+
+
+@dataclass
+class Problem:
+    """One thing wrong with a call's parameters."""
+
+    param: str
+    message: str
+    unsupported: bool = False  # the model cannot honor it (``drop_params=True`` would drop it)
+
+
+def raise_problems(problems: list[Problem], resolved: Resolved, op: Operation) -> None:
+    """One error for all problems: ``UnsupportedParamsError`` if every one is unsupported, else
+    ``BadRequestError``; ``param`` names the first offending parameter."""
+    cls = UnsupportedParamsError if all(p.unsupported for p in problems) else BadRequestError
+    if len(problems) == 1:
+        message = problems[0].message
+    else:
+        message = f"{len(problems)} problems with the parameters for {resolved.name} {op.name}: " + "; ".join(
+            f"({i}) {p.message}" for i, p in enumerate(problems, 1)
+        )
+    if any(p.unsupported for p in problems):
+        message += ". Pass drop_params=True to drop unsupported parameters."
+    raise cls(message, model=resolved.name, param=problems[0].param)
+
+
+def _unsupported(resolved: Resolved, op: Operation, name: str) -> str:
+    """``model does not support parameter 'x'``, with the accepted names, closest matches first."""
+    caps = resolved.capabilities
+    accepted = [n for n, p in op.params.items() if not p.requires or caps.get(p.requires)]
+    close = difflib.get_close_matches(name, accepted, n=3, cutoff=0.6)
+    ordered = close + sorted(n for n in accepted if n not in close)
+    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+    # A known parameter is unsupported when the model lacks the capability it requires.
+    why = f" (it needs the {op.params[name].requires} capability)" if name in op.params else ""
+    return (
+        f"{resolved.name} does not support parameter {short(name)} for {op.name}{why}{hint} "
+        f"Accepted: {', '.join(ordered)}"
+    )
+
+
+def _clashes(op: Operation, placed: dict[str, Any]) -> list[Problem]:
+    """Two passed parameters writing one path with different values (no silent overwrite).
+
+    Unless the spec declares a precedence (``overrides``): then the later one's value wins,
+    with a warning naming both.
+    """
+    found = []
+    for group in op.shared_targets:
+        names = [n for n in group if n in placed]
+        for i, first in enumerate(names):
+            for second in names[i + 1 :]:
+                leaf = _differs(placed[first], placed[second], ())
+                if leaf is None:
+                    continue
+                path = ".".join((*(op.params[first].to or ()), *leaf))
+                if first in op.params[second].overrides or second in op.params[first].overrides:
+                    log.warning("%s and %s both set %s: the spec's precedence applies", first, second, path)
+                else:
+                    found.append(
+                        Problem(
+                            first,
+                            f"parameters {first!r} and {second!r} both set {path} to different values; pass one",
+                        )
+                    )
+    return found
+
+
+def _differs(a: Any, b: Any, path: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The first path where ``a`` and ``b`` disagree; objects deep-merge, so only shared keys count."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in a.keys() & b.keys():
+            leaf = _differs(a[key], b[key], (*path, str(key)))
+            if leaf is not None:
+                return leaf
+        return None
+    return None if a == b else path
+
+
+def template_context(
+    resolved: Resolved, op: Operation, place: Place | None, url_vars: dict[str, Any]
+) -> dict[str, Any]:
+    """The variables of the static body templates: the same as the URL's (a plain dict when the body
+    uses none of the rendered ``vars``, which is the common case)."""
+    names = op.body_vars
+    if place is not None or any(n in resolved.entry.vars or n == "host" for n in names):
+        return url_context(resolved, place or Place(), tuple(url_vars.items()))
+    ctx = {"model": resolved.model_id, "project": None, "location": None, "caps": resolved.capabilities}
+    ctx.update(resolved.captures)
+    ctx.update(url_vars)
+    return ctx
+
+
+def stream_fields(op: Operation, context: dict[str, Any]) -> dict[str, Any]:
     """The spec's ``stream.body``: fields only a streamed request carries (e.g. ``stream: true``)."""
     if op.stream is None or not op.stream.body:
         return {}
-    ctx = {"model": resolved.model_id, "caps": resolved.capabilities, **dict(resolved.captures)}
-    return _render_static(op.stream.body, ctx)
+    return _render_static(op.stream.body, context)
 
 
 def expand_params(params: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
@@ -234,9 +397,13 @@ def _default(param: Param, settings: Any) -> Any:
     return param.default
 
 
+def _finite_number(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) or isinstance(v, float) and math.isfinite(v)
+
+
 _TYPE_CHECKS: dict[str, Any] = {
-    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": _finite_number,
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool) and -INT64_MAX - 1 <= v <= INT64_MAX,
     "boolean": lambda v: isinstance(v, bool),
     "string": lambda v: isinstance(v, str),
     "list": lambda v: isinstance(v, list),
@@ -244,8 +411,20 @@ _TYPE_CHECKS: dict[str, Any] = {
     "string_list": lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),
 }
 
+_TYPE_NAMES = {
+    "number": "a finite number",
+    "integer": "an integer (64-bit)",
+    "string_list": "a string or list of strings",
+}
 
-def _convert(param: Param, value: Any, caps: dict[str, Any], model: str, ctx: RequestContext) -> Any:
+
+def check_value(param: Param, value: Any, caps: dict[str, Any], model: str) -> Any:
+    """Type, pattern, enum, bounds and value table of one parameter; the (mapped) value.
+
+    Raises ``BadRequestError`` (or ``UnsupportedParamsError``) naming the parameter; values
+    are quoted short (engine.redact.short), whatever their size.
+    """
+    name = param.name
     if param.type == "string_list" and isinstance(value, str):
         value = [value]
     if param.type == "integer" and isinstance(value, float) and value.is_integer():
@@ -253,52 +432,55 @@ def _convert(param: Param, value: Any, caps: dict[str, Any], model: str, ctx: Re
     check = _TYPE_CHECKS.get(param.type or "any")
     if check is not None and not check(value):
         raise BadRequestError(
-            f"parameter {param.name!r} must be of type {param.type}, got {type(value).__name__} {value!r}",
+            f"parameter {name!r} must be of type {param.type} ({_TYPE_NAMES.get(param.type, param.type)}), "
+            f"got {type(value).__name__} {short(value)}",
             model=model,
-            param=param.name,
+            param=name,
         )
+    if param.pattern is not None and isinstance(value, str) and not param.pattern.fullmatch(value):
+        form = param.form or f"of the form {short(param.pattern.pattern, 120)}"
+        raise BadRequestError(f"{name} must be {form}, got {short(value)}", model=model, param=name)
     if param.enum is not None and value not in param.enum:
         raise BadRequestError(
-            f"parameter {param.name!r} must be one of {param.enum}, got {value!r}",
-            model=model,
-            param=param.name,
+            f"parameter {name!r} must be one of {param.enum}, got {short(value)}", model=model, param=name
         )
     if param.unsupported_values and value in param.unsupported_values:
-        raise UnsupportedParamsError(
-            f"{model} cannot honor {param.name}={value!r}; pass drop_params=True to drop it",
-            model=model,
-            param=param.name,
-        )
+        raise UnsupportedParamsError(f"{model} cannot honor {name}={short(value)}", model=model, param=name)
     low = caps.get(param.min_from) if param.min_from else param.min
     high = caps.get(param.max_from) if param.max_from else param.max
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise BadRequestError(
-            f"parameter {param.name!r} is {value}, outside the range [{low if low is not None else '-inf'}, "
-            f"{high if high is not None else 'inf'}] for {model}",
-            model=model,
-            param=param.name,
-        )
+    if low is not None or high is not None:
+        if param.type not in ("number", "integer") and not _finite_number(value):
+            raise BadRequestError(
+                f"parameter {name!r} must be a finite number, got {type(value).__name__} {short(value)}",
+                model=model,
+                param=name,
+            )
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise BadRequestError(
+                f"parameter {name!r} is {short(value)}, outside the range [{low if low is not None else '-inf'}, "
+                f"{high if high is not None else 'inf'}] for {model}",
+                model=model,
+                param=name,
+            )
     table = param.table
     if param.map_by is not None:
         style = caps.get(param.map_by)
         table = (param.maps or {}).get(style)
         if table is None:
             raise UnsupportedParamsError(
-                f"{model} does not support parameter {param.name!r} ({param.map_by}={style!r})",
+                f"{model} does not support parameter {name!r} ({param.map_by}={style!r})",
                 model=model,
-                param=param.name,
+                param=name,
             )
     if table is not None and not isinstance(value, dict):  # an object is the upstream shape itself
         key = value if isinstance(value, (str, int, bool)) else repr(value)
         if key not in table:
             raise BadRequestError(
-                f"parameter {param.name!r} has no mapping for {value!r}; accepted: {', '.join(map(str, table))}",
+                f"parameter {name!r} has no mapping for {short(value)}; accepted: {', '.join(map(str, table))}",
                 model=model,
-                param=param.name,
+                param=name,
             )
         value = resolve_caps(table[key], caps)
-    if param.transform is not None:
-        value = param.transform(value, ctx)
     return value
 
 

@@ -41,7 +41,12 @@ def _call_id(seed: str) -> str:
 
 
 def normalize_tool_call(raw: dict[str, Any], seed: str) -> dict[str, Any]:
-    """``{id?, name, arguments, signature?}`` from an extractor → an OpenAI tool call."""
+    """``{id?, name, arguments, provider_specific_fields?}`` from an extractor → an OpenAI tool call.
+
+    ``provider_specific_fields`` (LiteLLM's name) is an object the spec fills with what the
+    provider needs back on the next turn; its null entries are dropped. Other keys stay
+    with the spec's transforms.
+    """
     arguments = raw.get("arguments")
     if not isinstance(arguments, str):
         arguments = json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
@@ -50,8 +55,9 @@ def normalize_tool_call(raw: dict[str, Any], seed: str) -> dict[str, Any]:
         "type": "function",
         "function": {"name": raw.get("name"), "arguments": arguments},
     }
-    if raw.get("signature"):
-        call["provider_specific_fields"] = {"thought_signature": raw["signature"]}
+    extra = raw.get("provider_specific_fields")
+    if isinstance(extra, dict) and (fields := {k: v for k, v in extra.items() if v is not None}):
+        call["provider_specific_fields"] = fields
     return call
 
 

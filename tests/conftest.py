@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 # Never let google-auth probe the real GCE metadata address (169.254.169.254): tests reach loopback only.
 os.environ.setdefault("NO_GCE_CHECK", "true")
@@ -22,6 +23,14 @@ os.environ.setdefault("GCE_METADATA_IP", "127.0.0.1:9")
 
 import engine  # noqa: E402
 from engine import auth, registry  # noqa: E402
+
+# Property tests: in CI every run is derandomized (a fixed seed per test) and keeps no example database,
+# so a run's outcome depends on the code alone (tests/examples.py scales example counts for longer runs).
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile(
+    os.environ.get("VERTEXLATE_HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
 
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "0.0.0.0", ""}
 _real_getaddrinfo = socket.getaddrinfo

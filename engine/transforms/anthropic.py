@@ -144,7 +144,7 @@ def _compact(blocks: list[Block]) -> Any:
     return blocks
 
 
-@register("anthropic_messages")
+@register("anthropic_messages", kind="param")
 def anthropic_messages(messages: list[Any], ctx: Any) -> dict[str, Any]:
     """``messages`` (same-role turns merged) and ``system`` from OpenAI messages."""
     system: list[Block] = []
@@ -181,7 +181,7 @@ def anthropic_messages(messages: list[Any], ctx: Any) -> dict[str, Any]:
     return body
 
 
-@register("anthropic_tools")
+@register("anthropic_tools", kind="param")
 def anthropic_tools(tools: list[Any], ctx: Any) -> list[Block]:
     """OpenAI function tools → ``{name, description, input_schema}``; Anthropic-native tools pass through."""
     out = []
@@ -210,7 +210,7 @@ TOOL_CHOICE = {
 }
 
 
-@register("anthropic_tool_choice")
+@register("anthropic_tool_choice", kind="param")
 def anthropic_tool_choice(value: Any, ctx: Any) -> dict[str, Any]:
     """``auto``/``required``/``none`` or ``{"type": "function", "function": {"name"}}`` → Anthropic's tool_choice."""
     if isinstance(value, str) and value in TOOL_CHOICE:
@@ -257,7 +257,7 @@ def _add_system_text(body: dict[str, Any], text: str) -> None:
     body["system"] = _compact([*blocks, {"type": "text", "text": text}])
 
 
-@register("anthropic_finalize")
+@register("anthropic_finalize", kind="request_finalize")
 def anthropic_finalize(body: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """Body-wide rules: thinking budget vs ``max_tokens``, ``tool_choice`` type, JSON output instruction.
 

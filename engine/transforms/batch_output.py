@@ -150,7 +150,7 @@ def _openai_line(ident: str, line: dict[str, Any], chat: _Chat) -> dict[str, Any
     return out
 
 
-@register("vertex_batch_output")
+@register("vertex_batch_output", kind="response_finalize")
 def vertex_batch_output(obj: Any, raw: list[bytes], ctx: Any) -> Any:
     """Vertex batch prediction output -> OpenAI batch output JSONL; any other file stays as it is.
 

@@ -80,7 +80,7 @@ def _default_message(
     return content_parts(message.get("content"), ctx, where)
 
 
-@register("gemini_contents")
+@register("gemini_contents", kind="param")
 def gemini_contents(messages: list[Any], ctx: Any) -> dict[str, Any]:
     """Build ``contents`` (same-role turns merged) and ``systemInstruction`` from OpenAI messages."""
     if not messages:

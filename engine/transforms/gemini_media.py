@@ -92,7 +92,7 @@ def _inline(mime: str, data: str, ctx: Any, where: str) -> dict[str, Any]:
     return {"inlineData": {"mimeType": mime, "data": data}}
 
 
-@register("gemini_inline_limit")
+@register("gemini_inline_limit", kind="request_finalize")
 def gemini_inline_limit(body: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """Request finalize: refuse a body whose inline media exceed the model's ``max_inline_bytes``."""
     limit = ctx.capabilities.get("max_inline_bytes") or DEFAULT_MAX_INLINE_BYTES

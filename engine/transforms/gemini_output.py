@@ -53,7 +53,7 @@ def _with_instruction(contents: list[dict[str, Any]], schema: Any) -> list[dict[
     return [*out, {"role": "user", "parts": [text]}]
 
 
-@register("gemini_response_format")
+@register("gemini_response_format", kind="param")
 def gemini_response_format(value: Any, ctx: Any) -> dict[str, Any]:
     """``response_format`` → ``generationConfig`` JSON mode (+ schema where the model takes one)."""
     kind = value.get("type") if isinstance(value, dict) else None
@@ -81,7 +81,7 @@ def gemini_response_format(value: Any, ctx: Any) -> dict[str, Any]:
     return fragment
 
 
-@register("gemini_enforce_validation")
+@register("gemini_enforce_validation", kind="response_finalize")
 def gemini_enforce_validation(obj: Any, raw: Any, ctx: Any) -> Any:
     """Response finalize: with ``enforce_validation`` every answer must be JSON valid for the schema."""
     value = ctx.params.get("response_format")

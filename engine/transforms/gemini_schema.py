@@ -102,7 +102,10 @@ class _Converter:
         if types:
             out["type"] = types[0]
         kind = out.get("type")
-        nullable = self._enum(schema, out, kind) or nullable
+        # An enum merged in from a single anyOf branch is normalized again under the final type,
+        # so converting the output once more changes nothing (idempotence).
+        source = schema if "enum" in schema or "const" in schema else out
+        nullable = self._enum(source, out, kind) or nullable
         if isinstance(schema.get("properties"), dict) and out.get("type") in (None, "OBJECT"):
             self._properties(schema, out, refs)
         if "items" in schema and kind in (None, "ARRAY"):
@@ -114,6 +117,7 @@ class _Converter:
         if out.get("type") is not None:
             for key in _TYPED_KEYS - _FOR_TYPE.get(out["type"], set()):
                 out.pop(key, None)
+            _fit_to_type(out, out["type"])
         if nullable and out.get("type") != "NULL":
             out["nullable"] = True
         return out
@@ -204,6 +208,18 @@ class _Converter:
             out["default"] = default
         if "example" in schema:
             out["example"] = schema["example"]
+
+
+def _fit_to_type(out: dict[str, Any], kind: str) -> None:
+    """Drop a ``default`` or ``format`` merged in from a branch of another type than the final one."""
+    expected = _DEFAULT_TYPES.get(kind)
+    if "default" in out and (
+        expected is None or not isinstance(out["default"], expected) or _bool_as_number(out["default"], kind)
+    ):
+        del out["default"]
+    fmt = out.get("format")
+    if fmt is not None and fmt != "enum" and fmt not in FORMATS.get(kind, ()):
+        del out["format"]
 
 
 def _bool_as_number(value: Any, kind: str | None) -> bool:

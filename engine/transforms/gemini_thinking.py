@@ -20,7 +20,7 @@ def _bad(message: str, ctx: Any, param: str = "thinking") -> BadRequestError:
     return BadRequestError(message, model=ctx.model, param=param)
 
 
-@register("gemini_thinking")
+@register("gemini_thinking", kind="param")
 def gemini_thinking(value: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """``{"type": "enabled", "budget_tokens": N}`` → budget N with thoughts; ``{"type": "disabled"}`` → budget 0."""
     if ctx.capabilities.get("thinking", "none") == "none":
@@ -40,7 +40,7 @@ def gemini_thinking(value: dict[str, Any], ctx: Any) -> dict[str, Any]:
     return {"thinkingBudget": budget, "includeThoughts": True}
 
 
-@register("gemini_check_thinking")
+@register("gemini_check_thinking", kind="request_finalize")
 def gemini_check_thinking(body: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """Request finalize: the merged ``thinkingConfig`` must fit the model (bounds, levels, no contradictions)."""
     config = body.get("generationConfig", {}).get("thinkingConfig")
@@ -85,7 +85,7 @@ def _check_budget(budget: int, caps: dict[str, Any], ctx: Any) -> None:
         raise _bad(f"thinking budget {budget} is outside [{low}, {high}] for {ctx.model}", ctx)
 
 
-@register("gemini_thinking_blocks")
+@register("gemini_thinking_blocks", kind="extractor")
 def gemini_thinking_blocks(parts: Any) -> list[dict[str, Any]] | None:
     """Extractor transform: thought parts → ``[{"type": "thinking", "thinking", "signature"?}]``.
 

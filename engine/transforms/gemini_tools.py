@@ -124,7 +124,7 @@ def check_combination(tools: list[dict[str, Any]], ctx: Any) -> None:
         )
 
 
-@register("gemini_tools")
+@register("gemini_tools", kind="param")
 def gemini_tools(tools: list[Any], ctx: Any) -> dict[str, Any]:
     """OpenAI ``tools`` → ``{"tools": [...]}``: one Tool with all declarations, one Tool per built-in."""
     declarations: list[dict[str, Any]] = []
@@ -142,7 +142,7 @@ def gemini_tools(tools: list[Any], ctx: Any) -> dict[str, Any]:
     return {"tools": result} if result else {}
 
 
-@register("gemini_web_search")
+@register("gemini_web_search", kind="param")
 def gemini_web_search(options: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """OpenAI ``web_search_options`` → a ``googleSearch`` tool (its OpenAI sub-options have no Vertex equivalent)."""
     tools = list(ctx.body.get("tools", []))
@@ -152,7 +152,7 @@ def gemini_web_search(options: dict[str, Any], ctx: Any) -> dict[str, Any]:
     return {"tools": tools}
 
 
-@register("gemini_tool_choice")
+@register("gemini_tool_choice", kind="param")
 def gemini_tool_choice(choice: Any, ctx: Any) -> dict[str, Any]:
     """OpenAI ``tool_choice`` → ``toolConfig.functionCallingConfig`` (a named function → ANY + allowed names)."""
     if isinstance(choice, str):
@@ -192,7 +192,7 @@ def split_call_id(call_id: str) -> tuple[str, str | None]:
     return (base, signature) if mark and signature else (call_id, None)
 
 
-@register("gemini_tool_call_ids")
+@register("gemini_tool_call_ids", kind="extractor")
 def gemini_tool_call_ids(calls: Any) -> Any:
     """Extractor transform: calls carrying a ``thoughtSignature`` get it encoded into their id."""
     if not isinstance(calls, list):

@@ -31,7 +31,7 @@ from engine.transforms.batch_output import MODEL_PATH, custom_id_labels
 _CHAT_URL = "/v1/chat/completions"
 
 
-@register("epoch_seconds")
+@register("epoch_seconds", kind="extractor")
 def epoch_seconds(value: Any) -> int | None:
     """``2024-10-16T19:33:59.153782Z`` -> 1729107239; anything that is not a timestamp -> None."""
     if not isinstance(value, str) or not value:
@@ -45,7 +45,7 @@ def epoch_seconds(value: Any) -> int | None:
     return int(moment.timestamp())
 
 
-@register("resource_id")
+@register("resource_id", kind="extractor")
 def resource_id(value: Any) -> str | None:
     """``projects/p/locations/l/batchPredictionJobs/123`` -> ``123`` (the id OpenAI clients pass back)."""
     return value.rsplit("/", 1)[-1] if isinstance(value, str) and value else None
@@ -55,7 +55,7 @@ def _bad(message: str, ctx: Any, param: str) -> BadRequestError:
     return BadRequestError(message, model=ctx.model, param=param)
 
 
-@register("gcs_uri")
+@register("gcs_uri", kind="param")
 def gcs_uri(value: str, ctx: Any) -> str:
     """A file id must be ``gs://<bucket>/<object>`` (what create_file returns)."""
     bucket, _, name = value.removeprefix("gs://").partition("/")
@@ -68,7 +68,7 @@ def gcs_uri(value: str, ctx: Any) -> str:
     return value
 
 
-@register("batch_input")
+@register("batch_input", kind="param")
 def batch_input(file_id: str, ctx: Any) -> dict[str, Any]:
     """The job's ``model``, input URI and output prefix from an input file id.
 
@@ -179,7 +179,7 @@ def convert_batch_file(data: bytes, ctx: Any) -> tuple[bytes, Any]:
     return ("\n".join(out) + "\n").encode(), resolved
 
 
-@register("openai_batch_file")
+@register("openai_batch_file", kind="request_finalize", url_vars=("object",))
 def openai_batch_file(body: dict[str, Any], ctx: Any) -> bytes:
     """The upload's content, and its object name in ``ctx.url_vars["object"]``.
 

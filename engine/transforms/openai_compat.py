@@ -24,7 +24,7 @@ def _tool_call(call: Any) -> Any:
     return {k: v for k, v in call.items() if k in TOOL_CALL_FIELDS and v is not None}
 
 
-@register("openai_messages")
+@register("openai_messages", kind="param")
 def openai_messages(messages: list[Any], ctx: Any) -> list[dict[str, Any]]:
     """Each message reduced to OpenAI's message fields."""
     out = []

@@ -66,7 +66,7 @@ def _prompt(value: Any, ctx: Any) -> str:
     )
 
 
-@register("palm_instance")
+@register("palm_instance", kind="param")
 def palm_instance(value: Any, ctx: Any) -> dict[str, Any]:
     """``messages`` or ``prompt`` → ``{"instance": {...}}`` in the model's instance format."""
     fmt = ctx.capabilities.get("instance_format", "text")
@@ -79,7 +79,7 @@ def palm_instance(value: Any, ctx: Any) -> dict[str, Any]:
     return {"instance": {PROMPT_FIELD[fmt]: _prompt(value, ctx)}}
 
 
-@register("palm_instances")
+@register("palm_instances", kind="request_finalize")
 def palm_instances(body: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """Wrap the one instance built from the parameters into ``instances: [...]``."""
     body["instances"] = [body.pop("instance", {})]

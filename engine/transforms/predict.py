@@ -51,7 +51,7 @@ def _as_list(value: Any, ctx: Any) -> list[Any]:
     return items
 
 
-@register("text_instances")
+@register("text_instances", kind="param")
 def text_instances(value: Any, ctx: Any) -> list[dict[str, Any]]:
     """One ``{"content": text}`` instance per input string."""
     instances = []
@@ -88,7 +88,7 @@ def _part(item: str, where: str, ctx: Any) -> tuple[str, Any]:
     return "text", item
 
 
-@register("multimodal_instances")
+@register("multimodal_instances", kind="param")
 def multimodal_instances(value: Any, ctx: Any) -> list[dict[str, Any]]:
     """Inputs → VisionEmbeddingModelInstance objects, packed in order (module docstring)."""
     instances: list[dict[str, Any]] = []
@@ -113,7 +113,7 @@ def multimodal_instances(value: Any, ctx: Any) -> list[dict[str, Any]]:
     return instances
 
 
-@register("predict_instances")
+@register("predict_instances", kind="request_finalize")
 def predict_instances(body: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """Copy the fields collected under ``instance`` into every instance (or make it the only one)."""
     shared = body.pop("instance", None) or {}
@@ -130,7 +130,7 @@ def float32_base64(vector: list[float]) -> str:
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
 
 
-@register("embedding_encoding")
+@register("embedding_encoding", kind="response_finalize")
 def embedding_encoding(obj: Any, raw: Any, ctx: Any) -> Any:
     """Re-encode every vector when the caller asked for ``encoding_format="base64"``."""
     if ctx.params.get("encoding_format") == "base64":

@@ -24,7 +24,7 @@ from engine.transforms import register
 SPEAK_TAG = "<speak"
 
 
-@register("speech_input")
+@register("speech_input", kind="param")
 def speech_input(value: str, ctx: Any) -> dict[str, str]:
     """``{"text": ...}`` or ``{"ssml": ...}``; an explicit ``use_ssml`` wins over detection."""
     forced = ctx.params.get("use_ssml")
@@ -39,7 +39,7 @@ def _encoding(body: dict[str, Any]) -> Any:
     return config.get("audioEncoding") if isinstance(config, dict) else None
 
 
-@register("speech_audio_encoding")
+@register("speech_audio_encoding", kind="request_finalize")
 def speech_audio_encoding(body: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """Reject an unknown ``audioConfig.audioEncoding`` with the list of valid ones."""
     valid = ctx.capabilities.get("audio_encodings") or {}
@@ -54,7 +54,7 @@ def speech_audio_encoding(body: dict[str, Any], ctx: Any) -> dict[str, Any]:
     return body
 
 
-@register("base64_bytes")
+@register("base64_bytes", kind="extractor")
 def base64_bytes(value: Any) -> bytes:
     """Decode a base64 field strictly: a truncated or corrupted payload is an error, not noise."""
     if not isinstance(value, str):
@@ -65,7 +65,7 @@ def base64_bytes(value: Any) -> bytes:
         raise ValueError(f"audio is not valid base64 ({exc})") from None
 
 
-@register("speech_media_type")
+@register("speech_media_type", kind="response_finalize")
 def speech_media_type(obj: Any, raw: Any, ctx: Any) -> Any:
     """Set ``media_type`` from the encoding that was requested."""
     types = ctx.capabilities.get("audio_encodings") or {}

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from engine.jmes import compile_expression
 from engine.registry import default_registry
+from tests.examples import examples
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -108,7 +109,7 @@ values = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(doc=st.dictionaries(st.sampled_from(KEYS), values, max_size=6))
 def test_agrees_with_reference_on_generated_documents(doc: dict[str, Any]) -> None:
     for expression in EXPRESSIONS + EXTRA:

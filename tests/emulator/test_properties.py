@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.emulator import Emulator, discovery
+from tests.examples import examples
 
 from .helpers import model_path, sse_data, user
 
@@ -17,7 +18,9 @@ MODEL = "gemini-2.0-flash-001"
 PRINTABLE = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(said=PRINTABLE)
 def test_sse_stream_reassembles_to_unary_answer(emulator: Emulator, token: str, said: str) -> None:
     headers = {"Authorization": f"Bearer {token}"}

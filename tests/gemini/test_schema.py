@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from engine.transforms.gemini_schema import VertexSchemaError, to_vertex_schema
 from tests.conformance import assert_valid_request
+from tests.examples import examples
 
 SCHEMA = "GoogleCloudAiplatformV1Schema"
 
@@ -225,7 +226,7 @@ DEFS = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(schema=SCHEMAS, defs=DEFS, ordering=st.booleans())
 def test_any_json_schema_converts_to_a_valid_vertex_schema(
     schema: Any, defs: dict[str, Any], ordering: bool
@@ -234,7 +235,7 @@ def test_any_json_schema_converts_to_a_valid_vertex_schema(
     convert(root, ordering=ordering)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(schema=SCHEMAS, defs=DEFS)
 def test_conversion_is_idempotent(schema: Any, defs: dict[str, Any]) -> None:
     """Converting a converted schema changes nothing: the output is already in Vertex's subset."""
@@ -243,7 +244,27 @@ def test_conversion_is_idempotent(schema: Any, defs: dict[str, Any]) -> None:
     assert to_vertex_schema(once, ordering=True) == once
 
 
-@settings(max_examples=100, deadline=None)
+@pytest.mark.parametrize(
+    ("schema", "expected"),
+    [
+        # found by test_conversion_is_idempotent: the enum came from the branch, the type from outside
+        ({"type": "number", "anyOf": [{"enum": [""]}]}, {"type": "NUMBER", "enum": [""], "format": "enum"}),
+        (
+            {"type": "integer", "oneOf": [{"enum": ["a"]}]},
+            {"type": "INTEGER", "enum": ["a"], "format": "enum"},
+        ),
+        ({"type": "string", "anyOf": [{"enum": [1]}]}, {"type": "STRING", "enum": ["1"], "format": "enum"}),
+    ],
+)
+def test_an_enum_from_a_single_branch_is_normalized_under_the_outer_type(
+    schema: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    once = convert(schema)
+    assert once == expected
+    assert to_vertex_schema(once) == once
+
+
+@settings(max_examples=examples(100), deadline=None)
 @given(name=_NAMES, child=SCHEMAS)
 def test_a_self_reference_anywhere_is_refused_not_looped(name: str, child: Any) -> None:
     schema = {

@@ -142,3 +142,13 @@ def test_async_create_and_cancel(vx: dict[str, Any]) -> None:
         return await engine.acancel_fine_tuning_job(fine_tuning_job_id=job.id, **vx)
 
     assert assert_fine_tuning_job(asyncio.run(main())).status == "cancelled"
+
+
+@pytest.mark.parametrize("bad", [{"learning_rate_multiplier": -0.5}, {"n_epochs": 0}])
+def test_hyperparameters_outside_their_range_are_refused_before_sending(
+    vx: dict[str, Any], emulator: Any, bad: dict[str, Any]
+) -> None:
+    """OpenAI's fine-tuning API refuses a negative learning-rate multiplier and zero epochs; so does the engine."""
+    with pytest.raises(engine.BadRequestError, match=next(iter(bad))):
+        create(vx, hyperparameters=bad)
+    assert not [r for r in emulator.requests() if r["path"].endswith("/tuningJobs")]
