@@ -435,3 +435,21 @@ def test_serve_stops_on_a_failed_migration(
     assert main(["--config", str(write_config(store_config())), "--port", "0"]) == 2
     err = capsys.readouterr().err
     assert "database migration 0001_initial.sql failed" in err and "schema version 0" in err
+
+
+def test_soft_budget_is_logged_once_and_keys_list_by_owner(
+    start_proxy: Callable[..., BackgroundProxy],
+    store_config: Callable[..., dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    proxy = start_proxy(store_config())
+    key = admin(proxy, "POST", "/key/generate", json={"soft_budget": 1e-12, "user_id": "cy"}).json()["key"]
+    admin(proxy, "POST", "/key/generate", json={"user_id": "dee"})
+    with caplog.at_level("WARNING", logger="vertexlate.proxy.store"):
+        chat(proxy, key)
+        chat(proxy, key)  # over the soft budget: still served
+    assert sum("soft budget reached" in r.message for r in caplog.records) == 1
+    listed = admin(proxy, "GET", "/key/list", params={"user_id": "cy", "return_full_object": "true"}).json()
+    assert listed["total_count"] == 1 and listed["keys"][0]["token"] == hash_key(key)
+    assert key not in str(listed)
+    assert admin(proxy, "GET", "/key/list", params={"page": "0"}).status_code == 400
