@@ -150,17 +150,21 @@ def on_shutdown_signal(callback: Callable[[], None]) -> None:
         signal.signal(sig, handler)
 
 
-def create_app(config: ProxyConfig | str | Path) -> ProxyApp:
-    """The proxy app for a validated config (or a config file path, validated here)."""
+def create_app(config: ProxyConfig | str | Path, clock: Callable[[], float] | None = None) -> ProxyApp:
+    """The proxy app for a validated config (or a config file path, validated here).
+
+    ``clock`` (monotonic seconds) drives rate-limit windows and cooldowns; tests pass a fake one.
+    """
     if not isinstance(config, ProxyConfig):
         config = load_config(config)
     for name, value in config.environment.items():  # LiteLLM's environment_variables section
         os.environ.setdefault(name, value)
     if config.set_verbose:  # process-wide, as litellm.set_verbose is in LiteLLM's proxy
         engine.set_verbose = True
-    proxy = Proxy(config)
+    proxy = Proxy(config) if clock is None else Proxy(config, clock)
     handlers: dict[Any, Any] = {HTTPException: _http_error, Exception: _unexpected}
     fallback = Starlette(routes=routes(proxy), exception_handlers=handlers)
+    fallback.router.redirect_slashes = False  # "/v1/files/" is an unknown path (404 JSON), not a 307
     fallback.state.proxy = proxy
     return ProxyApp(proxy, fallback)
 

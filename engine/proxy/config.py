@@ -27,6 +27,7 @@ DEFAULT_DATABASE = "sqlite:///vertexlate.db"  # next to the config file
 DEFAULT_KEY_CACHE_TTL = 10.0
 DEFAULT_COOLDOWN = 5.0
 DEFAULT_GRACE = 30.0
+DEFAULT_MAX_REQUEST_SIZE_MB = 100.0  # general_settings.max_request_size_mb (LiteLLM's name); 0: no limit
 
 # litellm_params keys that configure the call or the routing; every other key is a default request param.
 OPTION_KEYS = (
@@ -93,6 +94,7 @@ class ProxyConfig:
     graceful_shutdown_timeout: float = DEFAULT_GRACE
     upstream_http: str = "builtin"
     set_verbose: bool = False
+    max_request_size_mb: float = DEFAULT_MAX_REQUEST_SIZE_MB
     environment: dict[str, str] = field(default_factory=dict, repr=False)
     finetune_settings: list[dict[str, Any]] = field(default_factory=list, repr=False)
     files_settings: list[dict[str, Any]] = field(default_factory=list, repr=False)
@@ -215,6 +217,7 @@ def _build(source: Source, environment: dict[str, str]) -> ProxyConfig:
         graceful_shutdown_timeout=float(general.get("graceful_shutdown_timeout", DEFAULT_GRACE)),
         upstream_http=general.get("upstream_http", "builtin"),
         set_verbose=bool(litellm.get("set_verbose", False)),
+        max_request_size_mb=float(general.get("max_request_size_mb", DEFAULT_MAX_REQUEST_SIZE_MB)),
         environment=environment,
         finetune_settings=list(data.get("finetune_settings") or []),
         files_settings=list(data.get("files_settings") or []),

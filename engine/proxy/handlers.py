@@ -20,11 +20,13 @@ from starlette.responses import Response
 
 from engine.errors import APIError, BadRequestError, InternalServerError, NotFoundError
 from engine.proxy.config import Deployment, ProxyConfig
+from engine.proxy.intake import MIB, read_body, replay_error
 from engine.proxy.keys import Caller, KeyTable
 from engine.proxy.operations import CLIENT_FORBIDDEN, CLIENT_IGNORED, Endpoint
 from engine.proxy.router import Lease, Router
 from engine.proxy.streaming import DisconnectGuard, EventStream, dumps
 from engine.proxy.upstream import choose
+from engine.redact import short
 
 if TYPE_CHECKING:
     from engine.proxy.store.service import Store
@@ -36,16 +38,27 @@ JSON = "application/json"
 CLIENT_CLOSED = 499  # nginx's code for "client closed request"; nobody reads it, logs do
 STREAM_MARGIN = 1.0  # seconds before the grace period ends at which open streams are ended
 
+MAX_MESSAGE = 2000  # characters of an error message sent to a client; longer ones quoted client input
+
 
 def error_response(error: APIError) -> Response:
-    """OpenAI's ``{"error": {...}}`` with the error's status (and ``Retry-After`` when known)."""
+    """OpenAI's ``{"error": {...}}`` with the error's status (and ``Retry-After`` when known).
+
+    ASCII JSON, so a lone surrogate quoted from the request still makes valid UTF-8; the
+    message is capped, so a huge value quoted from the request never comes back whole.
+    """
     headers = {}
     retry_after = (error.headers or {}).get("retry-after")
     if retry_after is not None:
         headers["retry-after"] = str(retry_after)
-    return Response(
-        dumps(error.to_openai_error()), status_code=error.status_code, media_type=JSON, headers=headers
-    )
+    payload = error.to_openai_error()
+    fields = payload["error"]
+    for name in ("message", "param", "code"):
+        value = fields.get(name)
+        if isinstance(value, str) and len(value) > MAX_MESSAGE:
+            fields[name] = f"{value[:MAX_MESSAGE]}…({len(value)} characters)"
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    return Response(body, status_code=error.status_code, media_type=JSON, headers=headers)
 
 
 def internal_error(where: str) -> Response:
@@ -58,12 +71,19 @@ def internal_error(where: str) -> Response:
 
 
 def json_object(raw: bytes) -> dict[str, Any]:
-    """A request body that must be a JSON object; 400 in OpenAI's format otherwise."""
+    """A request body that must be a JSON object; 400 in OpenAI's format otherwise.
+
+    Nesting is bounded (:data:`MAX_DEPTH`): a deeper body could only exhaust the stack
+    of some later step. The bracket count gates the walk, so ordinary bodies pay two
+    byte scans and nothing else.
+    """
     try:
-        body = json.loads(raw) if raw else None
+        body = _DECODER.decode(raw.decode("utf-8")) if raw else None  # JSON is UTF-8 (RFC 8259)
+    except RecursionError:
+        raise _too_deep() from None
     except ValueError as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)[:120]
         raise BadRequestError(
             f"the request body is not valid JSON: {msg}{where}", code="invalid_json", llm_provider="proxy"
         ) from None
@@ -71,7 +91,40 @@ def json_object(raw: bytes) -> dict[str, Any]:
         raise BadRequestError(
             "the request body must be a JSON object", code="invalid_json", llm_provider="proxy"
         )
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _depth(body) > MAX_DEPTH:
+        raise _too_deep()
     return body
+
+
+# Nesting levels of objects and arrays a request body may have (tool and response schemas are the deepest parts).
+MAX_DEPTH = 64
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+# One decoder for every request: json.loads(raw, parse_constant=...) would build a new one per call.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
+def _too_deep() -> BadRequestError:
+    return BadRequestError(
+        f"the request body is nested more than {MAX_DEPTH} levels deep",
+        code="invalid_json",
+        llm_provider="proxy",
+    )
+
+
+def _depth(node: Any) -> int:
+    """Deepest nesting of dicts and lists, without recursion."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return deepest
 
 
 def _tokens(result: Any) -> int:
@@ -82,10 +135,11 @@ def _tokens(result: Any) -> int:
 class Proxy:
     """The running proxy: config, keys, router, and its shutdown state."""
 
-    def __init__(self, config: ProxyConfig) -> None:
+    def __init__(self, config: ProxyConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
-        self.keys = KeyTable(config)
-        self.router = Router(config)
+        self.keys = KeyTable(config, clock)
+        self.router = Router(config, clock=clock)
+        self.max_body = int(config.max_request_size_mb * MIB) if config.max_request_size_mb else None
         self.send = choose(config.upstream_http)
         self.created = int(time.time())
         self.draining = False
@@ -176,7 +230,20 @@ class Proxy:
 
     # ------------------------------------------------------------------ request parsing
     async def _body(self, request: Request) -> dict[str, Any]:
-        return json_object(await request.body())
+        body = json_object(await read_body(request, self.max_body))
+        if not isinstance(body.get("stream", False), (bool, type(None))):
+            raise BadRequestError(
+                f"'stream' must be true or false, got {short(body['stream'])}",
+                param="stream",
+                llm_provider="proxy",
+            )
+        if not isinstance(body.get("stream_options") or {}, dict):
+            raise BadRequestError(
+                f"'stream_options' must be an object, got {short(body['stream_options'])}",
+                param="stream_options",
+                llm_provider="proxy",
+            )
+        return body
 
     def _model(self, body: dict[str, Any], caller: Caller, endpoint: Endpoint) -> str:
         name = body.pop("model", None)
@@ -198,14 +265,14 @@ class Proxy:
         if states is None:
             available = ", ".join(n for n in self.router.states if caller.allows(n)) or "none"
             raise NotFoundError(
-                f"model {name!r} is not served by this proxy (available: {available})",
+                f"model {short(name)} is not served by this proxy (available: {available})",
                 param="model",
                 code="model_not_found",
                 llm_provider="proxy",
             )
         if not any(endpoint.operation in s.deployment.operations for s in states):
             raise BadRequestError(
-                f"model {name!r} does not support {endpoint.operation.replace('_', ' ')}",
+                f"model {short(name)} does not support {endpoint.operation.replace('_', ' ')}",
                 param="model",
                 llm_provider="proxy",
             )
@@ -227,7 +294,7 @@ class Proxy:
 
     # ------------------------------------------------------------------ endpoints
     async def handle(self, request: Request, endpoint: Endpoint) -> Response:
-        """One OpenAI POST endpoint, start to finish."""
+        """One OpenAI POST endpoint, start to finish; every failure leaves as OpenAI's error JSON."""
         started = time.time()
         try:
             caller = await self.keys.aauthenticate(request.headers.get("authorization"))
@@ -236,6 +303,8 @@ class Proxy:
             caller.admit()
         except APIError as exc:
             return error_response(exc)
+        except Exception:
+            return internal_error(request.url.path)
         try:
             return await self._serve(request, endpoint, caller, name, body, started)
         except APIError as exc:
@@ -259,7 +328,13 @@ class Proxy:
         stream = endpoint.streams and bool(body.get("stream"))
 
         async def invoke(deployment: Deployment) -> Any:
-            return await self.send(endpoint, self._kwargs(deployment, endpoint, body, stream), stream)
+            kwargs = self._kwargs(deployment, endpoint, body, stream)
+            try:
+                return await self.send(endpoint, kwargs, stream)
+            except APIError:
+                raise
+            except Exception as exc:  # not typed: the request's fault (400) if building it fails again
+                raise replay_error(exc, endpoint.operation, kwargs) from None
 
         async with DisconnectGuard(request.receive) as guard:
             result, lease = await self.router.call(name, endpoint.operation, invoke)
@@ -313,7 +388,7 @@ class Proxy:
             name = request.path_params["model"]
             if name not in self.router.states or not caller.allows(name):
                 raise NotFoundError(
-                    f"model {name!r} is not served by this proxy", param="model", code="model_not_found"
+                    f"model {short(name)} is not served by this proxy", param="model", code="model_not_found"
                 )
         except APIError as exc:
             return error_response(exc)

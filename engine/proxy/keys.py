@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from engine.errors import AuthenticationError, PermissionDeniedError, RateLimitError
 from engine.proxy.config import KeySpec, ProxyConfig
 from engine.proxy.limits import LIMIT_TEXT, Usage
+from engine.redact import short
 
 
 @dataclass
@@ -77,7 +79,7 @@ VirtualLookup = Callable[[str], Awaitable["Caller | None"]]
 class KeyTable:
     """Authenticates the ``Authorization: Bearer`` header of each request."""
 
-    def __init__(self, config: ProxyConfig) -> None:
+    def __init__(self, config: ProxyConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.required = config.auth_required
         self._callers: dict[bytes, Caller] = {}
         self.master: bytes | None = None
@@ -86,7 +88,7 @@ class KeyTable:
             self.master = _digest(config.master_key)
             self._callers[self.master] = Caller("master_key", None, token=self.master.hex())
         for spec in config.keys:
-            self._callers[_digest(spec.key)] = _caller(spec)
+            self._callers[_digest(spec.key)] = _caller(spec, clock)
 
     @staticmethod
     def _token(authorization: str | None) -> str:
@@ -136,7 +138,7 @@ class KeyTable:
             allowed = sorted(caller.models or ())
             error = AuthenticationError(
                 f"key not allowed to access model. This key can only access models={allowed}. "
-                f"Tried to access {model_name}",
+                f"Tried to access {short(model_name)}",
                 code="401",
                 param="model",
                 llm_provider="proxy",
@@ -144,15 +146,15 @@ class KeyTable:
             error.type = "key_model_access_denied"
             raise error
         raise PermissionDeniedError(
-            f"API key '{caller.alias}' is not allowed to use model {model_name!r}",
+            f"API key '{caller.alias}' is not allowed to use model {short(model_name)}",
             code="model_not_allowed",
             param="model",
         )
 
 
-def _caller(spec: KeySpec) -> Caller:
+def _caller(spec: KeySpec, clock: Callable[[], float]) -> Caller:
     limited = (
         spec.rpm_limit is not None or spec.tpm_limit is not None or spec.max_parallel_requests is not None
     )
-    usage = Usage(spec.rpm_limit, spec.tpm_limit, spec.max_parallel_requests) if limited else None
+    usage = Usage(spec.rpm_limit, spec.tpm_limit, spec.max_parallel_requests, clock) if limited else None
     return Caller(spec.alias, spec.models, usage, token=_digest(spec.key).hex())

@@ -17,10 +17,13 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from engine.proxy.app import CONFIG_ENV, GRACE_ENV, create_app, freeze_heap
 from engine.proxy.config import ProxyConfig, load_config
@@ -50,8 +53,51 @@ class ProxyServer(uvicorn.Server):
         self._captured_signals.clear()  # exit 0 after a requested shutdown, not "killed by signal"
 
 
+BAD_REQUEST_BODY = (
+    b'{"error":{"message":"the request is not valid HTTP/1.1 (the server could not parse it)",'
+    b'"type":"invalid_request_error","param":null,"code":"invalid_http"}}'
+)
+
+
+def _json_400(protocol: Any) -> None:
+    """uvicorn's answer to a request it cannot parse, as OpenAI's error JSON instead of plain text."""
+    head = [b"HTTP/1.1 400 Bad Request\r\n"]
+    head += [name + b": " + value + b"\r\n" for name, value in protocol.server_state.default_headers]
+    head += [
+        b"content-type: application/json\r\n",
+        b"content-length: " + str(len(BAD_REQUEST_BODY)).encode("ascii") + b"\r\n",
+        b"connection: close\r\n\r\n",
+    ]
+    protocol.transport.write(b"".join(head) + BAD_REQUEST_BODY)
+    protocol.transport.close()
+
+
+class JSONHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol; malformed requests get OpenAI's error JSON (the only reply before the app)."""
+
+    def send_400_response(self, msg: str) -> None:
+        _json_400(self)
+
+
+class JSONH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with the same JSON 400."""
+
+    def send_400_response(self, msg: str) -> None:
+        _json_400(self)
+
+
+def http_protocol() -> type:
+    """The protocol class uvicorn's ``http="auto"`` would pick, with the JSON 400 (httptools if installed)."""
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return JSONH11Protocol
+    return JSONHttpToolsProtocol
+
+
 def _uvicorn_options(args: argparse.Namespace, grace: float) -> dict[str, Any]:
     return {
+        "http": http_protocol(),
         "host": args.host,
         "port": args.port,
         "timeout_graceful_shutdown": int(grace),
@@ -160,8 +206,14 @@ def _granian(args: argparse.Namespace, grace: float) -> int:
 class BackgroundProxy:
     """The proxy on 127.0.0.1 in a background thread (tests, benchmarks); a context manager."""
 
-    def __init__(self, config: ProxyConfig, grace: float = 2.0, **uvicorn_options: Any) -> None:
-        self.app = create_app(config)
+    def __init__(
+        self,
+        config: ProxyConfig,
+        grace: float = 2.0,
+        clock: Callable[[], float] | None = None,
+        **uvicorn_options: Any,
+    ) -> None:
+        self.app = create_app(config, clock)
         self.proxy: Proxy = self.app.proxy
         self.proxy.grace = self.grace = grace
         self.options = uvicorn_options
@@ -179,7 +231,13 @@ class BackgroundProxy:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))
         self.port = self._socket.getsockname()[1]
-        options = {"log_level": "warning", "access_log": False, "lifespan": "on", **self.options}
+        options = {
+            "http": http_protocol(),
+            "log_level": "warning",
+            "access_log": False,
+            "lifespan": "on",
+            **self.options,
+        }
         config = uvicorn.Config(self.app, timeout_graceful_shutdown=int(self.grace), **options)
         self._server = ProxyServer(config, self.proxy)
         self._thread = threading.Thread(

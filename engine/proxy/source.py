@@ -8,17 +8,20 @@ plain dicts and lists and asks :meth:`Source.where` for a position.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.redact import MASK, is_secret_name
+
 ENV_PREFIX = "os.environ/"
-# Keys whose values must never appear in a message (they hold keys or credentials).
-SECRET_KEYS = frozenset(
-    {"master_key", "key", "vertex_credentials", "gcs_path_service_account", "api_key", "private_key"}
-)
+PUBLIC_NAMES = frozenset({"key_alias"})  # secret-sounding names whose values are meant to be shown
+# Shorter values are not masked inside messages (they would garble them, and guess nothing).
+SHORTEST_SECRET = 4
 
 
 class ConfigError(Exception):
@@ -40,6 +43,8 @@ class Source:
     tree: Any
     data: Any
     problems: list[str] = field(default_factory=list)
+    # Values no message may contain: everything under a secret-bearing key, every resolved os.environ/ value.
+    secrets: set[str] = field(default_factory=set, repr=False)
 
     def line(self, keys: Iterable[Any]) -> int:
         """1-based line of the deepest key of ``keys`` that exists in the file."""
@@ -59,7 +64,34 @@ class Source:
         return f"{self.path}:{self.line(keys)}: {dotted(keys)}"
 
     def problem(self, keys: Iterable[Any], message: str) -> None:
-        self.problems.append(f"{self.where(keys)}: {message}")
+        self.problems.append(self.scrub(f"{self.where(keys)}: {message}"))
+
+    def scrub(self, message: str) -> str:
+        """``message`` with every secret value (also as repr or JSON would quote it) replaced by ``***``.
+
+        The last line of defence: whoever words a problem (schema, specs, credentials,
+        settings), no value of a secret-bearing key and no value read from the
+        environment reaches the terminal.
+        """
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            for form in {secret, repr(secret)[1:-1], json.dumps(secret)[1:-1]}:
+                message = message.replace(form, MASK)
+        return message
+
+    def add_secrets(self, node: Any, under_secret: bool = False) -> None:
+        """Remember the string values under secret-bearing keys (``key``, ``*_key``, credentials, tokens, ...)."""
+        if isinstance(node, dict):
+            for k, v in node.items():
+                self.add_secrets(v, under_secret or (is_secret_name(k) and k not in PUBLIC_NAMES))
+        elif isinstance(node, list):  # a list of entries (general_settings.keys) is not secret as a whole
+            for v in node:
+                self.add_secrets(v, under_secret and not isinstance(v, dict))
+        elif under_secret and isinstance(node, str):
+            if len(node) >= SHORTEST_SECRET and not node.startswith(ENV_PREFIX):
+                self.secrets.add(node)
+            if node.lstrip().startswith("{"):  # a credential as a JSON string
+                with contextlib.suppress(ValueError, RecursionError):
+                    self.add_secrets(json.loads(node), True)
 
 
 def dotted(keys: Iterable[Any]) -> str:
@@ -70,7 +102,8 @@ def dotted(keys: Iterable[Any]) -> str:
 
 
 def is_secret(keys: Iterable[Any]) -> bool:
-    return any(isinstance(k, str) and k in SECRET_KEYS for k in keys)
+    """Whether a value at this key path may hold a secret (any secret-bearing key on the path)."""
+    return any(is_secret_name(k) for k in keys)
 
 
 def read(path: str | Path) -> Source:
@@ -85,14 +118,35 @@ def read(path: str | Path) -> Source:
     try:
         tree = YAML(typ="rt").load(text)
     except Exception as exc:  # ruamel raises several types; all mean "not YAML"
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise ConfigError(
-            [f"{path}:{line}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]
-        ) from None
+        raise ConfigError([f"{path}:{_yaml_problem(exc, text)}"]) from None
     if tree is None:
         raise ConfigError([f"{path}:1: the config file is empty (it needs at least a model_list)"])
-    return Source(path, tree, plain(tree))
+    source = Source(path, tree, plain(tree))
+    source.add_secrets(source.data)
+    if isinstance(source.data, dict):  # environment_variables feed os.environ/ references: all secret
+        source.add_secrets(source.data.get("environment_variables"), True)
+    return source
+
+
+def _yaml_problem(exc: Exception, text: str) -> str:
+    """``line: not valid YAML: what``, never quoting a value (ruamel's own text quotes both duplicates).
+
+    Only ruamel's ``problem`` phrase is used, never ``str(exc)``, which prints the
+    offending source lines (a private key's, say).
+    """
+    from ruamel.yaml.constructor import DuplicateKeyError
+
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else 1
+    if isinstance(exc, DuplicateKeyError) and mark is not None:
+        lines = text.splitlines()
+        written = lines[mark.line][mark.column :] if mark.line < len(lines) else ""
+        key = written.split(":", 1)[0].strip().strip("'\"") or "?"
+        first = getattr(exc, "context_mark", None)
+        since = f" (first written on line {first.line + 1})" if first is not None else ""
+        return f"{line}: not valid YAML: duplicate key {key!r}{since}"
+    problem = getattr(exc, "problem", None)
+    return f"{line}: not valid YAML: {problem if isinstance(problem, str) else type(exc).__name__}"
 
 
 def plain(node: Any) -> Any:
@@ -130,6 +184,7 @@ def resolve_env(source: Source, extra: Mapping[str, str]) -> None:
             if value is None:
                 source.problem(keys, f"environment variable {name!r} is not set")
                 return node
+            source.add_secrets(value, True)
             return value
         return node
 
@@ -157,6 +212,11 @@ def _message(err: Any, keys: list[Any]) -> str:
         return f"missing required key {missing[0]!r}" if missing else err.message
     if err.validator == "additionalProperties":
         return err.message.replace("Additional properties are not allowed", "unknown key")
-    if is_secret(keys):
-        return f"invalid value (schema rule {err.validator}: {err.validator_value!r})"
+    if is_secret(keys) or isinstance(err.instance, (dict, list)):  # a container's text would quote its values
+        return f"invalid value (schema rule {err.validator}: {_rule(err.validator_value)})"
     return err.message
+
+
+def _rule(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:80]}…"

@@ -25,6 +25,19 @@ VISION = "vertex_ai/gemini-1.0-pro-vision-001"
 FLASH = "vertex_ai/gemini-2.5-flash"
 
 
+class FakeClock:
+    """The proxy's clock (rate-limit windows, cooldowns) under the test's control: it moves only when told."""
+
+    def __init__(self, now: float = 60_000.0) -> None:  # the start of a minute, far from its end
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @pytest.fixture
 def deployment(emulator: Any, service_account: dict[str, Any]) -> Callable[..., dict[str, Any]]:
     """``deployment(name, model, project=..., location=..., **litellm_params)`` -> a model_list entry."""
@@ -71,8 +84,8 @@ def start_proxy(emulator: Any, write_config: Callable[..., Path]) -> Iterator[Ca
     started: list[BackgroundProxy] = []
     emulator.reset()
 
-    def start(config: dict[str, Any]) -> BackgroundProxy:
-        proxy = BackgroundProxy(load_config(write_config(config))).start()
+    def start(config: dict[str, Any], clock: Callable[[], float] | None = None) -> BackgroundProxy:
+        proxy = BackgroundProxy(load_config(write_config(config)), clock=clock).start()
         started.append(proxy)
         return proxy
 

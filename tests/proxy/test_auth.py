@@ -11,7 +11,7 @@ import openai
 import pytest
 
 from engine.proxy import BackgroundProxy
-from tests.proxy.conftest import FLASH, MASTER_KEY, VISION
+from tests.proxy.conftest import FLASH, MASTER_KEY, VISION, FakeClock
 
 HELLO = [{"role": "user", "content": "hi"}]
 TEAM_KEY = "sk-team-a-0123456789"
@@ -19,8 +19,13 @@ LIMITED_KEY = "sk-limited-0123456789"
 
 
 @pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
 def keyed(
-    start_proxy: Callable[..., BackgroundProxy], deployment: Callable[..., dict[str, Any]]
+    start_proxy: Callable[..., BackgroundProxy], deployment: Callable[..., dict[str, Any]], clock: FakeClock
 ) -> BackgroundProxy:
     return start_proxy(
         {
@@ -32,7 +37,8 @@ def keyed(
                     {"key": LIMITED_KEY, "key_alias": "limited", "rpm_limit": 2},
                 ],
             },
-        }
+        },
+        clock=clock,
     )
 
 
@@ -71,7 +77,7 @@ def test_listed_key_is_limited_to_its_models(keyed: BackgroundProxy, emulator: A
     assert not [r for r in emulator.requests() if "gemini-1.0-pro-vision-001" in r["path"]]
 
 
-def test_key_rpm_limit_is_429(keyed: BackgroundProxy) -> None:
+def test_key_rpm_limit_is_429(keyed: BackgroundProxy, clock: FakeClock) -> None:
     client = api(keyed, LIMITED_KEY)
     for _ in range(2):
         client.chat.completions.create(model="gemini-flash", messages=HELLO)
@@ -80,6 +86,11 @@ def test_key_rpm_limit_is_429(keyed: BackgroundProxy) -> None:
     assert "limited" in info.value.message
     # other keys are not affected
     assert api(keyed, MASTER_KEY).chat.completions.create(model="gemini-flash", messages=HELLO).choices
+    clock.advance(59.9)  # still the same minute
+    with pytest.raises(openai.RateLimitError):
+        client.chat.completions.create(model="gemini-flash", messages=HELLO)
+    clock.advance(0.1)  # the next one
+    assert client.chat.completions.create(model="gemini-flash", messages=HELLO).choices
 
 
 def test_no_master_key_means_open(

@@ -30,7 +30,7 @@ from tests.jobs.helpers import (
     jsonl,
     last_request,
 )
-from tests.proxy.conftest import FLASH, MASTER_KEY
+from tests.proxy.conftest import FLASH, MASTER_KEY, FakeClock
 
 VERTEX = {"custom_llm_provider": "vertex_ai"}  # the seed's extra_body on every call
 TRAINING_FILE = "gs://cloud-samples-data/ai-platform/generative_ai/sft_train_data.jsonl"  # the seed's
@@ -314,11 +314,9 @@ def test_per_key_limits_count_job_calls(
             "model_list": [deployment("gemini-flash", FLASH)],
             "general_settings": {"keys": [{"key": key, "models": ["gemini-flash"], "rpm_limit": 1}]},
             **settings,
-        }
+        },
+        clock=FakeClock(),  # one fixed minute: no window can roll over mid-test
     )
-    for caller in proxy.proxy.keys._callers.values():  # one fixed minute: no window can roll over mid-test
-        if caller.usage is not None:
-            caller.usage.clock = lambda: 0.0
     api = openai.OpenAI(base_url=proxy.url + "/v1", api_key=key, max_retries=0)
     assert api.fine_tuning.jobs.list(extra_query=VERTEX).data == []
     with pytest.raises(openai.RateLimitError):

@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from engine.proxy import BackgroundProxy
-from tests.proxy.conftest import FLASH, MASTER_KEY, VISION, upstream_paths
+from tests.proxy.conftest import FLASH, MASTER_KEY, VISION, FakeClock, upstream_paths
 
 HELLO = [{"role": "user", "content": "hi"}]
 PROJECT = re.compile(r"/projects/([^/]+)/locations/([^/]+)/")
@@ -104,6 +104,7 @@ def test_num_retries_retries_the_only_deployment(
 def test_deployment_rpm_is_respected(
     start_proxy: Callable[..., BackgroundProxy], deployment: Callable[..., dict[str, Any]], emulator: Any
 ) -> None:
+    clock = FakeClock()  # one minute for the whole test, however long it takes on the wall clock
     proxy = start_proxy(
         {
             "model_list": [
@@ -111,10 +112,60 @@ def test_deployment_rpm_is_respected(
                 deployment("g", VISION, project="large", rpm=1000, weight=1),
             ],
             "general_settings": {"master_key": MASTER_KEY},
-        }
+        },
+        clock=clock,
     )
     client = api(proxy)
     for _ in range(30):
         client.chat.completions.create(model="g", messages=HELLO)
     counts = Counter(projects(emulator))
     assert counts["small"] == 2 and counts["large"] == 28  # equal weights: "small" fills up early
+    clock.advance(60)  # the next minute: "small" takes requests again
+    for _ in range(30):
+        client.chat.completions.create(model="g", messages=HELLO)
+    assert Counter(projects(emulator))["small"] == 4
+
+
+def test_a_client_caused_404_does_not_take_the_group_offline(
+    standard: BackgroundProxy, emulator: Any
+) -> None:
+    """A ``cached_content`` that does not exist is the client's 404: one upstream call, nobody cooled down."""
+    missing = "projects/proj-a/locations/us-central1/cachedContents/1234567890"
+    client = api(standard)
+    for _ in range(3):
+        with pytest.raises(openai.NotFoundError) as info:
+            client.chat.completions.create(
+                model="gemini-vision", messages=HELLO, extra_body={"cached_content": missing}
+            )
+        assert "cached content" in info.value.message
+    assert len(upstream_paths(emulator)) == 3  # each bad request reached one deployment only
+    assert httpx.get(standard.url + "/health/readiness").json()["cooling_down"] == []
+    for _ in range(4):  # everyone else is still served, by both deployments
+        assert (
+            client.chat.completions.create(model="gemini-vision", messages=HELLO).choices[0].message.content
+        )
+
+
+def test_a_deployment_without_the_model_fails_over(
+    start_proxy: Callable[..., BackgroundProxy], deployment: Callable[..., dict[str, Any]], emulator: Any
+) -> None:
+    """Vertex's "Publisher Model ... was not found" names the deployment's model: that one is cooled down."""
+    message = (
+        "Publisher Model `projects/proj-a/locations/us-central1/publishers/google/models/gemini-1.0-pro-vision-001` "
+        "was not found or your project does not have access to it."
+    )
+    proxy = start_proxy(
+        {
+            "model_list": [
+                deployment("g", VISION, project="proj-a", weight=1e9),  # asked first
+                deployment("g", VISION, project="proj-b", weight=1e-9),
+            ],
+            "general_settings": {"master_key": MASTER_KEY},
+        },
+        clock=FakeClock(),
+    )
+    emulator.script("gemini-1.0-pro-vision-001", [{"status": 404, "message": message}])
+    raw = api(proxy).chat.completions.with_raw_response.create(model="g", messages=HELLO)
+    assert raw.headers["x-vertexlate-deployment"] == "g-1"
+    assert projects(emulator) == ["proj-a", "proj-b"]
+    assert httpx.get(proxy.url + "/health/readiness").json()["cooling_down"] == ["g-0"]
