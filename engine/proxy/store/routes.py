@@ -44,12 +44,18 @@ def _nullable(check: Check) -> Check:
     return lambda v: v is None or check(v)
 
 
+MAX_COUNT = 2**62  # fits both databases' 64-bit integers
+MAX_AMOUNT = 1e15  # USD; far beyond any budget
+
+
 def _number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+    return (
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v <= MAX_AMOUNT
+    )
 
 
 def _count(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_COUNT
 
 
 def _text(v: Any) -> bool:
@@ -60,8 +66,12 @@ def _names(v: Any) -> bool:
     return isinstance(v, list) and all(isinstance(x, str) and x for x in v)
 
 
+MAX_DURATION = 100 * 365 * 86400.0  # seconds; a longer "duration" is a typo, not a plan
+
+
 def _duration(v: Any) -> bool:
-    return isinstance(v, str) and duration_seconds(v) is not None
+    seconds = duration_seconds(v) if isinstance(v, str) and len(v) <= 16 else None
+    return seconds is not None and 0 < seconds <= MAX_DURATION
 
 
 def _expires(v: Any) -> bool:
@@ -74,12 +84,12 @@ def _member(v: Any) -> bool:
 
 BUDGET_FIELDS: dict[str, tuple[Check, str]] = {
     "models": (_names, "a list of model names"),
-    "max_budget": (_nullable(_number), "a number >= 0 or null"),
-    "soft_budget": (_nullable(_number), "a number >= 0 or null"),
+    "max_budget": (_nullable(_number), "a number from 0 to 1e15, or null"),
+    "soft_budget": (_nullable(_number), "a number from 0 to 1e15, or null"),
     "budget_duration": (_nullable(_duration), 'a duration like "30s", "1h", "30d", "1mo", or null'),
-    "rpm_limit": (_nullable(_count), "an integer >= 0 or null"),
-    "tpm_limit": (_nullable(_count), "an integer >= 0 or null"),
-    "max_parallel_requests": (_nullable(_count), "an integer >= 0 or null"),
+    "rpm_limit": (_nullable(_count), "an integer from 0 to 2**62, or null"),
+    "tpm_limit": (_nullable(_count), "an integer from 0 to 2**62, or null"),
+    "max_parallel_requests": (_nullable(_count), "an integer from 0 to 2**62, or null"),
     "metadata": (lambda v: isinstance(v, dict), "an object"),
     "blocked": (lambda v: isinstance(v, bool), "true or false"),
 }
@@ -133,6 +143,8 @@ def _checked(
     for name, value in body.items():
         if name in fields and not fields[name][0](value):
             raise _bad(f"{name} must be {fields[name][1]}, got {short(value)}", name)
+        if name in ("max_budget", "soft_budget") and value is not None:
+            body[name] = float(value)  # stored as DOUBLE PRECISION on both databases
     return body
 
 
