@@ -137,9 +137,7 @@ def test_management_gets_never_answer_5xx(proxy: BackgroundProxy, path: str, par
     _check(httpx.get(proxy.url + path, params=params, headers=AUTH, timeout=30))
 
 
-def test_a_generated_key_survives_the_fuzz(
-    proxy: BackgroundProxy, start: Callable[..., Any] | None = None
-) -> None:
+def test_a_generated_key_survives_the_fuzz(proxy: BackgroundProxy) -> None:
     made = httpx.post(proxy.url + "/key/generate", json={"models": ["flash"]}, headers=AUTH)
     assert made.status_code == 200
     info = httpx.get(proxy.url + "/key/info", params={"key": made.json()["key"]}, headers=AUTH)
