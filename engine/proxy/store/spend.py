@@ -82,10 +82,11 @@ class SpendWriter:
             self.flushing = deltas
             try:
                 await self.records.apply_spend(rows)
+            except asyncio.CancelledError:  # cancelled mid-write: keep the rows (a retry counts them once)
+                self._restore(rows, deltas)
+                raise
             except Exception as exc:  # any driver error: keep everything, try again later
-                self.rows[:0] = rows
-                for entity, amount in deltas.items():
-                    self.deltas[entity] += amount
+                self._restore(rows, deltas)
                 self.failures += 1
                 if self._outage_since is None:
                     self._outage_since = time.monotonic()
@@ -110,10 +111,16 @@ class SpendWriter:
                 self._outage_since = None
             return True
 
+    def _restore(self, rows: list[dict[str, Any]], deltas: dict[tuple[str, str], float]) -> None:
+        self.rows[:0] = rows
+        for entity, amount in deltas.items():
+            self.deltas[entity] += amount
+
     async def close(self, timeout: float = 10.0) -> None:
         """Stop the loop and flush what is left (retrying until ``timeout``); log what could not be written."""
         if self._task is not None:
-            self._task.cancel()
+            async with self._lock:  # not in the middle of a write
+                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None

@@ -137,3 +137,20 @@ def test_end_to_end_budget_with_the_openai_client(
     admin(proxy, "GET", "/spend/logs")
     spend = admin(proxy, "GET", "/key/info", params={"key": key}).json()["info"]["spend"]
     assert spend == pytest.approx(sum(costs), rel=1e-9)
+
+
+async def test_a_write_cancelled_midway_keeps_its_rows() -> None:
+    class Slow(FlakyRecords):
+        async def apply_spend(self, rows: list[dict[str, Any]]) -> int:
+            await asyncio.sleep(3600)
+            return 0
+
+    writer = SpendWriter(Slow(), interval=3600)  # type: ignore[arg-type]
+    writer.add(spend_row(api_key="k", spend=1.0, start_time=0, end_time=0, latency_ms=1, status="success"))
+    task = asyncio.ensure_future(writer.flush())
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(writer.rows) == 1 and writer.unwritten(("key", "k")) == 1.0
