@@ -66,6 +66,20 @@ SPEND_COLUMNS = (
     "error_type",
     "metadata",
 )
+SPEND_TYPES = {
+    **{c: "text" for c in SPEND_COLUMNS},
+    **{
+        c: "int8"
+        for c in ("prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "total_tokens")
+    },
+    **{c: "float8" for c in ("spend", "start_time", "end_time", "latency_ms")},
+}
+# PostgreSQL: one array per column (asyncpg encodes them in binary), unnested into rows.
+PG_INSERT = (
+    f"INSERT INTO vx_spend_logs ({', '.join(SPEND_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"?::{SPEND_TYPES[c]}[]" for c in SPEND_COLUMNS)
+    + ") ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
+)
 DURATION = re.compile(r"^(\d+)(s|m|h|d|w|mo)\Z")
 INSERT_CHUNK = 500  # rows per INSERT statement (20 columns: well under both databases' parameter limits)
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "mo": 30 * 86400}
@@ -235,12 +249,19 @@ class Records:
         async with self.db.transaction() as conn:
             for start in range(0, len(rows), INSERT_CHUNK):
                 chunk = rows[start : start + INSERT_CHUNK]
-                values = ", ".join("(" + ", ".join("?" * len(SPEND_COLUMNS)) + ")" for _ in chunk)
-                inserted = await conn.fetch(
-                    f"INSERT INTO vx_spend_logs ({', '.join(SPEND_COLUMNS)}) VALUES {values} "
-                    "ON CONFLICT (request_id) DO NOTHING RETURNING request_id",
-                    *[row[c] for row in chunk for c in SPEND_COLUMNS],  # database-ready rows (spend_row)
-                )
+                if (
+                    self.db.dialect == "postgresql"
+                ):  # one statement text whatever the row count: prepared once
+                    inserted = await conn.fetch(
+                        PG_INSERT, *[[row[c] for row in chunk] for c in SPEND_COLUMNS]
+                    )
+                else:
+                    values = ", ".join("(" + ", ".join("?" * len(SPEND_COLUMNS)) + ")" for _ in chunk)
+                    inserted = await conn.fetch(
+                        f"INSERT INTO vx_spend_logs ({', '.join(SPEND_COLUMNS)}) VALUES {values} "
+                        "ON CONFLICT (request_id) DO NOTHING RETURNING request_id",
+                        *[row[c] for row in chunk for c in SPEND_COLUMNS],  # database-ready rows (spend_row)
+                    )
                 new = {r["request_id"] for r in inserted}
                 added += len(new)
                 deltas: dict[tuple[str, str], float] = {}
