@@ -80,6 +80,10 @@ PG_INSERT = (
     + ", ".join(f"?::{SPEND_TYPES[c]}[]" for c in SPEND_COLUMNS)
     + ") ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
 )
+SQLITE_INSERT = (
+    f"INSERT INTO vx_spend_logs ({', '.join(SPEND_COLUMNS)}) VALUES ({', '.join('?' * len(SPEND_COLUMNS))}) "
+    "ON CONFLICT (request_id) DO NOTHING"
+)
 DURATION = re.compile(r"^(\d+)(s|m|h|d|w|mo)\Z")
 INSERT_CHUNK = 500  # rows per INSERT statement (20 columns: well under both databases' parameter limits)
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "mo": 30 * 86400}
@@ -255,13 +259,16 @@ class Records:
                     inserted = await conn.fetch(
                         PG_INSERT, *[[row[c] for row in chunk] for c in SPEND_COLUMNS]
                     )
-                else:
-                    values = ", ".join("(" + ", ".join("?" * len(SPEND_COLUMNS)) + ")" for _ in chunk)
-                    inserted = await conn.fetch(
-                        f"INSERT INTO vx_spend_logs ({', '.join(SPEND_COLUMNS)}) VALUES {values} "
-                        "ON CONFLICT (request_id) DO NOTHING RETURNING request_id",
-                        *[row[c] for row in chunk for c in SPEND_COLUMNS],  # database-ready rows (spend_row)
+                else:  # one prepared statement for all rows; rows already there (a retried batch) are skipped
+                    marks = ", ".join("?" * len(chunk))
+                    present = await conn.fetch(
+                        f"SELECT request_id FROM vx_spend_logs WHERE request_id IN ({marks})",
+                        *[row["request_id"] for row in chunk],
                     )
+                    seen = {r["request_id"] for r in present}
+                    fresh = [row for row in chunk if row["request_id"] not in seen]
+                    await conn.executemany(SQLITE_INSERT, [[row[c] for c in SPEND_COLUMNS] for row in fresh])
+                    inserted = [{"request_id": row["request_id"]} for row in fresh]
                 new = {r["request_id"] for r in inserted}
                 added += len(new)
                 deltas: dict[tuple[str, str], float] = {}
