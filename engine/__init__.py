@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.dialects import PUBLIC as _DIALECT_CALLS  # a name table: no I/O, nothing heavy
 from engine.errors import (
     APIConnectionError,
     APIError,
@@ -60,6 +61,10 @@ _LAZY = {
     "aimage_generation": "engine.api",
     "speech": "engine.api",
     "aspeech": "engine.api",
+    "token_counter": "engine.api",
+    "count_tokens": "engine.api",
+    "acount_tokens": "engine.api",
+    "atoken_counter": "engine.api",
     "create_file": "engine.api",
     "acreate_file": "engine.api",
     "retrieve_file": "engine.api",
@@ -101,6 +106,9 @@ _LAZY = {
     "SpeechResponse": "engine.types",
     "FileContent": "engine.types",
 }
+
+# The other APIs' calls (Anthropic Messages, OpenAI Responses) are named by their package.
+_LAZY.update(_DIALECT_CALLS)
 
 __all__ = [
     "APIConnectionError",

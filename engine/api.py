@@ -10,10 +10,12 @@ Each call runs the same generic pipeline, whatever the model family:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -171,6 +173,7 @@ def prepare(operation: str, kwargs: dict[str, Any]) -> Call:
     headers = {"content-type": "application/json"}
     if op.headers and context is not None:
         headers.update({k: t.render(context) for k, t in op.headers.items()})
+    headers.update(ctx.headers)  # what the spec's transforms derived from the body (e.g. anthropic-beta)
     if options.get("extra_headers"):
         headers.update(options["extra_headers"])
     stream_options = options.get("stream_options") or {}
@@ -391,7 +394,15 @@ def _chat_stream(call: Call) -> ChatStream:
     spec = call.op.stream
     assert spec is not None
     cls = StrictChatStream if call.strict else ChatStream
-    return cls(spec.events, spec.chunk, spec.event_key, call.model, call.include_usage)
+    return cls(
+        spec.events,
+        spec.chunk,
+        spec.event_key,
+        call.model,
+        call.include_usage,
+        call.context,
+        spec.chunk_finalize,
+    )
 
 
 def _decode(call: Call, data: str) -> Any | None:
@@ -406,8 +417,23 @@ def _decode(call: Call, data: str) -> Any | None:
             f"malformed stream event from Vertex AI: {data[:200]!r}", model=call.model
         ) from None
     if spec.error_key is not None and spec.error_key.search(event) is not None:
-        raise upstream_error(call.resolved.family.errors, 500, json.dumps(event).encode(), {}, call.model)
+        raise stream_error(call, event)
     return event
+
+
+def stream_error(call: Call, event: Any) -> APIError:
+    """The typed error for an error event inside a stream (the spec's error table, its ``error_status``).
+
+    Vertex sends ``data: {"error": {"code": 429, ...}}`` mid-stream after a 200; Anthropic an
+    ``error`` event with a type. Either way the answer so far is incomplete, so it must raise.
+    """
+    spec = call.op.stream
+    status = spec.error_status(event) if spec is not None and spec.error_status is not None else None
+    if isinstance(status, str) and status.isdigit():
+        status = int(status)
+    if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
+        status = 500
+    return upstream_error(call.resolved.family.errors, status, json.dumps(event).encode(), {}, call.model)
 
 
 def _finalize_stream(call: Call, normalizer: ChatStream) -> None:
@@ -501,8 +527,81 @@ def _send_and_parse(call: Call) -> OpenAIObject:
         response.close()
 
 
+# --------------------------------------------------------------------------- implicit context caching
+
+_PREFIX_CACHES: dict[
+    str, tuple[str, float]
+] = {}  # content key -> (cachedContents name, expiry, epoch seconds)
+_CACHE_MARGIN = 30.0  # a cache this close to expiry is not reused
+
+
+def _cache_plan(call: Call, kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """(content key, create_cached_content arguments) when the call has a prefix to cache."""
+    pending = call.context.prefix_cache
+    if not pending:
+        return None
+    params = call.context.params
+    keyed = [call.url.split(":")[0], pending["messages"], params.get("tools"), params.get("tool_choice")]
+    key = hashlib.sha256(json.dumps(keyed, sort_keys=True, default=str).encode()).hexdigest()
+    skipped = ("stream", "stream_options", "extra_body")  # extra_body belongs to the generateContent call
+    options = {k: v for k, v in kwargs.items() if k in ENGINE_OPTIONS and k not in skipped}
+    create = {
+        **options,
+        "messages": pending["messages"],
+        "tools": params.get("tools"),
+        "tool_choice": params.get("tool_choice"),
+        "ttl": pending.get("ttl"),
+        "display_name": f"vertexlate-{key[:32]}",
+    }
+    return key, {k: v for k, v in create.items() if v is not None}
+
+
+def _cached(key: str) -> str | None:
+    hit = _PREFIX_CACHES.get(key)
+    return hit[0] if hit and hit[1] > time.time() + _CACHE_MARGIN else None
+
+
+def _use_cache(call: Call, key: str, created: Any) -> Call:
+    if isinstance(created, APIError):  # e.g. a prefix under the model's minimum: send it all, uncached
+        log.warning("context cache not created for %s (%s); sending the whole prompt", call.model, created)
+        return replace(call, body=call.context.prefix_cache["fallback"])  # type: ignore[index]
+    name = created["id"]
+    _PREFIX_CACHES[key] = (name, float(created.get("expires_at") or time.time() + 3600))
+    return replace(call, body={**call.body, "cachedContent": name})  # type: ignore[dict-item]
+
+
+def attach_prefix_cache(call: Call, kwargs: dict[str, Any]) -> Call:
+    """``cache_control`` markers (LiteLLM's convention): create or reuse the prefix's cachedContents."""
+    plan = _cache_plan(call, kwargs)
+    if plan is None:
+        return call
+    key, create = plan
+    if name := _cached(key):
+        return replace(call, body={**call.body, "cachedContent": name})  # type: ignore[dict-item]
+    try:
+        created: Any = run("create_cached_content", create)
+    except BadRequestError as exc:
+        created = exc
+    return _use_cache(call, key, created)
+
+
+async def aattach_prefix_cache(call: Call, kwargs: dict[str, Any]) -> Call:
+    """Async :func:`attach_prefix_cache`."""
+    plan = _cache_plan(call, kwargs)
+    if plan is None:
+        return call
+    key, create = plan
+    if name := _cached(key):
+        return replace(call, body={**call.body, "cachedContent": name})  # type: ignore[dict-item]
+    try:
+        created: Any = await arun("create_cached_content", create)
+    except BadRequestError as exc:
+        created = exc
+    return _use_cache(call, key, created)
+
+
 def run(operation: str, kwargs: dict[str, Any]) -> Any:
-    call = prepare(operation, kwargs)
+    call = attach_prefix_cache(prepare(operation, kwargs), kwargs)
     parts = split(call)
     if len(parts) > 1:
         from concurrent.futures import ThreadPoolExecutor
@@ -549,7 +648,7 @@ async def _arun_parts(call: Call, parts: list[Call]) -> Any:
 
 
 async def arun(operation: str, kwargs: dict[str, Any]) -> Any:
-    call = prepare(operation, kwargs)
+    call = await aattach_prefix_cache(prepare(operation, kwargs), kwargs)
     parts = split(call)
     if len(parts) > 1:
         return await _arun_parts(call, parts)
@@ -615,6 +714,50 @@ def speech(model: str, input: str | None = None, voice: Any = None, **kwargs: An
 
 async def aspeech(model: str, input: str | None = None, voice: Any = None, **kwargs: Any) -> Any:  # noqa: A002
     return await arun("speech", {"model": model, "input": input, "voice": voice, **kwargs})
+
+
+def _count_arguments(model: str, messages: Any, text: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    if messages is None and text is not None:
+        joined = text if isinstance(text, str) else " ".join(t for t in text if isinstance(t, str))
+        messages = [{"role": "user", "content": joined}]
+    return {"model": model, "messages": messages, **kwargs}
+
+
+def _total(result: Any) -> int:
+    total = result.get("total_tokens")
+    if not isinstance(total, int) or isinstance(total, bool):
+        raise APIResponseValidationError(f"the token count reply has no total: {dict(result)!r:.200}")
+    return total
+
+
+def count_tokens(
+    model: str, messages: list[dict[str, Any]] | None = None, text: Any = None, **kwargs: Any
+) -> Any:
+    """The whole count as an object (``total_tokens`` and what the model adds, e.g. billable characters);
+    what the proxy's ``/utils/token_counter`` returns."""
+    return run("count_tokens", _count_arguments(model, messages, text, kwargs))
+
+
+async def acount_tokens(
+    model: str, messages: list[dict[str, Any]] | None = None, text: Any = None, **kwargs: Any
+) -> Any:
+    """Async :func:`count_tokens`."""
+    return await arun("count_tokens", _count_arguments(model, messages, text, kwargs))
+
+
+def token_counter(
+    model: str, messages: list[dict[str, Any]] | None = None, text: Any = None, **kwargs: Any
+) -> int:
+    """The prompt's token count as the model counts it (LiteLLM's name and arguments), through the
+    family's ``count_tokens`` operation (Gemini ``:countTokens``, Claude's count-tokens endpoint)."""
+    return _total(run("count_tokens", _count_arguments(model, messages, text, kwargs)))
+
+
+async def atoken_counter(
+    model: str, messages: list[dict[str, Any]] | None = None, text: Any = None, **kwargs: Any
+) -> int:
+    """Async :func:`token_counter`."""
+    return _total(await arun("count_tokens", _count_arguments(model, messages, text, kwargs)))
 
 
 # --------------------------------------------------------------------------- files, batches, fine-tuning, caches

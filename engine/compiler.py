@@ -136,6 +136,8 @@ class StreamSpec:
     error_key: Any | None
     body: dict[str, Any] = field(default_factory=dict)  # static fields only streamed requests carry
     finalize: list[Callable[..., Any]] = field(default_factory=list)  # run on the whole streamed answer
+    error_status: Extractor | None = None  # the HTTP status an in-stream error event stands for
+    chunk_finalize: list[Callable[..., Any]] = field(default_factory=list)  # fn(chunk, ctx) on every chunk
 
 
 @dataclass
@@ -168,6 +170,7 @@ class Param:
     url_var: bool = False  # the value feeds the URL template (e.g. a job id), not the body
     default_env: str | None = None
     ignore: list[Any] | None = None  # values that count as not passed (e.g. OpenAI's "auto")
+    unwrap: str | None = None  # an object ``{<unwrap>: value}`` stands for ``value`` (e.g. {"effort": "low"})
     pattern: re.Pattern[str] | None = None  # the documented form of a string value (full match)
     form: str | None = None  # that form in words, for errors
     same_as: str | None = None  # the parameter this one is an alias of
@@ -412,7 +415,28 @@ def compile_stream(
         for i, name in enumerate(raw.get("finalize", []))
         if (fn := lookup_transform(name, [*keys, "finalize", i], problems, transforms.RESPONSE_FINALIZE))
     ]
-    return StreamSpec(raw["format"], raw.get("done"), event_key, events, chunk, error_key, body, finalize)
+    error_status = (
+        compile_extractor(raw["error_status"], [*keys, "error_status"], problems)
+        if "error_status" in raw
+        else None
+    )
+    chunk_finalize = [
+        fn
+        for i, name in enumerate(raw.get("chunk_finalize", []))
+        if (fn := lookup_transform(name, [*keys, "chunk_finalize", i], problems, transforms.CHUNK_FINALIZE))
+    ]
+    return StreamSpec(
+        raw["format"],
+        raw.get("done"),
+        event_key,
+        events,
+        chunk,
+        error_key,
+        body,
+        finalize,
+        error_status=error_status,
+        chunk_finalize=chunk_finalize,
+    )
 
 
 def compile_body(raw: Any, keys: list[Any], problems: Problems) -> Any:
@@ -474,6 +498,7 @@ def compile_params(raw: dict[str, Any], keys: list[Any], problems: Problems) -> 
             url_var=spec.get("url_var", False),
             default_env=spec.get("default_env"),
             ignore=spec.get("ignore"),
+            unwrap=spec.get("unwrap"),
             pattern=pattern,
             form=spec.get("form"),
             same_as=alias_of,

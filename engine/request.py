@@ -79,6 +79,11 @@ class RequestContext:
     url_vars: dict[str, Any] = field(
         default_factory=dict
     )  # values of ``url_var`` parameters (and what transforms add)
+    headers: dict[str, str] = field(
+        default_factory=dict
+    )  # request headers a finalize transform adds (anthropic-beta)
+    # A conversation prefix to cache before sending (cache_control markers): {"messages", "ttl", "fallback"}
+    prefix_cache: dict[str, Any] | None = None
 
     @property
     def capabilities(self) -> dict[str, Any]:
@@ -425,6 +430,14 @@ def check_value(param: Param, value: Any, caps: dict[str, Any], model: str) -> A
     are quoted short (engine.redact.short), whatever their size.
     """
     name = param.name
+    if param.unwrap is not None and isinstance(value, dict):
+        if set(value) != {param.unwrap}:
+            raise BadRequestError(
+                f"parameter {name!r} as an object takes only the key {param.unwrap!r}, got {sorted(value)}",
+                model=model,
+                param=name,
+            )
+        value = value[param.unwrap]
     if param.type == "string_list" and isinstance(value, str):
         value = [value]
     if param.type == "integer" and isinstance(value, float) and value.is_integer():
@@ -474,6 +487,13 @@ def check_value(param: Param, value: Any, caps: dict[str, Any], model: str) -> A
             )
     if table is not None and not isinstance(value, dict):  # an object is the upstream shape itself
         key = value if isinstance(value, (str, int, bool)) else repr(value)
+        if key not in table and any(key in other for other in (param.maps or {}).values()):
+            raise UnsupportedParamsError(  # valid for other models, not this one: droppable with drop_params
+                f"{model} does not support {name}={short(value)} ({param.map_by}={caps.get(param.map_by)!r}); "
+                f"accepted: {', '.join(map(str, table))}",
+                model=model,
+                param=name,
+            )
         if key not in table:
             raise BadRequestError(
                 f"parameter {name!r} has no mapping for {short(value)}; accepted: {', '.join(map(str, table))}",

@@ -77,7 +77,14 @@ def usage_object(values: dict[str, Any] | None) -> dict[str, Any]:
     usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
     usage["prompt_tokens_details"] = {"cached_tokens": values.pop("cached_tokens", None) or 0}
     usage["completion_tokens_details"] = {"reasoning_tokens": values.pop("reasoning_tokens", None) or 0}
-    usage.update({k: v for k, v in values.items() if v is not None})
+    for key, value in values.items():
+        if value is None:
+            continue
+        group, dot, name = key.partition(".")
+        if dot and group in ("prompt_tokens_details", "completion_tokens_details"):
+            usage[group][name] = value  # e.g. prompt_tokens_details.audio_tokens (per-modality counts)
+        else:
+            usage[key] = value
     return usage
 
 
@@ -188,7 +195,11 @@ class ChatStream:
         event_key: Any,
         model: str,
         include_usage: bool,
+        ctx: Any = None,
+        chunk_finalize: list[Callable[..., Any]] | None = None,
     ) -> None:
+        self.ctx = ctx  # the request context, for the spec's chunk_finalize transforms
+        self.chunk_finalize = list(chunk_finalize or [])
         self.events = events
         self.chunk_spec = chunk
         self.event_key = event_key
@@ -209,6 +220,12 @@ class ChatStream:
         return self.events.get(self.event_key.search(event))
 
     def feed(self, event: Any) -> list[ModelResponseStream]:
+        chunks = self._feed(event)
+        for fn in self.chunk_finalize:
+            chunks = [fn(chunk, self.ctx) for chunk in chunks]
+        return chunks
+
+    def _feed(self, event: Any) -> list[ModelResponseStream]:
         spec = self.spec_for(event)
         if spec is None:
             return []
@@ -242,9 +259,13 @@ class ChatStream:
                 finish = spec.choices.on_tool_calls
             if len(delta) > (0 if index in self.role_sent else 1) or finish:
                 self.role_sent.add(index)
-                out.append(
-                    self._chunk([{"index": index, "delta": delta, "finish_reason": finish, "logprobs": None}])
-                )
+                choice = {
+                    "index": index,
+                    "delta": delta,
+                    "finish_reason": finish,
+                    "logprobs": fields.get("logprobs"),
+                }
+                out.append(self._chunk([choice]))
         return out
 
     def _delta(self, index: int, fields: dict[str, Any]) -> dict[str, Any]:

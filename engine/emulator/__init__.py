@@ -10,9 +10,11 @@ Control API (no auth): ``POST /emulator/script`` ``{"model", "responses": [...]}
 where each item is one of ``{"text"}``, ``{"function_calls": [{"name", "args"}]}``,
 ``{"thought", "thought_signature", "text"}``, ``{"grounding_metadata", "text"}``,
 ``{"block_reason"}``, ``{"finish_reason"}``, ``{"json"}``, ``{"stream_events"}``,
+``{"code_execution": [{"code", "output"?, "outcome"?}], "text"?}``,
 and faults ``{"status", "retry_after"?, "message"?}``, ``{"delay_ms"}``,
-``{"cut_stream_after": N}``, ``{"malformed_chunk": true}`` (faults combine with
-content); ``GET /emulator/requests[?model=]``; ``POST /emulator/reset``;
+``{"cut_stream_after": N}``, ``{"malformed_chunk": true}``,
+``{"stream_error": {"after": N, "status"?, "message"?}}`` (an error event after N events
+of a 200 stream, in the family's error shape) (faults combine with content); ``GET /emulator/requests[?model=]``; ``POST /emulator/reset``;
 ``POST /emulator/service-accounts``; ``POST /emulator/unknown-models``;
 ``POST /emulator/advance`` ``{"seconds"}`` (job clock);
 ``GET /emulator/health``.

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from engine.emulator.reply import Reply, limit
 from engine.emulator.routing import PREFIX, Call, Route, route
+from engine.emulator.sample import example
 from engine.emulator.streaming import ANTHROPIC_SSE, early, stream
 from engine.emulator.text import chunks, digest, echo, prompt_tokens, signature_for
 
@@ -71,7 +72,11 @@ def default_reply(body: dict[str, Any]) -> Reply:
     """Echo of the last user text, with a thinking block when thinking is enabled."""
     said = _last_user_text(body)
     thinking = (body.get("thinking") or {}).get("type") in ("enabled", "adaptive")
-    reply = Reply(text=echo(said), thought=f"Thinking about: {said}" if thinking else None)
+    text = echo(said)
+    output = (body.get("output_config") or {}).get("format") or {}
+    if output.get("type") == "json_schema":  # structured outputs: JSON that fits the schema
+        text = json.dumps(example(output.get("schema"), text))
+    reply = Reply(text=text, thought=f"Thinking about: {said}" if thinking else None)
     return limit(reply, body.get("max_tokens"), body.get("stop_sequences"))
 
 

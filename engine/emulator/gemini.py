@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import re
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
@@ -88,6 +89,11 @@ def _answer_parts(reply: Reply, body: dict[str, Any]) -> list[list[dict[str, Any
     groups: list[list[dict[str, Any]]] = []
     if reply.thought:
         groups.append([{"text": reply.thought, "thought": True}])
+    for run in reply.code_execution:  # the model's code, then what running it printed (one chunk each)
+        groups.append([{"executableCode": {"language": "PYTHON", "code": run.get("code", "")}}])
+        if "output" in run:
+            result = {"outcome": run.get("outcome", "OUTCOME_OK"), "output": run["output"]}
+            groups.append([{"codeExecutionResult": result}])
     modalities = _config(body).get("responseModalities") or []
     if reply.text is not None and "AUDIO" in modalities:
         pcm = media.pcm16(reply.text, 0.3)
@@ -126,6 +132,28 @@ def _answer_parts(reply: Reply, body: dict[str, Any]) -> list[list[dict[str, Any
     return groups
 
 
+def _logprobs(parts: list[dict[str, Any]], config: dict[str, Any]) -> dict[str, Any] | None:
+    """A ``logprobsResult`` for the answer text of one chunk (deterministic numbers), when asked for."""
+    if not config.get("responseLogprobs"):
+        return None
+    text = "".join(p["text"] for p in parts if isinstance(p.get("text"), str) and not p.get("thought"))
+    tokens = re.findall(r"\S+\s*|\s+", text)
+    if not tokens:
+        return None
+    top = int(config.get("logprobs") or 0)
+    chosen, steps = [], []
+    for position, token in enumerate(tokens):
+        logprob = -round(0.05 * (1 + position % 4), 2)
+        chosen.append({"token": token, "logProbability": logprob})
+        alternatives = [{"token": token, "logProbability": logprob}]
+        alternatives += [{"token": f"{token}~{k}", "logProbability": logprob - k} for k in range(1, top)]
+        steps.append({"candidates": alternatives[:top]})
+    result: dict[str, Any] = {"chosenCandidates": chosen}
+    if top:
+        result["topCandidates"] = steps
+    return result
+
+
 def _usage(body: dict[str, Any], reply: Reply, cached: int) -> dict[str, Any]:
     prompt = (
         prompt_tokens({"contents": body.get("contents"), "systemInstruction": body.get("systemInstruction")})
@@ -143,6 +171,8 @@ def _usage(body: dict[str, Any], reply: Reply, cached: int) -> dict[str, Any]:
     usage["totalTokenCount"] = prompt + (0 if reply.block_reason else output) + thoughts
     usage["trafficType"] = "ON_DEMAND"
     usage["promptTokensDetails"] = [{"modality": "TEXT", "tokenCount": prompt}]
+    if not reply.block_reason:
+        usage["candidatesTokensDetails"] = [{"modality": "TEXT", "tokenCount": output}]
     return usage
 
 
@@ -150,10 +180,14 @@ def _envelope(call: Call, response_id: str, created: str) -> dict[str, Any]:
     return {"modelVersion": call.model, "createTime": created, "responseId": response_id}
 
 
-def _candidate(parts: list[dict[str, Any]] | None, reply: Reply, final: bool) -> dict[str, Any]:
+def _candidate(
+    parts: list[dict[str, Any]] | None, reply: Reply, final: bool, config: dict[str, Any] | None = None
+) -> dict[str, Any]:
     candidate: dict[str, Any] = {}
     if parts:
         candidate["content"] = {"role": "model", "parts": parts}
+        if (logprobs := _logprobs(parts, config or {})) is not None:
+            candidate["logprobsResult"] = logprobs
     if final:
         candidate["finishReason"] = reply.finish_reason or "STOP"
         if reply.finish_reason == "SAFETY":
@@ -178,7 +212,7 @@ def _events(call: Call, reply: Reply, cached: int) -> list[dict[str, Any]]:
     for index, group in enumerate(groups):
         final = index == len(groups) - 1
         chunk = {
-            "candidates": [_candidate(group, reply, final)],
+            "candidates": [_candidate(group, reply, final, _config(body))],
             "usageMetadata": usage if final else {"trafficType": "ON_DEMAND"},
             **envelope,
         }
@@ -207,6 +241,12 @@ def _merge(events: list[dict[str, Any]]) -> dict[str, Any]:
     candidate = dict(merged["candidates"][0])
     if parts:
         candidate["content"] = {"role": "model", "parts": parts}
+    steps = [e["candidates"][0].get("logprobsResult") for e in events]
+    if any(steps):
+        chosen = [c for step in steps if step for c in step.get("chosenCandidates", [])]
+        top = [t for step in steps if step for t in step.get("topCandidates", [])]
+        candidate["logprobsResult"] = {"chosenCandidates": chosen, **({"topCandidates": top} if top else {})}
+        candidate["avgLogprobs"] = sum(c["logProbability"] for c in chosen) / len(chosen)
     merged["candidates"] = [candidate]
     return merged
 

@@ -24,6 +24,7 @@ CONTENT_KEYS = frozenset(
         "finish_reason",
         "json",
         "stream_events",
+        "code_execution",
     }
 )
 
@@ -37,6 +38,7 @@ class Reply:
     thought_signature: str | None = None
     function_calls: list[dict[str, Any]] = field(default_factory=list)
     grounding_metadata: dict[str, Any] | None = None
+    code_execution: list[dict[str, Any]] = field(default_factory=list)  # [{"code", "output"?, "outcome"?}]
     finish_reason: str | None = None
     stop_sequence: str | None = None
     block_reason: str | None = None
@@ -49,6 +51,9 @@ class Reply:
     message: str | None = None
     cut_stream_after: int | None = None
     malformed_chunk: bool = False
+    stream_error: dict[str, Any] | None = (
+        None  # {"after": N, "status"?, "message"?}: an error event mid-stream
+    )
 
     def answer_tokens(self) -> int:
         """Output tokens of the visible answer: text plus one per call and its JSON arguments."""
@@ -99,6 +104,7 @@ def _content(item: dict[str, Any]) -> Reply:
         thought_signature=item.get("thought_signature"),
         function_calls=list(item.get("function_calls") or []),
         grounding_metadata=item.get("grounding_metadata"),
+        code_execution=list(item.get("code_execution") or []),
         finish_reason=item.get("finish_reason"),
         block_reason=item.get("block_reason"),
         raw_json=item.get("json"),
@@ -122,4 +128,6 @@ def build(item: dict[str, Any] | None, default: Reply) -> Reply:
     reply.message = item.get("message")
     reply.cut_stream_after = item.get("cut_stream_after")
     reply.malformed_chunk = bool(item.get("malformed_chunk", False))
+    error = item.get("stream_error")
+    reply.stream_error = error if isinstance(error, dict) else None
     return reply

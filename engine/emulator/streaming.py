@@ -3,7 +3,9 @@
 Why one streamer: Gemini SSE (``data: {json}\\r\\n\\r\\n``), Gemini's JSON-array
 stream, Anthropic SSE (``event: <type>\\ndata: {json}\\n\\n``) and OpenAI SSE
 (``data: {json}\\n\\n`` … ``data: [DONE]``) differ only in framing; cutting a
-stream mid-way or injecting a malformed chunk must work the same for all.
+stream mid-way, injecting a malformed chunk or an error event after a 200 (Vertex's
+``{"error": {"code", "message", "status"}}``, Anthropic's ``{"type": "error", ...}``)
+must work the same for all.
 """
 
 from __future__ import annotations
@@ -55,6 +57,33 @@ def _payload(event: Any) -> str:
     return event if isinstance(event, str) else json.dumps(event, ensure_ascii=False)
 
 
+# Anthropic's error types by HTTP status (https://docs.anthropic.com/en/api/errors).
+ANTHROPIC_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+
+
+def _google_error_event(status: int, message: str | None) -> Any:
+    return error_body(status, message)
+
+
+def _anthropic_error_event(status: int, message: str | None) -> Any:
+    kind = ANTHROPIC_ERROR_TYPES.get(status, "api_error")
+    return {"type": "error", "error": {"type": kind, "message": message or "Overloaded"}}
+
+
+def _openai_error_event(status: int, message: str | None) -> Any:
+    body = error_body(status, message)["error"]
+    return {"error": {"message": body["message"], "type": body["status"], "code": status}}
+
+
 @dataclass(frozen=True)
 class Framing:
     """How events are written on one stream kind."""
@@ -64,6 +93,7 @@ class Framing:
     opening: str = ""
     closing: str = ""
     malformed: str = '{"candidates": [{"content": '
+    error_event: Callable[[int, str | None], Any] = _google_error_event
 
 
 def _gemini_sse(event: Any, first: bool) -> str:
@@ -85,8 +115,10 @@ def _openai_sse(event: Any, first: bool) -> str:
 
 GEMINI_SSE = Framing("text/event-stream", _gemini_sse)
 GEMINI_ARRAY = Framing("application/json", _json_array, opening="[", closing="]")
-ANTHROPIC_SSE = Framing("text/event-stream", _anthropic_sse)
-OPENAI_SSE = Framing("text/event-stream", _openai_sse, closing="data: [DONE]\n\n")
+ANTHROPIC_SSE = Framing("text/event-stream", _anthropic_sse, error_event=_anthropic_error_event)
+OPENAI_SSE = Framing(
+    "text/event-stream", _openai_sse, closing="data: [DONE]\n\n", error_event=_openai_error_event
+)
 
 
 async def _frames(events: list[Any], framing: Framing, reply: Reply) -> AsyncIterator[str]:
@@ -94,9 +126,13 @@ async def _frames(events: list[Any], framing: Framing, reply: Reply) -> AsyncIte
     if framing.opening:
         yield framing.opening
     sent = 0
+    error = reply.stream_error
+    after = int(error.get("after", 1)) if error is not None else None
     for index, event in enumerate(events):
         if reply.cut_stream_after is not None and sent >= reply.cut_stream_after:
             raise StreamCut(f"stream cut after {sent} events")
+        if after is not None and sent >= after:
+            break
         yield framing.frame(event, index == 0)
         sent += 1
         if reply.malformed_chunk and index == 0:
@@ -104,6 +140,10 @@ async def _frames(events: list[Any], framing: Framing, reply: Reply) -> AsyncIte
         await asyncio.sleep(0)
     if reply.cut_stream_after is not None and sent >= reply.cut_stream_after:
         raise StreamCut(f"stream cut after {sent} events")
+    if error is not None:  # the server ends the stream after its error event, without a clean closing
+        status = int(error.get("status", 503))
+        yield framing.frame(framing.error_event(status, error.get("message")), sent == 0)
+        return
     if framing.closing:
         yield framing.closing
 

@@ -27,6 +27,7 @@ from starlette.types import Receive, Scope, Send
 
 import engine
 from engine.errors import APIError, NotFoundError
+from engine.proxy import dialects
 from engine.proxy.config import ProxyConfig, load_config
 from engine.proxy.handlers import Proxy, error_response, internal_error
 from engine.proxy.operations import ENDPOINTS, RESOURCES
@@ -75,6 +76,7 @@ def routes(proxy: Proxy) -> list[Route]:
     for name in ("liveliness", "liveness"):  # LiteLLM's spelling, and the usual one
         table.append(Route(f"/health/{name}", proxy.liveliness, methods=["GET"]))
     table.append(Route("/health/readiness", proxy.readiness, methods=["GET"]))
+    table += dialects.routes(proxy)  # /v1/messages, /v1/responses, /vertex_ai/...
     return table
 
 

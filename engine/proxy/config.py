@@ -102,6 +102,9 @@ class ProxyConfig:
     database_url: str | None = field(default=None, repr=False)  # None: no store (no master key, no URL)
     key_cache_ttl: float = DEFAULT_KEY_CACHE_TTL
     warnings: list[str] = field(default_factory=list)  # unsupported keys, each with file and line
+    default_vertex_config: dict[str, Any] = field(
+        default_factory=dict, repr=False
+    )  # the Vertex AI pass-through's
 
     @property
     def auth_required(self) -> bool:
@@ -224,6 +227,7 @@ def _build(source: Source, environment: dict[str, str]) -> ProxyConfig:
         providers=provider_settings(source),
         database_url=_database_url(general),
         key_cache_ttl=float(general.get("user_api_key_cache_ttl", DEFAULT_KEY_CACHE_TTL)),
+        default_vertex_config=_default_vertex_config(source),
     )
 
 
@@ -233,6 +237,14 @@ def _database_url(general: dict[str, Any]) -> str | None:
     if url:
         return str(url)
     return DEFAULT_DATABASE if general.get("master_key") or os.environ.get("LITELLM_MASTER_KEY") else None
+
+
+def _default_vertex_config(source: Source) -> dict[str, Any]:
+    """LiteLLM's ``default_vertex_config`` (project, location, credentials, api_base of the pass-through)."""
+    section = source.data.get("default_vertex_config") or {}
+    if "vertex_credentials" in section:
+        credentials_ok(source, section["vertex_credentials"], ("default_vertex_config", "vertex_credentials"))
+    return dict(section)
 
 
 def _deployment(

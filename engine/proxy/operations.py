@@ -25,6 +25,7 @@ TEXT = Endpoint("text_completion", "atext_completion", streams=True)
 EMBEDDING = Endpoint("embedding", "aembedding")
 IMAGE = Endpoint("image_generation", "aimage_generation")
 SPEECH = Endpoint("speech", "aspeech", binary=True)
+TOKEN_COUNT = Endpoint("count_tokens", "acount_tokens")  # LiteLLM proxy's /utils/token_counter
 
 # OpenAI's paths, each also served without the ``/v1`` prefix (as LiteLLM's proxy does).
 ENDPOINTS: dict[str, Endpoint] = {
@@ -33,6 +34,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "/embeddings": EMBEDDING,
     "/images/generations": IMAGE,
     "/audio/speech": SPEECH,
+    "/utils/token_counter": TOKEN_COUNT,
 }
 
 OPERATIONS: tuple[str, ...] = tuple(dict.fromkeys(e.operation for e in ENDPOINTS.values()))

@@ -49,6 +49,8 @@ class Builtin:
         if stream:
             return await via_engine(endpoint, kwargs, stream)
         call = prepare(endpoint.operation, kwargs)
+        if call.context.prefix_cache:  # a prefix to cache first: the engine's own path does that
+            return await via_engine(endpoint, kwargs, stream)
         content = (
             json.dumps(call.body, separators=(",", ":"), ensure_ascii=False).encode()
             if call.body is not None

@@ -13,7 +13,8 @@ like an upstream fault). Kinds and signatures:
 - ``request_finalize`` (``request.finalize``): ``fn(body, ctx) -> body``;
 - ``extractor`` (``response.*.transform``, ``{path, transform}`` extractors): ``fn(value) -> value``;
 - ``response_finalize`` (``response.finalize`` and ``stream.finalize``): ``fn(obj, raw, ctx) -> obj``
-  (``raw`` is ``None`` for a stream, whose answer is assembled from its chunks).
+  (``raw`` is ``None`` for a stream, whose answer is assembled from its chunks);
+- ``chunk_finalize`` (``stream.chunk_finalize``): ``fn(chunk, ctx) -> chunk`` on every streamed chunk.
 
 A request finalize that adds URL template variables to ``ctx.url_vars`` declares their
 names (``url_vars=("object",)``), so the compiler knows URL templates may use them.
@@ -31,6 +32,7 @@ PARAM = "param"
 REQUEST_FINALIZE = "request_finalize"
 EXTRACTOR = "extractor"
 RESPONSE_FINALIZE = "response_finalize"
+CHUNK_FINALIZE = "chunk_finalize"
 
 # Kind -> the signature it is called with (for messages).
 KINDS: dict[str, str] = {
@@ -38,6 +40,7 @@ KINDS: dict[str, str] = {
     REQUEST_FINALIZE: "fn(body, ctx)",
     EXTRACTOR: "fn(value)",
     RESPONSE_FINALIZE: "fn(obj, raw, ctx)",
+    CHUNK_FINALIZE: "fn(chunk, ctx)",
 }
 
 _REGISTRY: dict[str, Callable[..., Any]] = {}

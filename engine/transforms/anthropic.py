@@ -14,14 +14,18 @@ https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from engine.errors import BadRequestError
 from engine.transforms import register
 from engine.transforms.content import bad, typed_parts
+from engine.transforms.gemini_media import fetch, mime_from_name
 
 Block = dict[str, Any]
+log = logging.getLogger("vertexlate")
 
 
 def _with_cache(block: Block, source: dict[str, Any]) -> Block:
@@ -37,13 +41,23 @@ def _text_block(part: dict[str, Any], ctx: Any, where: str) -> Block | None:
     return _with_cache({"type": "text", "text": text}, part) if text else None
 
 
-def _source(url: str) -> dict[str, Any]:
-    """A ``data:`` URL becomes an inline base64 source; anything else is fetched by URL."""
+def _source(url: str, ctx: Any, where: str, explicit: Any = None) -> dict[str, Any]:
+    """A ``data:`` URL becomes an inline base64 source; an http(s) URL is downloaded and inlined.
+
+    Claude on Vertex AI does not fetch URLs itself, so the engine does, with the same
+    bounded, private-address-refusing fetch the Gemini media parts use.
+    """
     if url.startswith("data:"):
         header, _, data = url.partition(",")
         media_type = header[len("data:") :].split(";")[0]
         return {"type": "base64", "media_type": media_type, "data": data}
-    return {"type": "url", "url": url}
+    if urlsplit(url).scheme.lower() in ("http", "https"):
+        mime, data = fetch(url, ctx, where)
+        media_type = explicit if isinstance(explicit, str) and explicit else mime or mime_from_name(url)
+        if not media_type:
+            raise bad(where, f"cannot tell the media type of {url[:120]!r}; pass it as 'format'", ctx)
+        return {"type": "base64", "media_type": media_type, "data": data}
+    raise bad(where, f"Claude on Vertex AI takes https:// or data: URLs, not {url[:40]!r}", ctx)
 
 
 def _image_block(part: dict[str, Any], ctx: Any, where: str) -> Block:
@@ -51,7 +65,8 @@ def _image_block(part: dict[str, Any], ctx: Any, where: str) -> Block:
     url = image.get("url") if isinstance(image, dict) else image
     if not isinstance(url, str) or not url:
         raise bad(where, "an image_url part needs a URL (https:// or data:)", ctx)
-    return _with_cache({"type": "image", "source": _source(url)}, part)
+    explicit = image.get("format") if isinstance(image, dict) else None
+    return _with_cache({"type": "image", "source": _source(url, ctx, where, explicit)}, part)
 
 
 def _file_block(part: dict[str, Any], ctx: Any, where: str) -> Block:
@@ -59,7 +74,7 @@ def _file_block(part: dict[str, Any], ctx: Any, where: str) -> Block:
     url = file.get("file_data") or file.get("file_id")
     if not isinstance(url, str) or not url:
         raise bad(where, "a file part needs file.file_data (a data: URL) or file.file_id (a URL)", ctx)
-    return _with_cache({"type": "document", "source": _source(url)}, part)
+    return _with_cache({"type": "document", "source": _source(url, ctx, where, file.get("format"))}, part)
 
 
 PART_CONVERTERS: dict[str, Callable[[dict[str, Any], Any, str], Block | None]] = {
@@ -92,6 +107,19 @@ def _tool_result(message: dict[str, Any], ctx: Any, where: str) -> list[Block]:
     content = message.get("content")
     result: Any = content if isinstance(content, str) else content_blocks(content, ctx, where)
     return [{"type": "tool_result", "tool_use_id": message["tool_call_id"], "content": result}]
+
+
+def legacy_call_id(name: str, position: int) -> str:
+    """The id given to an OpenAI ``function_call`` (which has none): Anthropic pairs results by id."""
+    return f"toolu_legacy_{position}_{name}"
+
+
+def _function_result(message: dict[str, Any], ctx: Any, where: str, position: int) -> list[Block]:
+    """OpenAI's deprecated ``role: function`` result, answering the latest ``function_call`` of that name."""
+    name = message.get("name")
+    if not isinstance(name, str) or not name:
+        raise bad(where, "a function message needs a 'name'", ctx)
+    return _tool_result({**message, "tool_call_id": legacy_call_id(name, position)}, ctx, where)
 
 
 def _thinking(block: Any, ctx: Any, where: str) -> Block:
@@ -149,19 +177,33 @@ def anthropic_messages(messages: list[Any], ctx: Any) -> dict[str, Any]:
     """``messages`` (same-role turns merged) and ``system`` from OpenAI messages."""
     system: list[Block] = []
     turns: list[dict[str, Any]] = []
+    legacy_calls = 0  # position of the latest OpenAI function_call, for the function result after it
     for i, message in enumerate(messages):
         where = f"messages[{i}]"
         if not isinstance(message, dict):
             raise bad(where, f"each message must be an object, got {type(message).__name__}", ctx)
         role = message.get("role")
-        if role not in TURNS and role not in ("system", "developer"):
+        if role not in TURNS and role not in ("system", "developer", "function"):
             raise bad(where, f"unknown role {role!r} (expected system, user, assistant or tool)", ctx)
-        turn_role, convert = TURNS.get(role, ("system", _user))
-        blocks = convert(message, ctx, where)
+        if role == "function":
+            turn_role, blocks = "user", _function_result(message, ctx, where, legacy_calls)
+        else:
+            legacy = message.get("function_call")
+            if role == "assistant" and isinstance(legacy, dict) and not message.get("tool_calls"):
+                legacy_calls = i  # OpenAI's deprecated single call, given the id its result will name
+                call = {
+                    "id": legacy_call_id(str(legacy.get("name")), i),
+                    "type": "function",
+                    "function": legacy,
+                }
+                message = {**message, "tool_calls": [call]}
+            turn_role, convert = TURNS.get(role, ("system", _user))
+            blocks = convert(message, ctx, where)
         if not blocks:
             continue  # e.g. an assistant turn with empty content: Anthropic rejects empty turns
-        if role != "tool":
-            blocks[-1] = _with_cache(blocks[-1], message)  # message-level cache_control marks its last block
+        blocks[-1] = _with_cache(
+            blocks[-1], message
+        )  # also a tool result's block (Anthropic caches those too)  # message-level cache_control marks its last block
         if turn_role == "system":
             system += blocks
             continue
@@ -169,16 +211,45 @@ def anthropic_messages(messages: list[Any], ctx: Any) -> dict[str, Any]:
             turns[-1]["content"] += blocks
         else:
             turns.append({"role": turn_role, "content": blocks})
+    if not turns and system:  # only a system message: Claude needs a turn, so it becomes the prompt
+        turns, system = [{"role": "user", "content": system}], []
     if not turns:
-        raise bad(
-            "messages", "Claude needs at least one user or assistant message besides system messages", ctx
-        )
+        raise bad("messages", "at least one message is required", ctx)
     body: dict[str, Any] = {
         "messages": [{"role": t["role"], "content": _compact(t["content"])} for t in turns]
     }
     if system:
         body["system"] = _compact(system)
     return body
+
+
+OPENAI_WEB_SEARCH = frozenset({"web_search", "web_search_preview"})
+WEB_SEARCH = {"type": "web_search_20250305", "name": "web_search"}  # Anthropic's server tool
+
+
+def web_search_tool(options: dict[str, Any], ctx: Any) -> Block:
+    """OpenAI's web search (tool or ``web_search_options``) → Anthropic's web search server tool.
+
+    ``user_location.approximate`` becomes Anthropic's ``user_location``; ``search_context_size``
+    has no equivalent and is reported in the log, not sent.
+    """
+    tool: Block = dict(WEB_SEARCH)
+    location = (options.get("user_location") or {}).get("approximate")
+    if isinstance(location, dict):
+        tool["user_location"] = {"type": "approximate", **location}
+    unmapped = sorted(set(options) - {"user_location"})
+    if unmapped:
+        log.warning("%s: web search options %s have no Anthropic equivalent", ctx.model, ", ".join(unmapped))
+    return tool
+
+
+@register("anthropic_web_search", kind="param")
+def anthropic_web_search(options: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    """``web_search_options`` → the web search tool added to ``tools``."""
+    tools = list(ctx.body.get("tools") or [])
+    if not any(isinstance(t, dict) and t.get("name") == WEB_SEARCH["name"] for t in tools):
+        tools.append(web_search_tool(options, ctx))
+    return {"tools": tools}
 
 
 @register("anthropic_tools", kind="param")
@@ -188,6 +259,9 @@ def anthropic_tools(tools: list[Any], ctx: Any) -> list[Block]:
     for i, tool in enumerate(tools):
         if not isinstance(tool, dict):
             raise BadRequestError(f"tools[{i}] must be an object", model=ctx.model, param="tools")
+        if tool.get("type") in OPENAI_WEB_SEARCH:
+            out.append(web_search_tool({k: v for k, v in tool.items() if k != "type"}, ctx))
+            continue
         if tool.get("type") != "function":
             out.append(tool)  # e.g. {"type": "bash_20250124", "name": "bash"}: already Anthropic's shape
             continue
@@ -257,15 +331,72 @@ def _add_system_text(body: dict[str, Any], text: str) -> None:
     body["system"] = _compact([*blocks, {"type": "text", "text": text}])
 
 
+JSON_TOOL = "json_tool_call"  # LiteLLM's name for the forced tool that carries a JSON answer
+
+
+def _schema_of(response_format: Any) -> Any:
+    if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        return schema if isinstance(schema, dict) else None
+    return None
+
+
+def _structured_output(body: dict[str, Any], ctx: Any) -> bool:
+    """``response_format`` with a schema, enforced: native ``output_config.format`` where the model has it
+    (capability ``structured_outputs``; Vertex AI "Structured outputs with Anthropic Claude models"), else a
+    forced tool whose input is the answer. False when neither applies (the schema then goes in the prompt).
+    """
+    schema = _schema_of(ctx.params.get("response_format"))
+    if schema is None:
+        return False
+    if ctx.capabilities.get("structured_outputs"):
+        config = dict(body.get("output_config") or {})
+        config["format"] = {"type": "json_schema", "schema": schema}
+        body["output_config"] = config
+        return True
+    if (body.get("thinking") or {}).get("type") == "enabled" or body.get("tool_choice"):
+        return False  # Anthropic refuses a forced tool with thinking on, or beside the caller's own choice
+    tool = {
+        "name": JSON_TOOL,
+        "description": "Respond with a JSON object matching this schema.",
+        "input_schema": schema,
+    }
+    body["tools"] = [*(body.get("tools") or []), tool]
+    body["tool_choice"] = {"type": "tool", "name": JSON_TOOL}
+    return True
+
+
+def uses_json_tool(ctx: Any) -> bool:
+    """Whether the request forced the JSON tool (so its input is the answer, not a tool call)."""
+    choice = (getattr(ctx, "body", None) or {}).get("tool_choice")
+    return isinstance(choice, dict) and choice.get("name") == JSON_TOOL
+
+
+def _betas(body: dict[str, Any], ctx: Any) -> list[str]:
+    """The ``anthropic-beta`` flags the body needs, from the spec's ``anthropic_betas`` table."""
+    table = ctx.capabilities.get("anthropic_betas") or {}
+    found = [beta for key, beta in (table.get("body") or {}).items() if body.get(key) is not None]
+    by_tool = table.get("tools") or {}
+    found += [
+        by_tool[t["type"]]
+        for t in body.get("tools") or []
+        if isinstance(t, dict) and t.get("type") in by_tool
+    ]
+    return list(dict.fromkeys(found))
+
+
 @register("anthropic_finalize", kind="request_finalize")
 def anthropic_finalize(body: dict[str, Any], ctx: Any) -> dict[str, Any]:
-    """Body-wide rules: thinking budget vs ``max_tokens``, ``tool_choice`` type, JSON output instruction.
+    """Body-wide rules: thinking budget vs ``max_tokens``, ``tool_choice`` type, structured output, betas.
 
     When the caller left ``max_tokens`` to the spec default and the thinking budget
     does not fit under it, the default is raised to budget + default (capped at the
     model's maximum), so ``thinking={...}`` or ``reasoning_effort`` alone just works.
     """
-    if (instruction := json_instruction(ctx.params.get("response_format"), ctx)) is not None:
+    instruction = (
+        None if _structured_output(body, ctx) else json_instruction(ctx.params.get("response_format"), ctx)
+    )
+    if instruction is not None:
         _add_system_text(body, instruction)
     budget = (body.get("thinking") or {}).get("budget_tokens")
     caller_set = any(ctx.params.get(name) is not None for name in ("max_tokens", "max_completion_tokens"))
@@ -276,4 +407,47 @@ def anthropic_finalize(body: dict[str, Any], ctx: Any) -> dict[str, Any]:
     choice = body.get("tool_choice")
     if isinstance(choice, dict) and "type" not in choice:
         body["tool_choice"] = {"type": "auto", **choice}
+    if betas := _betas(body, ctx):
+        ctx.headers["anthropic-beta"] = ",".join(betas)
     return body
+
+
+def _json_answer(message: dict[str, Any]) -> bool:
+    """Move the forced JSON tool's input into ``content``; True when it did."""
+    calls = message.get("tool_calls") or []
+    json_calls = [c for c in calls if (c.get("function") or {}).get("name") == JSON_TOOL]
+    if not json_calls:
+        return False
+    message["content"] = "".join(c["function"].get("arguments") or "" for c in json_calls)
+    rest = [c for c in calls if c not in json_calls]
+    if rest:
+        message["tool_calls"] = rest
+    else:
+        message.pop("tool_calls", None)
+    return True
+
+
+@register("anthropic_json_tool", kind="response_finalize")
+def anthropic_json_tool(obj: Any, raw: Any, ctx: Any) -> Any:
+    """Response finalize: with the forced JSON tool, its input is the answer (content, finish_reason stop)."""
+    if not uses_json_tool(ctx):
+        return obj
+    for choice in obj["choices"]:
+        if _json_answer(choice["message"]) and choice.get("finish_reason") == "tool_calls":
+            choice["finish_reason"] = "stop"
+    return obj
+
+
+@register("anthropic_json_tool_chunk", kind="chunk_finalize")
+def anthropic_json_tool_chunk(chunk: Any, ctx: Any) -> Any:
+    """Stream chunk finalize: the forced JSON tool's argument fragments stream as ``content`` deltas."""
+    if not uses_json_tool(ctx):
+        return chunk
+    for choice in chunk.get("choices") or []:
+        delta = choice.get("delta") or {}
+        calls = delta.pop("tool_calls", None)
+        if calls:
+            delta["content"] = "".join((c.get("function") or {}).get("arguments") or "" for c in calls)
+        if choice.get("finish_reason") == "tool_calls":
+            choice["finish_reason"] = "stop"
+    return chunk

@@ -80,9 +80,40 @@ def _default_message(
     return content_parts(message.get("content"), ctx, where)
 
 
+_LEVELS = ("MEDIA_RESOLUTION_LOW", "MEDIA_RESOLUTION_MEDIUM", "MEDIA_RESOLUTION_HIGH")
+
+
+@contents_pass
+def _part_resolution(contents: list[dict[str, Any]], ctx: Any, state: dict[str, Any]) -> None:
+    """Per-part ``mediaResolution`` only where the model has it (``part_media_resolution``, Gemini 3);
+    elsewhere the highest level asked for becomes the request's ``generationConfig.mediaResolution``."""
+    if ctx.capabilities.get("part_media_resolution", False):
+        return
+    asked = []
+    for content in contents:
+        for part in content["parts"]:
+            if "mediaResolution" in part:
+                asked.append(part.pop("mediaResolution").get("level"))
+    levels = [_LEVELS.index(a) if a in _LEVELS else len(_LEVELS) - 1 for a in asked]  # ULTRA_HIGH: HIGH
+    if levels:
+        state["media_resolution"] = _LEVELS[max(levels)]
+
+
 @register("gemini_contents", kind="param")
 def gemini_contents(messages: list[Any], ctx: Any) -> dict[str, Any]:
-    """Build ``contents`` (same-role turns merged) and ``systemInstruction`` from OpenAI messages."""
+    """Build ``contents`` (same-role turns merged) and ``systemInstruction`` from OpenAI messages.
+
+    With LiteLLM's ``cache_control`` markers, the marked prefix (and every system message) is
+    left out and recorded on ``ctx.prefix_cache``, for a ``cachedContents`` resource the engine
+    creates (or reuses) before sending (engine/transforms/gemini_cache.py).
+    """
+    from engine.transforms.gemini_cache import split_cached_prefix
+
+    return split_cached_prefix(messages, convert_messages(messages, ctx), ctx)
+
+
+def convert_messages(messages: list[Any], ctx: Any) -> dict[str, Any]:
+    """The whole conversation → ``contents`` and ``systemInstruction``."""
     if not messages:
         raise bad("messages", "at least one message is required", ctx)
     system_parts: list[dict[str, Any]] = []
@@ -106,7 +137,11 @@ def gemini_contents(messages: list[Any], ctx: Any) -> dict[str, Any]:
             contents.append({"role": gemini_role, "parts": parts})
     for run_pass in CONTENTS_PASSES:
         run_pass(contents, ctx, state)
+    if not contents and system_parts:  # only a system message: Gemini needs a turn, so it becomes the prompt
+        contents, system_parts = [{"role": "user", "parts": system_parts}], []
     body: dict[str, Any] = {"contents": contents}
+    if state.get("media_resolution"):
+        body["generationConfig"] = {"mediaResolution": state["media_resolution"]}
     if system_parts:
         if ctx.capabilities.get("system_messages", True):
             body["systemInstruction"] = {"parts": system_parts}

@@ -60,6 +60,8 @@ def _arguments(raw: Any, ctx: Any, where: str) -> dict[str, Any]:
 @message_converter("assistant")
 def _assistant(message: dict[str, Any], ctx: Any, where: str, state: dict[str, Any]) -> list[dict[str, Any]]:
     calls = message.get("tool_calls") or []
+    if not calls and isinstance(message.get("function_call"), dict):  # OpenAI's deprecated single call
+        calls = [{"type": "function", "function": message["function_call"]}]
     content = message.get("content")
     parts = content_parts(content, ctx, where) if content not in (None, "", []) or not calls else []
     signature = block_signature(message.get("thinking_blocks"))
@@ -96,6 +98,27 @@ def _result_text(content: Any, ctx: Any, where: str) -> str:
     raise bad(where, "a tool result's content must be a string or a list of text parts", ctx)
 
 
+def _response_parts(name: str, content: Any, ctx: Any, where: str) -> list[dict[str, Any]]:
+    """A tool result → its ``functionResponse`` part, plus media parts when the result holds images or files.
+
+    Models with ``function_response_parts`` take the media inside the response
+    (``functionResponse.parts``: inlineData/fileData); the others get them as parts
+    right after the response, in the same user turn.
+    """
+    media: list[dict[str, Any]] = []
+    if isinstance(content, list) and any(isinstance(p, dict) and p.get("type") != "text" for p in content):
+        converted = content_parts(content, ctx, where)
+        text = "".join(p["text"] for p in converted if "text" in p)
+        media = [p for p in converted if "text" not in p]
+    else:
+        text = _result_text(content, ctx, where)
+    response: dict[str, Any] = {"name": name, "response": {"content": text}}
+    if media and ctx.capabilities.get("function_response_parts", False):
+        response["parts"] = [{k: v for k, v in p.items() if k in ("inlineData", "fileData")} for p in media]
+        media = []
+    return [{"functionResponse": response}, *media]
+
+
 @message_converter("tool")
 def _tool(message: dict[str, Any], ctx: Any, where: str, state: dict[str, Any]) -> list[dict[str, Any]]:
     call_id = message.get("tool_call_id")
@@ -108,14 +131,9 @@ def _tool(message: dict[str, Any], ctx: Any, where: str, state: dict[str, Any]) 
             where, f"tool_call_id {call_id!r} matches no tool call of an earlier assistant message", ctx
         )
     name, position = found
-    part = {
-        "functionResponse": {
-            "name": name,
-            "response": {"content": _result_text(message.get("content"), ctx, where)},
-        }
-    }
-    state.setdefault(_ORDER, {})[id(part)] = position
-    return [part]
+    parts = _response_parts(name, message.get("content"), ctx, where)
+    state.setdefault(_ORDER, {})[id(parts[0])] = position
+    return parts
 
 
 @message_converter("function")
@@ -124,14 +142,7 @@ def _function(message: dict[str, Any], ctx: Any, where: str, state: dict[str, An
     name = message.get("name")
     if not isinstance(name, str):
         raise bad(where, "a function message needs a 'name'", ctx)
-    return [
-        {
-            "functionResponse": {
-                "name": name,
-                "response": {"content": _result_text(message.get("content"), ctx, where)},
-            }
-        }
-    ]
+    return _response_parts(name, message.get("content"), ctx, where)
 
 
 @contents_pass

@@ -153,18 +153,53 @@ def media_part(url: Any, explicit_format: Any, ctx: Any, where: str) -> dict[str
     )
 
 
+# OpenAI's ``detail`` (and Google's own level names) → PartMediaResolution.level (aiplatform v1).
+RESOLUTIONS = {
+    "low": "MEDIA_RESOLUTION_LOW",
+    "medium": "MEDIA_RESOLUTION_MEDIUM",
+    "high": "MEDIA_RESOLUTION_HIGH",
+    "ultra_high": "MEDIA_RESOLUTION_ULTRA_HIGH",
+    "auto": None,
+}
+_VIDEO_KEYS = {"fps": "fps", "start_offset": "startOffset", "end_offset": "endOffset"}
+
+
+def _with_options(gemini: dict[str, Any], options: list[Any], ctx: Any, where: str) -> dict[str, Any]:
+    """``detail`` → ``mediaResolution`` and ``video_metadata`` → ``videoMetadata`` on one media part.
+
+    Options are read from the OpenAI part and from its inner object (``image_url``/``file``), the
+    first found wins. A model without per-part resolution gets the request-wide one instead
+    (``_part_resolution`` pass in gemini.py).
+    """
+    detail = next((o["detail"] for o in options if isinstance(o, dict) and o.get("detail") is not None), None)
+    if detail is not None:
+        key = detail.lower() if isinstance(detail, str) else detail
+        if key not in RESOLUTIONS:
+            raise bad(where, f"detail must be one of {', '.join(RESOLUTIONS)}, got {detail!r}", ctx)
+        if RESOLUTIONS[key]:
+            gemini["mediaResolution"] = {"level": RESOLUTIONS[key]}
+    video = next(
+        (o["video_metadata"] for o in options if isinstance(o, dict) and o.get("video_metadata")), None
+    )
+    if video is not None:
+        if not isinstance(video, dict) or set(video) - set(_VIDEO_KEYS) - set(_VIDEO_KEYS.values()):
+            raise bad(where, "video_metadata takes fps, start_offset and end_offset (e.g. '10s')", ctx)
+        gemini["videoMetadata"] = {_VIDEO_KEYS.get(k, k): v for k, v in video.items()}
+    return gemini
+
+
 @part_converter("image_url")
 def _image_url(part: dict[str, Any], ctx: Any, where: str) -> list[dict[str, Any]]:
     value = part.get("image_url")
     url, fmt = (value.get("url"), value.get("format")) if isinstance(value, dict) else (value, None)
-    return [media_part(url, fmt, ctx, where)]
+    return [_with_options(media_part(url, fmt, ctx, where), [part, value], ctx, where)]
 
 
 @part_converter("video_url")
 def _video_url(part: dict[str, Any], ctx: Any, where: str) -> list[dict[str, Any]]:
     value = part.get("video_url")
     url, fmt = (value.get("url"), value.get("format")) if isinstance(value, dict) else (value, None)
-    return [media_part(url, fmt, ctx, where)]
+    return [_with_options(media_part(url, fmt, ctx, where), [part, value], ctx, where)]
 
 
 @part_converter("file")
@@ -175,13 +210,15 @@ def _file(part: dict[str, Any], ctx: Any, where: str) -> list[dict[str, Any]]:
     source = file.get("file_data") or file.get("file_id")
     if isinstance(source, str) and not source.startswith(("data:", "gs://", "http://", "https://")):
         if file.get("file_data") and file.get("format"):
-            return [_inline(_mime(file["format"], "", ctx, where), source, ctx, where)]
+            inline = _inline(_mime(file["format"], "", ctx, where), source, ctx, where)
+            return [_with_options(inline, [part, file], ctx, where)]
         raise bad(
             where,
             "file_id must be a gs:// or https:// URI and file_data a data: URL (data:<mime>;base64,...)",
             ctx,
         )
-    return [media_part(source, file.get("format") or _mime_of_filename(file.get("filename")), ctx, where)]
+    found = media_part(source, file.get("format") or _mime_of_filename(file.get("filename")), ctx, where)
+    return [_with_options(found, [part, file], ctx, where)]
 
 
 def _mime_of_filename(name: Any) -> str | None:

@@ -1,8 +1,9 @@
 """Thinking: ``thinking`` → ``thinkingConfig``, a consistency check, and ``thinking_blocks`` in replies.
 
 The ``reasoning_effort`` table is spec data (``map_by: thinking``); what needs code is
-(1) Anthropic-style ``thinking={"type": "enabled", "budget_tokens": N}``, (2) one
-check of the finished ``thinkingConfig`` against the model's capabilities
+(1) Anthropic-style ``thinking={"type": "enabled", "budget_tokens": N}`` (0: off), (2) one
+check of the finished ``thinkingConfig`` against the model's capabilities, which also moves a
+``reasoning_effort`` value to the nearest one the model accepts
 (``thinking`` style, ``thinking_budget_min``/``max``, ``thinking_can_disable``,
 ``thinking_levels``) so contradictions are clear errors before Vertex's 400,
 and (3) ``thinking_blocks`` with their ``thoughtSignature`` from a reply's parts.
@@ -37,7 +38,36 @@ def gemini_thinking(value: dict[str, Any], ctx: Any) -> dict[str, Any]:
         return {"includeThoughts": True}
     if not isinstance(budget, int) or isinstance(budget, bool):
         raise _bad(f"thinking.budget_tokens must be an integer, got {budget!r}", ctx)
+    if budget == 0:  # Anthropic-style "enabled with no budget": thinking off, where the model allows it
+        return {"thinkingBudget": 0}
     return {"thinkingBudget": budget, "includeThoughts": True}
+
+
+LEVEL_ORDER = ("MINIMAL", "LOW", "MEDIUM", "HIGH")
+
+
+def nearest_level(level: str, levels: list[str]) -> str | None:
+    """The model's level closest to ``level`` in Google's order (a tie goes to the higher one)."""
+    if level not in LEVEL_ORDER:
+        return None
+    known = [item for item in levels if item in LEVEL_ORDER]
+    if not known:
+        return None
+    rank = LEVEL_ORDER.index(level)
+    return min(known, key=lambda item: (abs(LEVEL_ORDER.index(item) - rank), -LEVEL_ORDER.index(item)))
+
+
+def _snap_effort(config: dict[str, Any], caps: dict[str, Any]) -> dict[str, Any]:
+    """``reasoning_effort`` tables are per style, not per model: fit their value to this model's range."""
+    budget, level = config.get("thinkingBudget"), config.get("thinkingLevel")
+    if budget == 0 and not caps.get("thinking_can_disable", False) and caps.get("thinking_budget_min"):
+        return {
+            "thinkingBudget": caps["thinking_budget_min"]
+        }  # cannot be off: the smallest budget, no thoughts
+    levels = caps.get("thinking_levels") or []
+    if isinstance(level, str) and level not in levels and (near := nearest_level(level, levels)):
+        return {**config, "thinkingLevel": near}
+    return config
 
 
 @register("gemini_check_thinking", kind="request_finalize")
@@ -48,6 +78,9 @@ def gemini_check_thinking(body: dict[str, Any], ctx: Any) -> dict[str, Any]:
         return body
     caps = ctx.capabilities
     style = caps.get("thinking", "none")
+    if ctx.params.get("reasoning_effort") is not None and ctx.params.get("thinking") is None:
+        config = _snap_effort(config, caps)
+        body["generationConfig"] = {**body["generationConfig"], "thinkingConfig": config}
     budget, level = config.get("thinkingBudget"), config.get("thinkingLevel")
     if budget is not None and level is not None:
         raise _bad("a thinking level and a thinking budget contradict each other; pass one of them", ctx)

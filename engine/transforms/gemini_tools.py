@@ -16,12 +16,15 @@ the tool-call id, so the signature also rides in the id:
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from typing import Any
 
 from engine.errors import BadRequestError
 from engine.transforms import register
 from engine.transforms.gemini_schema import VertexSchemaError, to_vertex_schema
+
+log = logging.getLogger("vertexlate")
 
 SIGNATURE_MARK = "__thought__"
 
@@ -40,6 +43,12 @@ BUILTIN_TOOLS = {
     "googleMaps": "googleMaps",
     "google_maps": "googleMaps",
     "retrieval": "retrieval",
+}
+# OpenAI's hosted tool types with a Vertex equivalent (their options have none: warned, not sent).
+OPENAI_BUILTINS = {
+    "web_search": "googleSearch",
+    "web_search_preview": "googleSearch",
+    "code_interpreter": "codeExecution",
 }
 # Fields of older API versions that Vertex v1 no longer accepts (the seed shows ``disable_attributon``).
 _OBSOLETE_FIELDS = frozenset({"disableAttribution", "disableAttributon"})
@@ -96,6 +105,9 @@ def _one_tool(tool: Any, ctx: Any, where: str) -> tuple[list[dict[str, Any]], di
         raise _bad(f"{where}: each tool must be an object", ctx)
     if tool.get("type") == "function" or "function" in tool:
         return [function_declaration(tool.get("function"), ctx, where)], None
+    if tool.get("type") in OPENAI_BUILTINS:  # OpenAI's own hosted tools, e.g. {"type": "web_search"}
+        _warn_unmapped(where, {k: v for k, v in tool.items() if k != "type"}, ctx)
+        return [], {OPENAI_BUILTINS[tool["type"]]: {}}
     for key in ("functionDeclarations", "function_declarations"):
         if key in tool:
             items = tool[key] if isinstance(tool[key], list) else []
@@ -112,10 +124,17 @@ def _one_tool(tool: Any, ctx: Any, where: str) -> tuple[list[dict[str, Any]], di
 
 
 def check_combination(tools: list[dict[str, Any]], ctx: Any) -> None:
-    """Function declarations next to built-in tools only where the model's spec allows it."""
+    """Function declarations next to built-in tools only where the model's spec allows it.
+
+    ``mixed_tools`` is ``true`` (any built-in) or the list of built-ins allowed beside functions.
+    """
     has_functions = any("functionDeclarations" in t for t in tools)
+    allowed = ctx.capabilities.get("mixed_tools", False)
     builtins = [name for t in tools for name in t if name != "functionDeclarations"]
-    if has_functions and builtins and not ctx.capabilities.get("mixed_tools", False):
+    if isinstance(allowed, list):
+        builtins = [name for name in builtins if name not in allowed]
+        allowed = False
+    if has_functions and builtins and not allowed:
         raise _bad(
             f"{ctx.model} cannot combine function tools with built-in tools ({', '.join(builtins)}) in one request: "
             "Vertex AI answers 'Multiple tools are supported only when they are all search tools'. "
@@ -142,9 +161,21 @@ def gemini_tools(tools: list[Any], ctx: Any) -> dict[str, Any]:
     return {"tools": result} if result else {}
 
 
+def _warn_unmapped(where: str, options: dict[str, Any], ctx: Any) -> None:
+    """OpenAI search options (search_context_size, user_location...) that Google Search grounding has no field for."""
+    if options:
+        log.warning(
+            "%s: %s has no Vertex AI equivalent for %s; Google Search grounding is used without them",
+            getattr(ctx, "model", None),
+            where,
+            ", ".join(sorted(options)),
+        )
+
+
 @register("gemini_web_search", kind="param")
 def gemini_web_search(options: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """OpenAI ``web_search_options`` → a ``googleSearch`` tool (its OpenAI sub-options have no Vertex equivalent)."""
+    _warn_unmapped("web_search_options", options, ctx)
     tools = list(ctx.body.get("tools", []))
     if not any("googleSearch" in t for t in tools):
         tools.append({"googleSearch": {}})

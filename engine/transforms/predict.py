@@ -20,7 +20,8 @@ and the embeddings always come back in input order. Several images or videos the
 several instances, which the spec's ``batch`` section sends as separate requests (Vertex takes
 one instance per request for this model) and merges in order. A video yields one embedding per
 segment Google returns. A dict input is sent as a ready-made instance, e.g. to set
-``videoSegmentConfig``.
+``videoSegmentConfig``, and gives one ``data`` entry (``multimodal_align``); when the input holds
+any dict, strings are not packed either, so every instance is exactly one input.
 """
 
 from __future__ import annotations
@@ -93,7 +94,9 @@ def multimodal_instances(value: Any, ctx: Any) -> list[dict[str, Any]]:
     """Inputs → VisionEmbeddingModelInstance objects, packed in order (module docstring)."""
     instances: list[dict[str, Any]] = []
     current: dict[str, Any] = {}
-    for i, item in enumerate(_as_list(value, ctx)):
+    items = _as_list(value, ctx)
+    whole = any(isinstance(item, dict) for item in items)  # with instance objects, one input = one instance
+    for i, item in enumerate(items):
         where = f"input[{i}]"
         if isinstance(item, dict):
             if not item or set(item) - RANK.keys():
@@ -104,7 +107,7 @@ def multimodal_instances(value: Any, ctx: Any) -> list[dict[str, Any]]:
         if not isinstance(item, str):
             raise _bad(f"{where} is {type(item).__name__}; expected text, a gs:// URI or a data: URL", ctx)
         kind, part = _part(item, where, ctx)
-        if any(RANK[k] >= RANK[kind] for k in current):
+        if current and (whole or any(RANK[k] >= RANK[kind] for k in current)):
             instances.append(current)
             current = {}
         current[kind] = part

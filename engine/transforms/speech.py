@@ -3,6 +3,9 @@
 The spec maps voices, formats and speed by table; code is needed only where a value
 decides the *shape* of the request or reply:
 
+- ``speech_voice``: an OpenAI voice name maps by the ``openai_voices`` table, any other string
+  is a Google voice name (language from its prefix, else ``default_language_code``), a dict is
+  Google's VoiceSelectionParams; Gemini-TTS models (``voice_model_name``) add ``modelName``;
 - ``speech_input``: ``input`` goes to ``input.ssml`` when it contains ``<speak>`` or the
   caller passed ``use_ssml=True`` (wrapped in ``<speak>`` if it is not), else ``input.text``;
 - ``speech_audio_encoding`` (request finalize): the final ``audioConfig.audioEncoding``
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Any
 
 from engine.errors import BadRequestError
@@ -32,6 +36,35 @@ def speech_input(value: str, ctx: Any) -> dict[str, str]:
     if not is_ssml:
         return {"text": value}
     return {"ssml": value if SPEAK_TAG in value.lower() else f"<speak>{value}</speak>"}
+
+
+_LANGUAGE = re.compile(r"^([a-z]{2,3}-[A-Z]{2})-")
+
+
+@register("speech_voice", kind="param")
+def speech_voice(value: Any, ctx: Any) -> dict[str, Any]:
+    """The ``voice`` object for ``text:synthesize`` (see the module docstring)."""
+    caps = ctx.capabilities
+    table = caps.get("openai_voices") or {}
+    if isinstance(value, dict):
+        voice = dict(value)
+    elif isinstance(value, str) and value in table:
+        voice = dict(table[value])
+    elif isinstance(value, str) and value.strip():
+        match = _LANGUAGE.match(value)
+        voice = {
+            "languageCode": match.group(1) if match else caps.get("default_language_code", "en-US"),
+            "name": value,
+        }
+    else:
+        raise BadRequestError(
+            "voice must be an OpenAI voice name, a Google voice name or a VoiceSelectionParams object",
+            model=ctx.model,
+            param="voice",
+        )
+    if caps.get("voice_model_name") and "modelName" not in voice:
+        voice["modelName"] = ctx.resolved.model_id
+    return voice
 
 
 def _encoding(body: dict[str, Any]) -> Any:

@@ -62,7 +62,7 @@ def test_cached_and_thought_tokens_in_usage() -> None:
         "prompt_tokens": 12013,
         "completion_tokens": 15 + 73,  # candidates + thoughts, as OpenAI counts reasoning tokens
         "total_tokens": 12101,
-        "prompt_tokens_details": {"cached_tokens": 11243},
+        "prompt_tokens_details": {"cached_tokens": 11243, "text_tokens": 12013},  # promptTokensDetails TEXT
         "completion_tokens_details": {"reasoning_tokens": 73},
     }
     assert resp._hidden_params["model_version"] == "gemini-2.5-flash"

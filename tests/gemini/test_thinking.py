@@ -76,23 +76,10 @@ def test_reasoning_effort_on_a_level_model(model: str, effort: str, level: str) 
     ("model", "kwargs", "error", "needle"),
     [
         (
-            "gemini-2.5-pro",
-            {"reasoning_effort": "none"},
-            BadRequestError,
-            "cannot turn thinking off (its smallest budget is 128)",
-        ),
-        (
-            "gemini-3-pro-preview",
-            {"reasoning_effort": "medium"},
-            BadRequestError,
-            "supports thinking levels LOW, HIGH, not MEDIUM",
-        ),
-        ("gemini-3-pro-preview", {"reasoning_effort": "none"}, BadRequestError, "no mapping for 'none'"),
-        (
             "gemini-2.0-flash",
             {"reasoning_effort": "low"},
             UnsupportedParamsError,
-            "does not support parameter 'reasoning_effort'",
+            "does not support reasoning_effort='low' (thinking='none'); accepted: none, disable",
         ),
         ("gemini-2.5-flash", {"reasoning_effort": "extreme"}, BadRequestError, "no mapping for 'extreme'"),
         (
@@ -196,3 +183,64 @@ def test_a_signature_on_the_answer_part_becomes_a_thinking_block() -> None:
             "signature": "c2lnbmF0dXJl",
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("model", "effort", "config"),
+    [
+        # Cannot turn thinking off: the lowest setting, without thoughts.
+        ("gemini-2.5-pro", "none", {"thinkingBudget": 128}),
+        ("gemini-2.5-pro", "disable", {"thinkingBudget": 128}),
+        ("gemini-3-pro-preview", "none", {"thinkingLevel": "LOW"}),
+        ("gemini-3-flash-preview", "disable", {"thinkingLevel": "MINIMAL"}),
+        # A level the model lacks: the nearest one it has (a tie goes up).
+        ("gemini-3-pro-preview", "medium", {"thinkingLevel": "HIGH", "includeThoughts": True}),
+        ("gemini-3-pro-preview", "minimal", {"thinkingLevel": "LOW", "includeThoughts": True}),
+        ("gemini-2.5-flash-lite", "none", {"thinkingBudget": 0}),
+    ],
+)
+def test_every_effort_maps_to_something_valid(model: str, effort: str, config: dict[str, Any]) -> None:
+    assert thinking_config(model, reasoning_effort=effort) == config
+
+
+@pytest.mark.parametrize("effort", ["none", "disable"])
+def test_off_on_a_model_without_thinking_sends_nothing(effort: str) -> None:
+    assert "generationConfig" not in body("gemini-2.0-flash", reasoning_effort=effort)
+
+
+def test_off_on_a_model_without_thinking_is_droppable() -> None:
+    assert "generationConfig" not in body("gemini-2.0-flash", reasoning_effort="high", drop_params=True)
+
+
+@pytest.mark.parametrize("model", ["gemini-2.5-flash", "gemini-3-pro-preview", "gemini-2.5-pro"])
+def test_agents_sdk_dict_form(model: str) -> None:
+    assert thinking_config(model, reasoning_effort={"effort": "high"}) == thinking_config(
+        model, reasoning_effort="high"
+    )
+
+
+def test_dict_form_with_other_keys_is_refused() -> None:
+    with pytest.raises(BadRequestError, match="takes only the key 'effort'"):
+        body("gemini-2.5-flash", reasoning_effort={"effort": "low", "summary": "auto"})
+
+
+def test_budget_zero_turns_thinking_off_where_the_model_can() -> None:
+    assert thinking_config("gemini-2.5-flash", thinking={"type": "enabled", "budget_tokens": 0}) == {
+        "thinkingBudget": 0
+    }
+    with pytest.raises(BadRequestError, match="cannot turn thinking off"):
+        body("gemini-2.5-pro", thinking={"type": "enabled", "budget_tokens": 0})
+
+
+def test_budget_zero_end_to_end(emulator: Any, vx: dict[str, Any]) -> None:
+    import engine
+
+    resp = engine.completion(
+        model="vertex_ai/gemini-2.5-flash",
+        messages=[{"role": "user", "content": "hi"}],
+        thinking={"type": "enabled", "budget_tokens": 0},
+        **vx,
+    )
+    assert resp.choices[0].message.get("reasoning_content") is None
+    (logged,) = emulator.requests("gemini-2.5-flash")
+    assert logged["body"]["generationConfig"]["thinkingConfig"] == {"thinkingBudget": 0}

@@ -134,7 +134,7 @@ def test_cache_control_images_and_documents_pass_through(vx: dict[str, Any]) -> 
             "content": [
                 {"type": "text", "text": "Describe these", "cache_control": cache},
                 {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
-                {"type": "image_url", "image_url": "https://example.com/cat.jpg"},
+                {"type": "image_url", "image_url": "data:image/jpeg;base64,/9j/4AAQ"},
                 {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0="}},
             ],
         },
@@ -150,7 +150,10 @@ def test_cache_control_images_and_documents_pass_through(vx: dict[str, Any]) -> 
         "type": "image",
         "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="},
     }
-    assert first[2] == {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.jpg"}}
+    assert first[2] == {
+        "type": "image",
+        "source": {"type": "base64", "media_type": "image/jpeg", "data": "/9j/4AAQ"},
+    }
     assert first[3]["type"] == "document" and first[3]["source"]["media_type"] == "application/pdf"
     assert body["messages"][2] == {
         "role": "user",
@@ -450,15 +453,22 @@ def test_anthropic_validation_error_reaches_the_caller(vx: dict[str, Any]) -> No
         engine.completion(model=MODEL, messages=HI, extra_body={"model": "claude"}, **vx)
 
 
-def test_response_format_puts_the_schema_in_the_system_prompt(vx: dict[str, Any]) -> None:
+def test_response_format_json_schema_forces_the_json_tool(vx: dict[str, Any]) -> None:
     schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
     response_format = {"type": "json_schema", "json_schema": {"name": "place", "schema": schema}}
     messages = [{"role": "system", "content": "Be brief."}, *HI]
     body = prepared("chat", model=MODEL, messages=messages, response_format=response_format, **vx).body
-    first, second = body["system"]
+    assert body["system"] == "Be brief."
+    assert body["tools"][-1]["name"] == "json_tool_call" and body["tools"][-1]["input_schema"] == schema
+    assert body["tool_choice"] == {"type": "tool", "name": "json_tool_call"}
+    assert_anthropic_request(body, UPSTREAM)
+    # with thinking on, a forced tool is refused by Anthropic: the schema goes in the system prompt
+    thinking = prepared(
+        "chat", model=MODEL, messages=messages, response_format=response_format, reasoning_effort="low", **vx
+    ).body
+    first, second = thinking["system"]
     assert first == {"type": "text", "text": "Be brief."}
     assert json.dumps(schema) in second["text"] and "JSON" in second["text"]
-    assert_anthropic_request(body, UPSTREAM)
     plain = prepared("chat", model=MODEL, messages=HI, response_format={"type": "json_object"}, **vx).body
     assert plain["system"] == "Respond with a single JSON object and nothing else."
     assert (

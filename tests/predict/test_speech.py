@@ -200,7 +200,7 @@ def test_audio_config_overrides_response_format(emulator: Any, vx: dict[str, Any
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"voice": "marvin"}, engine.BadRequestError, "accepted: alloy"),
+        ({"voice": 42}, engine.BadRequestError, "voice must be an OpenAI voice name, a Google voice name"),
         ({"response_format": "flac"}, engine.BadRequestError, "accepted: mp3"),
         ({"speed": 3.0}, engine.BadRequestError, "outside the range"),
         ({"instructions": "whisper"}, engine.UnsupportedParamsError, "instructions"),

@@ -1,0 +1,141 @@
+"""What the dialect endpoints share: the proxy key from a dialect's header, a deployment's call options,
+the routed call itself, and a server-sent event stream with a dialect's own framing.
+
+Everything that decides *who* may call and *where* it goes is the chat endpoint's:
+:class:`~engine.proxy.handlers.Proxy` authenticates, checks the model name against the
+key and the config, and its router picks the deployment (load balancing, cooldown,
+fallbacks, limits). Only the body format and the reply framing differ per dialect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from engine.errors import APIError, ServiceUnavailableError
+from engine.proxy.config import Deployment
+from engine.proxy.handlers import CLIENT_CLOSED, Proxy
+from engine.proxy.keys import Caller
+from engine.proxy.operations import CHAT
+from engine.proxy.router import Lease
+from engine.proxy.streaming import DisconnectGuard, _close, _settle
+
+
+def authorization(request: Request, *extra: str) -> str | None:
+    """``Authorization: Bearer`` as the chat endpoints read it, or a key in one of the ``extra`` headers."""
+    value = request.headers.get("authorization")
+    if value:
+        return value
+    for name in extra:
+        key = request.headers.get(name)
+        if key:
+            return key if key.lower().startswith("bearer ") else f"Bearer {key}"
+    return None
+
+
+def call_options(deployment: Deployment, stream: bool) -> dict[str, Any]:
+    """The engine options of one deployment (credentials, project, location, api_base), as the chat endpoint uses them."""
+    return {
+        **deployment.options,
+        "model": deployment.model,
+        "num_retries": 0,  # the router retries, on another deployment where it can
+        "timeout": (deployment.stream_timeout or deployment.timeout) if stream else deployment.timeout,
+    }
+
+
+def check_model(proxy: Proxy, body: dict[str, Any], caller: Caller) -> str:
+    """The model name of a chat-like request, checked as the chat endpoint checks it."""
+    return proxy._model(body, caller, CHAT)
+
+
+async def routed(
+    proxy: Proxy, request: Request, name: str, invoke: Callable[[Deployment], Awaitable[Any]]
+) -> tuple[Any, Lease] | None:
+    """Run ``invoke`` on a deployment of ``name`` (router, fallbacks); None when the client went away."""
+    async with DisconnectGuard(request.receive) as guard:
+        result, lease = await proxy.router.call(name, CHAT.operation, invoke)
+    if guard.fired:
+        proxy.disconnects += 1
+        return None
+    return result, lease
+
+
+def closed() -> Response:
+    return Response(status_code=CLIENT_CLOSED)
+
+
+class DialectStream(Response):
+    """``text/event-stream`` of a dialect's events; ``encode`` frames one, ``error`` frames a failure.
+
+    As the chat stream does: a disconnect cancels the upstream read, a shutdown ends the
+    stream with an error event, ``on_close`` runs once with the tokens ``count`` saw.
+    """
+
+    media_type = "text/event-stream"
+
+    def __init__(
+        self,
+        events: AsyncIterator[Any],
+        encode: Callable[[Any], bytes],
+        error: Callable[[APIError], bytes],
+        count: Callable[[Any, int], int],
+        on_close: Callable[[int], None],
+        shutdown: asyncio.Event,
+        headers: dict[str, str] | None = None,
+        trailer: bytes = b"",
+    ) -> None:
+        self.events = events
+        self.encode = encode
+        self.error = error
+        self.count = count
+        self.on_close = on_close
+        self.shutdown = shutdown
+        self.trailer = trailer
+        self.status_code = 200
+        self.background = None
+        self.init_headers({"cache-control": "no-cache", "x-accel-buffering": "no", **(headers or {})})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        tokens = [0]
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            async with DisconnectGuard(receive):
+                await self._pump(send, tokens)
+        except OSError:
+            pass
+        finally:
+            await _close(self.events)
+            self.on_close(tokens[0])
+
+    async def _pump(self, send: Send, tokens: list[int]) -> None:
+        stopper = asyncio.ensure_future(self.shutdown.wait())
+        pending: asyncio.Future[Any] | None = None
+        try:
+            while True:
+                if self.shutdown.is_set():
+                    raise ServiceUnavailableError(
+                        "the proxy is shutting down; the stream was ended early", llm_provider="proxy"
+                    )
+                pending = asyncio.ensure_future(anext(self.events))
+                await asyncio.wait((pending, stopper), return_when=asyncio.FIRST_COMPLETED)
+                if not pending.done():
+                    continue
+                try:
+                    event = pending.result()
+                except StopAsyncIteration:
+                    break
+                tokens[0] = self.count(event, tokens[0])
+                await send({"type": "http.response.body", "body": self.encode(event), "more_body": True})
+            await send({"type": "http.response.body", "body": self.trailer, "more_body": False})
+        except APIError as exc:
+            await send({"type": "http.response.body", "body": self.error(exc), "more_body": False})
+        finally:
+            stopper.cancel()
+            if pending is not None and not pending.done():
+                pending.cancel()
+                await _settle(pending)

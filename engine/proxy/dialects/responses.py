@@ -1,0 +1,127 @@
+"""``/v1/responses``: OpenAI's Responses API through the gateway.
+
+``POST`` creates (streamed with the Responses event types when ``stream`` is true),
+``GET /{id}`` reads a stored response, ``DELETE /{id}`` removes it, ``POST /{id}/cancel``
+answers as OpenAI does for a response that is not running in the background. Stored
+responses belong to the key that created them: another key gets a 404, as for an id
+that does not exist. The store is in memory (bounded, with expiry) unless the proxy is
+given another :class:`~engine.dialects.store.ResponseStore`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+import engine
+from engine.dialects.store import MemoryStore, ResponseStore
+from engine.errors import APIError
+from engine.proxy.config import Deployment
+from engine.proxy.dialects.common import DialectStream, call_options, check_model, closed, routed
+from engine.proxy.handlers import JSON, Proxy, error_response, internal_error
+from engine.proxy.streaming import dumps
+
+log = logging.getLogger("vertexlate.proxy")
+
+
+def encode(event: dict[str, Any]) -> bytes:
+    return b"event: " + str(event.get("type")).encode() + b"\ndata: " + dumps(event) + b"\n\n"
+
+
+def encode_error(error: APIError) -> bytes:
+    body = error.to_openai_error()["error"]
+    event = {
+        "type": "error",
+        "code": body.get("code"),
+        "message": body.get("message"),
+        "param": body.get("param"),
+    }
+    return encode(event)
+
+
+def count(event: dict[str, Any], tokens: int) -> int:
+    if event.get("type") in ("response.completed", "response.incomplete"):
+        usage = (event.get("response") or {}).get("usage") or {}
+        return int(usage.get("total_tokens") or tokens)
+    return tokens
+
+
+class Responses:
+    """The Responses endpoints of one running proxy, with its store."""
+
+    def __init__(self, proxy: Proxy, store: ResponseStore | None = None) -> None:
+        self.proxy = proxy
+        self.store = MemoryStore() if store is None else store
+
+    async def create(self, request: Request) -> Response:
+        with self.proxy.tracked():
+            try:
+                caller = self.proxy.keys.authenticate(request.headers.get("authorization"))
+                body = await self.proxy._body(request)  # size limit, JSON checks, stream type: as for chat
+                name = check_model(self.proxy, body, caller)
+                caller.admit()
+            except APIError as exc:
+                return error_response(exc)
+            try:
+                return await self._create(request, caller, name, body)
+            except APIError as exc:
+                caller.done(0)
+                return error_response(exc)
+            except Exception:
+                caller.done(0)
+                return internal_error(request.url.path)
+
+    async def _create(self, request: Request, caller: Any, name: str, body: dict[str, Any]) -> Response:
+        stream = bool(body.pop("stream", False))
+
+        async def invoke(deployment: Deployment) -> Any:
+            kwargs = {**body, **call_options(deployment, stream), "stream": stream or None}
+            kwargs.update(
+                response_store=self.store,
+                owner=caller.alias,
+                response_model=name,
+                chat_defaults=deployment.defaults.get("chat"),
+            )
+            return await engine.aresponses(**kwargs)
+
+        outcome = await routed(self.proxy, request, name, invoke)
+        if outcome is None:
+            caller.done(0)
+            return closed()
+        result, lease = outcome
+        headers = {"x-vertexlate-deployment": lease.deployment.id}
+        if stream:
+
+            def close(tokens: int) -> None:
+                lease.release(tokens)
+                caller.done(tokens)
+
+            return DialectStream(result, encode, encode_error, count, close, self.proxy.stop_streams, headers)
+        tokens = int((result.get("usage") or {}).get("total_tokens") or 0)
+        lease.release(tokens)
+        caller.done(tokens)
+        return Response(dumps(result), media_type=JSON, headers=headers)
+
+    async def _by_id(self, request: Request, function: str) -> Response:
+        try:
+            caller = self.proxy.keys.authenticate(request.headers.get("authorization"))
+            result = await getattr(engine, function)(
+                request.path_params["response_id"], response_store=self.store, owner=caller.alias
+            )
+        except APIError as exc:
+            return error_response(exc)
+        except Exception:
+            return internal_error(request.url.path)
+        return Response(dumps(result), media_type=JSON)
+
+    async def retrieve(self, request: Request) -> Response:
+        return await self._by_id(request, "aget_responses")
+
+    async def delete(self, request: Request) -> Response:
+        return await self._by_id(request, "adelete_responses")
+
+    async def cancel(self, request: Request) -> Response:
+        return await self._by_id(request, "acancel_responses")

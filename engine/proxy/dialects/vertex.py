@@ -1,0 +1,250 @@
+"""``/vertex_ai/{v1|v1beta1}/projects/{project}/locations/{location}/...``: Vertex AI as it is, behind the proxy key.
+
+Google's own SDKs (``google-genai`` with ``http_options.base_url=<proxy>/vertex_ai``)
+work unchanged: the proxy checks its key (``Authorization: Bearer``, or
+``x-litellm-api-key`` / ``x-goog-api-key``), swaps in its own Google credentials and
+forwards the body and query as they are, streaming the reply back as it arrives.
+Credentials, as in LiteLLM's pass-through: a ``model_list`` deployment with the same
+``vertex_project`` and ``vertex_location``, else ``default_vertex_config`` (whose
+project and location then replace the client's).
+
+Where the credentials may go is decided here alone: Google's host for the location
+(``<location>-aiplatform.googleapis.com``, ``aiplatform.googleapis.com`` for
+``global``) or the configured ``api_base``. The location and project must be plain
+names, the rest of the path plain segments (no ``..``, no encoded slashes); only a
+short list of client headers is forwarded (never ``Host``, ``Authorization``,
+``X-Goog-User-Project`` or forwarding headers), so nothing a client sends can point
+the request, and the token, anywhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from engine import auth
+from engine.errors import APIError, BadRequestError, InternalServerError, NotFoundError, PermissionDeniedError
+from engine.proxy.dialects.common import authorization
+from engine.proxy.handlers import Proxy
+from engine.proxy.intake import read_body
+from engine.transport import async_client, connection_error
+
+log = logging.getLogger("vertexlate.proxy")
+
+VERSIONS = ("v1", "v1beta1")
+LOCATION = re.compile(r"^[a-z]+(?:-[a-z0-9]+)*$")
+# a project id or number, optionally domain-scoped (example.com:my-project)
+PROJECT = re.compile(r"^(?:[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)+:)?(?:[a-z][a-z0-9-]{0,62}|[0-9]{1,20})$")
+SEGMENT = re.compile(r"^[A-Za-z0-9_@:.+-]+$")
+FORWARDED_HEADERS = ("content-type", "accept", "x-goog-api-client", "user-agent")
+KEY_HEADERS = ("x-litellm-api-key", "x-goog-api-key")
+USAGE_LIMIT = 16 * 1024 * 1024  # bytes of a unary reply kept to read its usage
+
+
+@dataclass(frozen=True)
+class Target:
+    base: str  # scheme://host[:port] the request may go to
+    project: str
+    location: str
+    credentials: Any
+
+
+def google_error(error: APIError) -> Response:
+    """Google's error body, which google-genai reads."""
+    status = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
+    body = {
+        "error": {
+            "code": error.status_code,
+            "message": error.message,
+            "status": status.get(error.status_code, "INTERNAL"),
+        }
+    }
+    return Response(json.dumps(body), status_code=error.status_code, media_type="application/json")
+
+
+def host_for(location: str) -> str:
+    return (
+        "https://aiplatform.googleapis.com"
+        if location == "global"
+        else f"https://{location}-aiplatform.googleapis.com"
+    )
+
+
+def parse_path(path: str) -> tuple[str, str, str, str]:
+    """(version, project, location, rest) of a pass-through path, each checked."""
+    parts = path.split("/")
+    if len(parts) < 6 or parts[0] not in VERSIONS or parts[1] != "projects" or parts[3] != "locations":
+        raise NotFoundError(
+            "pass-through paths are /vertex_ai/{v1|v1beta1}/projects/{project}/locations/{location}/...",
+            llm_provider="proxy",
+        )
+    version, project, location, rest = parts[0], parts[2], parts[4], parts[5:]
+    if not PROJECT.match(project):
+        raise BadRequestError(f"invalid project {project[:64]!r}", llm_provider="proxy")
+    if not LOCATION.match(location):
+        raise BadRequestError(f"invalid location {location[:64]!r}", llm_provider="proxy")
+    for segment in rest:
+        if not SEGMENT.match(segment) or set(segment) <= {"."}:
+            raise BadRequestError(f"invalid path segment {segment[:64]!r}", llm_provider="proxy")
+    return version, project, location, "/".join(rest)
+
+
+class PassThrough:
+    """The Vertex AI pass-through of one running proxy."""
+
+    def __init__(self, proxy: Proxy) -> None:
+        self.proxy = proxy
+        self.default = dict(proxy.config.default_vertex_config or {})
+
+    def target(self, project: str, location: str) -> Target:
+        for deployment in self.proxy.config.deployments:
+            options = deployment.options
+            if (
+                options.get("vertex_project", options.get("vertex_ai_project")) == project
+                and options.get("vertex_location", options.get("vertex_ai_location")) == location
+            ):
+                base = options.get("api_base") or host_for(location)
+                return Target(base.rstrip("/"), project, location, options.get("vertex_credentials"))
+        if self.default:
+            project = self.default.get("vertex_project") or project
+            location = self.default.get("vertex_location") or location
+            base = self.default.get("api_base") or host_for(location)
+            return Target(base.rstrip("/"), project, location, self.default.get("vertex_credentials"))
+        raise PermissionDeniedError(
+            f"no Google credentials are configured for project {project!r} in {location!r}: add a model_list "
+            "deployment for them or a default_vertex_config",
+            llm_provider="proxy",
+        )
+
+    @staticmethod
+    def url(target: Target, version: str, rest: str, query: str) -> str:
+        url = f"{target.base}/{version}/projects/{target.project}/locations/{target.location}/{rest}"
+        expected = urlsplit(target.base)
+        actual = urlsplit(url)
+        if (actual.scheme, actual.netloc) != (expected.scheme, expected.netloc):  # never: checked segments
+            raise BadRequestError(
+                "the pass-through path does not stay on the Vertex AI host", llm_provider="proxy"
+            )
+        return url + (f"?{query}" if query else "")
+
+    async def handle(self, request: Request) -> Response:
+        with self.proxy.tracked():
+            try:
+                caller = self.proxy.keys.authenticate(authorization(request, *KEY_HEADERS))
+                if caller.models is not None:
+                    raise PermissionDeniedError(
+                        f"API key '{caller.alias}' is limited to some models; the Vertex AI pass-through needs a key "
+                        "that may use every model",
+                        llm_provider="proxy",
+                    )
+                version, project, location, rest = parse_path(request.path_params["path"])
+                target = self.target(project, location)
+                url = self.url(target, version, rest, request.url.query)
+                caller.admit()
+            except APIError as exc:
+                return google_error(exc)
+            try:
+                return await self._forward(request, caller, target, url)
+            except APIError as exc:
+                caller.done(0)
+                return google_error(exc)
+            except Exception:
+                caller.done(0)
+                log.exception("unexpected error in the Vertex AI pass-through")
+                return google_error(InternalServerError("internal error in the proxy", llm_provider="proxy"))
+
+    async def _forward(self, request: Request, caller: Any, target: Target, url: str) -> Response:
+        credential = auth.credential_for(target.credentials)
+        token = credential.cached() or await asyncio.to_thread(credential.token)
+        headers = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
+        headers["authorization"] = f"Bearer {token}"
+        body = await read_body(request, self.proxy.max_body)
+        client = async_client()
+        upstream = client.build_request(
+            request.method, url, headers=headers, content=body or None, timeout=600.0
+        )
+        try:
+            reply = await client.send(upstream, stream=True)
+        except httpx.HTTPError as exc:
+            raise connection_error(exc, None) from None
+        usage = Usage()
+        path = urlsplit(url).path
+
+        async def relay() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in reply.aiter_raw():
+                    usage.feed(chunk)
+                    yield chunk
+            finally:
+                await reply.aclose()
+                tokens = usage.tokens()
+                caller.done(tokens)
+                log.info(
+                    "vertex pass-through %s %s %s -> %s, %d tokens",
+                    caller.alias,
+                    request.method,
+                    path,
+                    reply.status_code,
+                    tokens,
+                )
+
+        kept = {
+            k: v
+            for k, v in reply.headers.items()
+            if k.lower() in ("content-type", "x-goog-request-id", "retry-after")
+        }
+        return StreamingResponse(relay(), status_code=reply.status_code, headers=kept)
+
+
+class Usage:
+    """Token counts from a relayed reply: the last ``usageMetadata`` (Gemini) or ``usage`` (Claude) seen.
+
+    A JSON reply is kept (up to ``USAGE_LIMIT`` bytes) and read at the end; a stream is read line by line.
+    """
+
+    def __init__(self) -> None:
+        self.buffer = b""
+        self.json: bool | None = None
+        self.last: dict[str, Any] = {}
+
+    def feed(self, chunk: bytes) -> None:
+        if self.json is None and chunk.strip():
+            self.json = chunk.lstrip()[:1] in (b"{", b"[")
+        if self.json:
+            if len(self.buffer) + len(chunk) <= USAGE_LIMIT:
+                self.buffer += chunk
+            return
+        *lines, self.buffer = (self.buffer + chunk).split(b"\n")
+        for line in lines:
+            if line.startswith(b"data:"):
+                self._read(line[5:])
+
+    def _read(self, raw: bytes) -> None:
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return
+        for item in data if isinstance(data, list) else [data]:
+            if not isinstance(item, dict):
+                continue
+            usage = item.get("usageMetadata") or item.get("usage") or (item.get("message") or {}).get("usage")
+            if isinstance(usage, dict):
+                self.last = {**self.last, **usage}
+
+    def tokens(self) -> int:
+        if self.json and self.buffer:
+            self._read(self.buffer)
+        usage = self.last
+        if "totalTokenCount" in usage:
+            return int(usage.get("totalTokenCount") or 0)
+        return sum(int(usage.get(k) or 0) for k in ("input_tokens", "output_tokens"))
