@@ -26,8 +26,14 @@ import httpx
 from engine import auth
 from engine.compiler import Operation
 from engine.cost import response_cost
-from engine.errors import APIError, APIResponseValidationError, BadRequestError, NotFoundError
-from engine.registry import Resolved, default_registry
+from engine.errors import (
+    APIError,
+    APIResponseValidationError,
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+)
+from engine.registry import Resolved, default_registry, warn_if_retired
 from engine.request import (
     ENGINE_OPTIONS,
     Place,
@@ -117,7 +123,9 @@ def _locate(
     credential = auth.credential_for(source) if op.auth == "google" else None
     project = auth.resolve_project(options, settings, credential) if "project" in needs else None
     location = (
-        auth.resolve_location(options, settings, resolved.capabilities) if "location" in needs else None
+        auth.resolve_location(options, settings, resolved.capabilities, resolved.name)
+        if "location" in needs
+        else None
     )
     api_base = options.get("api_base") or options.get("base_url")
     return Located(credential, Place(project, location, api_base))
@@ -149,6 +157,7 @@ def prepare(operation: str, kwargs: dict[str, Any]) -> Call:
     options = {k: v for k, v in kwargs.items() if k in ENGINE_OPTIONS and (v is not None or k in _NONE_MEANS)}
     params = {k: v for k, v in kwargs.items() if k not in ENGINE_OPTIONS and v is not None}
     resolved = default_registry().resolve(model, operation)
+    warn_if_retired(resolved)
     op = resolved.family.operations[operation]
     stream = bool(options.get("stream"))
     if stream and op.stream is None:
@@ -174,6 +183,11 @@ def prepare(operation: str, kwargs: dict[str, Any]) -> Call:
     if op.headers and context is not None:
         headers.update({k: t.render(context) for k, t in op.headers.items()})
     headers.update(ctx.headers)  # what the spec's transforms derived from the body (e.g. anthropic-beta)
+    if op.auth == "api_key":
+        headers["authorization"] = f"Bearer {_api_key(op, options, resolved)}"
+    elif "api_key" in options and resolved.name not in _unused_key_warned:
+        _unused_key_warned.add(resolved.name)
+        log.warning("api_key is not used by %s: its spec authenticates with %s", resolved.name, op.auth)
     if options.get("extra_headers"):
         headers.update(options["extra_headers"])
     stream_options = options.get("stream_options") or {}
@@ -195,6 +209,20 @@ def prepare(operation: str, kwargs: dict[str, Any]) -> Call:
             options.get("strict_openai_compliance", getattr(settings, "strict_openai_compliance", False))
         ),
     )
+
+
+_unused_key_warned: set[str] = set()
+
+
+def _api_key(op: Operation, options: dict[str, Any], resolved: Resolved) -> str:
+    """The key of an ``auth: api_key`` upstream: the call's ``api_key``, else the spec's ``credentials_env``."""
+    key = options.get("api_key") or (os.environ.get(op.credentials_env) if op.credentials_env else None)
+    if not isinstance(key, str) or not key:
+        where = f" or set {op.credentials_env}" if op.credentials_env else ""
+        raise AuthenticationError(
+            f"{resolved.name} needs an API key: pass api_key{where}", model=resolved.name, status_code=401
+        )
+    return key
 
 
 def _request(call: Call, client: httpx.Client | httpx.AsyncClient, token: str | None) -> httpx.Request:

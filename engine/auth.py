@@ -234,7 +234,37 @@ def resolve_project(options: Mapping[str, Any], settings: Any, credential: Cache
     )
 
 
-def resolve_location(options: Mapping[str, Any], settings: Any, capabilities: Mapping[str, Any]) -> str:
+DEFAULT_LOCATION = "us-central1"  # LiteLLM's default when nothing names a location
+
+
+def resolve_location(
+    options: Mapping[str, Any], settings: Any, capabilities: Mapping[str, Any], model: str | None = None
+) -> str:
+    """The location: the call, engine settings, the environment, the model's default (its first
+    ``locations`` entry when it has no ``default_location``), then us-central1.
+
+    A model the spec serves only in some ``locations`` (e.g. ``global``) is refused elsewhere
+    with an error naming them, before any request is made.
+    """
+    allowed = capabilities.get("locations")
+    location = (
+        _given_location(options, settings)
+        or capabilities.get("default_location")
+        or (allowed[0] if allowed else DEFAULT_LOCATION)
+    )
+    if not isinstance(location, str) or not location:
+        raise BadRequestError("vertex_location must be a non-empty string", param="vertex_location")
+    if allowed and location not in allowed:
+        raise BadRequestError(
+            f"{model or 'this model'} is served only in {', '.join(allowed)}, not in {location!r}; "
+            "pass vertex_location with one of them (or leave it unset for the model's default)",
+            model=model,
+            param="vertex_location",
+        )
+    return location
+
+
+def _given_location(options: Mapping[str, Any], settings: Any) -> Any:
     for name in LOCATION_SOURCES:
         if options.get(name):
             return options[name]
@@ -243,10 +273,4 @@ def resolve_location(options: Mapping[str, Any], settings: Any, capabilities: Ma
     for name in LOCATION_ENV:
         if os.environ.get(name):
             return os.environ[name]
-    if capabilities.get("default_location"):
-        return capabilities["default_location"]
-    raise BadRequestError(
-        "no Vertex AI location: looked for the vertex_location / vertex_ai_location argument, engine.vertex_location, "
-        "the VERTEXAI_LOCATION and VERTEX_AI_LOCATION environment variables, and the model spec's default_location",
-        param="vertex_location",
-    )
+    return None

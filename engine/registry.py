@@ -1,13 +1,17 @@
 """The compiled specs of this process and the lookup from a model name to its family.
 
 Resolution order for ``vertex_ai/<name>`` and an operation: an exact model name or
-alias, then patterns, most specific (most literal characters) first. Only entries
-whose family defines the operation take part, so ``vertex_ai/`` alone can mean the
-speech service for ``speech()`` without clashing with chat models.
+alias, then patterns, most specific (most literal characters) first; at equal literal
+characters a pattern whose captures carry their own regex (``openai/{endpoint_id:[0-9]+}``)
+comes before one with bare captures (``openai/{name}``). Only entries whose family defines
+the operation take part, so ``vertex_ai/`` alone can mean the speech service for
+``speech()`` without clashing with chat models.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,11 +19,28 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from engine.compiler import Family, ModelEntry, Problems, compile_family
+from engine.compiler import _PLACEHOLDER, Family, ModelEntry, Problems, compile_family
 from engine.errors import NotFoundError, SpecError
 from engine.loader import load_documents, spec_dirs
 
 PROVIDER_PREFIXES = ("vertex_ai/", "vertex_ai_beta/")
+
+log = logging.getLogger("vertexlate")
+
+
+def constrained(entry: ModelEntry) -> int:
+    """Captures with their own regex (``{endpoint_id:[0-9]+}``): they narrow a pattern beyond its literals."""
+    return sum(1 for m in _PLACEHOLDER.finditer(entry.pattern) if m.group(2))
+
+
+def rank(entry: ModelEntry) -> tuple[int, int]:
+    """How specific a pattern is: literal characters first, then constrained captures."""
+    return entry.specificity, constrained(entry)
+
+
+def is_catch_all(entry: ModelEntry) -> bool:
+    """A pattern with nothing that narrows it (``*``, ``{name}``): it accepts any name, so proves nothing."""
+    return entry.regex is not None and rank(entry) == (0, 0)
 
 
 @dataclass(frozen=True)
@@ -62,7 +83,7 @@ class Registry:
                     self._patterns.append(entry)
             for alias, target in family.aliases.items():
                 self._exact.setdefault(alias, []).extend(e for e in family.models if e.pattern == target)
-        self._patterns.sort(key=lambda e: -e.specificity)
+        self._patterns.sort(key=lambda e: (-e.specificity, -constrained(e)))
         problems += self._ambiguities()
         self.problems = problems
         if strict and problems:
@@ -75,7 +96,7 @@ class Registry:
             _check_pair_list(name, entries, problems)
         for i, a in enumerate(self._patterns):
             for b in self._patterns[i + 1 :]:
-                if a.family is b.family or a.specificity != b.specificity:
+                if a.family is b.family or rank(a) != rank(b):
                     continue
                 shared = _shared_operations(a, b)
                 if shared and (a.regex.match(_example(b.pattern)) or b.regex.match(_example(a.pattern))):
@@ -105,6 +126,27 @@ class Registry:
         return [entry for family in self.families for entry in family.models]
 
 
+_warned: set[tuple[str, str]] = set()
+
+
+def warn_if_retired(resolved: Resolved) -> None:
+    """Log once per model that the spec marks it retired: old projects may still reach it, new ones get a 404."""
+    caps = resolved.capabilities
+    if not caps.get("retired"):
+        return
+    key = (resolved.family.name, resolved.name)
+    if key in _warned:
+        return
+    _warned.add(key)
+    note = caps.get("retired_note")
+    log.warning(
+        "%s is marked retired in the %s spec%s; calls may fail with 404 (see `vertexlate models`)",
+        resolved.name,
+        resolved.family.name,
+        f" ({note})" if note else "",
+    )
+
+
 def _shared_operations(a: ModelEntry, b: ModelEntry) -> set[str]:
     ops_a = {o for o in a.family.operations if a.supports(o)}
     return {o for o in b.family.operations if b.supports(o)} & ops_a
@@ -121,11 +163,21 @@ def _check_pair_list(name: str, entries: list[ModelEntry], problems: list[str]) 
                 )
 
 
-def _example(pattern: str) -> str:
-    """A concrete name a pattern matches, to test whether another pattern matches it too."""
-    import re
+_SAMPLES = ("x1", "123", "20260101")  # capture values to try: a bare one, digits, a date
 
-    return re.sub(r"\{[^}]+\}", "x1", pattern).replace("*", "x")
+
+def _example(pattern: str) -> str:
+    """A concrete name a pattern matches, to test whether another pattern matches it too.
+
+    A capture with its own regex gets the first sample value it accepts, so two ``{id:[0-9]+}``
+    patterns of different families are still found to overlap.
+    """
+
+    def fill(match: re.Match[str]) -> str:
+        regex = match.group(2)
+        return next((v for v in _SAMPLES if regex is None or re.fullmatch(regex, v)), "x1")
+
+    return _PLACEHOLDER.sub(fill, pattern).replace("*", "x")
 
 
 def strip_provider(model: str) -> str:

@@ -45,6 +45,7 @@ ENGINE_OPTIONS = frozenset(
         "vertex_credentials",
         "api_base",
         "base_url",
+        "api_key",
         "extra_headers",
         "extra_body",
         "custom_llm_provider",
@@ -188,7 +189,7 @@ def build_body(
     problems: list[Problem] = []
 
     unknown = [name for name in params if name not in op.params]
-    unsupported = [p.name for p in op.requiring if p.name in params and not caps.get(p.requires)]  # type: ignore[arg-type]
+    unsupported = [p.name for p in op.requiring if p.name in params and not has_capability(caps, p.requires)]
     rejected = unknown + unsupported
     if rejected and not drop_params:
         problems += [Problem(n, _unsupported(resolved, op, n), unsupported=True) for n in sorted(rejected)]
@@ -260,7 +261,8 @@ def place_value(ctx: RequestContext, param: Param, value: Any) -> None:
 
     - ``url_var``: the value becomes the URL template variable named like the parameter;
     - ``to``: the value is set at the dotted path; an object deep-merges with what is there;
-    - ``transform`` without ``to``: the transform's result is a body fragment, deep-merged into the body;
+    - ``transform`` or a value table (``map``, ``maps``) without ``to``: the result is a body fragment,
+      deep-merged into the body (several fields at once, e.g. Claude's ``thinking`` + ``output_config``);
     - neither: the parameter is only validated; transforms read it from ``ctx.params``.
 
     ``None`` (a transform with nothing to add) places nothing.
@@ -271,10 +273,10 @@ def place_value(ctx: RequestContext, param: Param, value: Any) -> None:
         return
     elif param.to is not None:
         set_path(ctx.body, param.to, value)
-    elif param.transform is not None:
+    elif param.transform is not None or param.table is not None or param.maps is not None:
         if not isinstance(value, dict):
             raise InternalServerError(
-                f"transform for parameter {param.name!r} without `to` must return a body fragment (an object)"
+                f"parameter {param.name!r} without `to` must produce a body fragment (an object)"
             )
         ctx.body = merge(ctx.body, value)
 
@@ -306,7 +308,7 @@ def raise_problems(problems: list[Problem], resolved: Resolved, op: Operation) -
 def _unsupported(resolved: Resolved, op: Operation, name: str) -> str:
     """``model does not support parameter 'x'``, with the accepted names, closest matches first."""
     caps = resolved.capabilities
-    accepted = [n for n, p in op.params.items() if not p.requires or caps.get(p.requires)]
+    accepted = [n for n, p in op.params.items() if not p.requires or has_capability(caps, p.requires)]
     close = difflib.get_close_matches(name, accepted, n=3, cutoff=0.6)
     ordered = close + sorted(n for n in accepted if n not in close)
     hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
@@ -502,6 +504,12 @@ def check_value(param: Param, value: Any, caps: dict[str, Any], model: str) -> A
             )
         value = resolve_caps(table[key], caps)
     return value
+
+
+def has_capability(caps: dict[str, Any], name: str | None) -> bool:
+    """A capability counts when it is set, true and not the style ``"none"`` (e.g. ``thinking: none``)."""
+    value = caps.get(name) if name else None
+    return bool(value) and value != "none"
 
 
 def resolve_caps(value: Any, caps: dict[str, Any]) -> Any:

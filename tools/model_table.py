@@ -50,15 +50,40 @@ def _notes(entry: ModelEntry, aliases: list[str]) -> str:
     notes = []
     if aliases:
         notes.append("also " + ", ".join(f"`vertex_ai/{a}`" for a in aliases))
+    for match in _PLACEHOLDER.finditer(entry.pattern):
+        if match.group(2) == "[0-9]+":
+            notes.append(f"`<{match.group(1)}>` is a number")
+        elif match.group(2):
+            notes.append(f"`<{match.group(1)}>` matches `{match.group(2)}`")
+    if any(op.auth == "api_key" for name, op in entry.family.operations.items() if entry.supports(name)):
+        notes.append("API key (`api_key`, `api_base`), no Google token; the `vertex_ai/` prefix is optional")
     if caps.get("thinking") not in (None, "none"):
-        notes.append("thinking")
+        notes.append(f"thinking ({THINKING.get(caps['thinking'], caps['thinking'])})")
     if caps.get("fim"):
         notes.append("fill-in-the-middle")
-    if caps.get("default_location"):
+    if caps.get("locations"):
+        notes.append("only in " + ", ".join(caps["locations"]))
+    elif caps.get("default_location"):
         notes.append(f"default location {caps['default_location']}")
+    refused = [name for cap, name in REFUSALS.items() if caps.get(cap) is False]
+    if refused:
+        notes.append("refuses " + ", ".join(refused))
     if caps.get("retired"):
-        notes.append("retired by Google")
+        notes.append("**retired**" + (f" ({caps['retired_note']})" if caps.get("retired_note") else ""))
     return "; ".join(notes)
+
+
+THINKING = {
+    "budget": "budget",
+    "level": "level",
+    "always": "always on",
+    "adaptive": "adaptive, effort",
+    "adaptive_xhigh": "adaptive, effort up to xhigh",
+    "adaptive_always": "adaptive, always on",
+    "between_tools": "adaptive, lowest between_tools",
+}
+# Capabilities whose false value means the model refuses parameters, with what the table says.
+REFUSALS = {"sampling_params": "temperature/top_p/top_k", "forced_tool_choice": "forced tool_choice"}
 
 
 def shown_name(pattern: str) -> str:

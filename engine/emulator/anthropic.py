@@ -16,6 +16,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
+from engine.emulator.catalogue import claude_problem
 from engine.emulator.reply import Reply, limit
 from engine.emulator.routing import PREFIX, Call, Route, route
 from engine.emulator.sample import example
@@ -188,6 +189,8 @@ def stream_events(full: dict[str, Any]) -> list[dict[str, Any]]:
 async def _predict(call: Call, streaming: bool) -> Response:
     counting = call.model == "count-tokens"
     problem = _problem(call.body, counting, call.state.anthropic_versions)
+    if problem is None and not counting:
+        problem = claude_problem(call.params.get("model"), call.body)
     if problem:
         return request_error(problem)
     reply = call.reply(Reply() if counting else default_reply(call.body))

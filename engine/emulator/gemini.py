@@ -20,6 +20,7 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from engine.emulator import media
+from engine.emulator.catalogue import gemini_problem
 from engine.emulator.errors import google_error, not_found
 from engine.emulator.reply import Reply, limit
 from engine.emulator.routing import ENDPOINT, PUBLISHER_MODEL, Call, Route, endpoint_missing, route
@@ -282,6 +283,8 @@ async def _generate(call: Call, streaming: bool) -> Response:
     problem = invalid(call.body, "GoogleCloudAiplatformV1GenerateContentRequest")
     if problem:
         return problem
+    if (refused := gemini_problem(call.params.get("model"), call.body)) is not None:
+        return google_error(400, refused)
     if not call.body.get("contents"):
         return google_error(
             400,

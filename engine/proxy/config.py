@@ -37,6 +37,7 @@ OPTION_KEYS = (
     "vertex_ai_location",
     "vertex_credentials",
     "api_base",
+    "api_key",
     "extra_headers",
 )
 ROUTING_KEYS = frozenset(
@@ -260,6 +261,8 @@ def _deployment(
         source, params["vertex_credentials"], (*where, "vertex_credentials")
     ):
         return None
+    if not api_key_ok(source, params, operations, where):
+        return None
     options = {k: params[k] for k in OPTION_KEYS if k in params}
     for names in (("vertex_project", "vertex_ai_project"), ("vertex_location", "vertex_ai_location")):
         if not any(n in options for n in names) and litellm.get(names[0]):  # litellm_settings' default
@@ -299,12 +302,14 @@ MODES = {
 def _operations(source: Source, model: str, mode: Any, where: tuple[Any, ...]) -> frozenset[str]:
     """The proxy operations a spec serves ``model`` for; none is a config problem.
 
-    A spec entry whose pattern is a bare wildcard (no literal character, e.g. a service
-    without model names) accepts every name, so it proves nothing about ``model``: such an
-    operation counts only when ``model_info.mode`` asks for it.
+    Without ``model_info.mode`` (LiteLLM's documented configs have none) a deployment serves
+    every operation its name resolves to, and the proxy picks the one its endpoint means
+    (``vertex_ai/<endpoint id>``: chat, embeddings and images). A spec entry whose pattern is a
+    bare wildcard (``*``, ``{name}``: nothing narrows it) accepts every name, so it proves
+    nothing about ``model``: such an operation counts only when ``model_info.mode`` asks for it.
     """
     from engine.errors import APIError
-    from engine.registry import default_registry
+    from engine.registry import default_registry, is_catch_all
 
     registry = default_registry()
     named, wildcard = set(), set()
@@ -313,7 +318,7 @@ def _operations(source: Source, model: str, mode: Any, where: tuple[Any, ...]) -
             resolved = registry.resolve(model, op)
         except APIError:
             continue
-        (wildcard if resolved.entry.regex is not None and resolved.entry.specificity == 0 else named).add(op)
+        (wildcard if is_catch_all(resolved.entry) else named).add(op)
     if mode is None:
         if not named:
             source.problem((*where, "model"), f"no spec serves {model!r} (see `vertexlate models`)")
@@ -328,6 +333,26 @@ def _operations(source: Source, model: str, mode: Any, where: tuple[Any, ...]) -
         source.problem(mode_keys, f"mode {mode!r} does not fit {model!r}: its spec serves {served}")
         return frozenset()
     return frozenset({operation})
+
+
+def api_key_ok(
+    source: Source, params: dict[str, Any], operations: frozenset[str], where: tuple[Any, ...]
+) -> bool:
+    """An upstream whose spec says ``auth: api_key`` needs ``api_key`` (or the spec's variable) now, not at the first call."""
+    import os
+
+    from engine.registry import default_registry
+
+    for op in operations:
+        spec = default_registry().resolve(params["model"], op).family.operations[op]
+        if spec.auth != "api_key" or params.get("api_key"):
+            continue
+        if spec.credentials_env and os.environ.get(spec.credentials_env):
+            continue
+        hint = f" or set {spec.credentials_env}" if spec.credentials_env else ""
+        source.problem((*where, "model"), f"{params['model']!r} is called with an API key: add api_key{hint}")
+        return False
+    return True
 
 
 def credentials_ok(source: Source, value: Any, keys: tuple[Any, ...]) -> bool:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from engine.errors import BadRequestError
+from engine.errors import BadRequestError, UnsupportedParamsError
 from engine.transforms import register
 from engine.transforms.content import bad, typed_parts
 from engine.transforms.gemini_media import fetch, mime_from_name
@@ -286,7 +286,26 @@ TOOL_CHOICE = {
 
 @register("anthropic_tool_choice", kind="param")
 def anthropic_tool_choice(value: Any, ctx: Any) -> dict[str, Any]:
-    """``auto``/``required``/``none`` or ``{"type": "function", "function": {"name"}}`` → Anthropic's tool_choice."""
+    """``auto``/``required``/``none`` or ``{"type": "function", "function": {"name"}}`` → Anthropic's tool_choice.
+
+    A forced choice (``any`` / ``tool``) on a model whose ``forced_tool_choice`` capability is false
+    is unsupported (dropped with ``drop_params``), as Anthropic answers it with a 400.
+    """
+    return _allowed_choice(_tool_choice(value, ctx), ctx)
+
+
+def _allowed_choice(choice: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    if choice.get("type") in ("any", "tool") and ctx.capabilities.get("forced_tool_choice") is False:
+        raise UnsupportedParamsError(
+            f"{ctx.model} does not support a forced tool_choice ({choice.get('type')}); use 'auto' or 'none', "
+            "or pass drop_params=True to drop it",
+            model=ctx.model,
+            param="tool_choice",
+        )
+    return choice
+
+
+def _tool_choice(value: Any, ctx: Any) -> dict[str, Any]:
     if isinstance(value, str) and value in TOOL_CHOICE:
         return dict(TOOL_CHOICE[value])
     if (
@@ -329,6 +348,26 @@ def _add_system_text(body: dict[str, Any], text: str) -> None:
     system = body.get("system")
     blocks = [{"type": "text", "text": system}] if isinstance(system, str) else list(system or [])
     body["system"] = _compact([*blocks, {"type": "text", "text": text}])
+
+
+@register("anthropic_thinking", kind="param")
+def anthropic_thinking(value: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    """A caller's ``thinking`` object, as it is, when the model takes its ``type`` (``thinking_types``).
+
+    Newer Claude models reject some types with a 400 (adaptive-only models refuse ``enabled``,
+    always-on ones also ``disabled``); the capability says which, so the error comes first and
+    ``drop_params`` can drop it.
+    """
+    kind = value.get("type")
+    allowed = ctx.capabilities.get("thinking_types")
+    if allowed and kind not in allowed:
+        raise UnsupportedParamsError(
+            f"{ctx.model} does not support thinking type {kind!r}; it accepts: {', '.join(allowed)} "
+            "(use reasoning_effort for the effort levels). Pass drop_params=True to drop it",
+            model=ctx.model,
+            param="thinking",
+        )
+    return value
 
 
 JSON_TOOL = "json_tool_call"  # LiteLLM's name for the forced tool that carries a JSON answer

@@ -75,13 +75,25 @@ def test_tuned_model_endpoint() -> None:
         ({"stop": ["a", "b"]}, {"stopSequences": ["a", "b"]}),
         ({"n": 2}, {"candidateCount": 2}),
         ({"seed": 7}, {"seed": 7}),
-        ({"presence_penalty": 0.5}, {"presencePenalty": 0.5}),
-        ({"frequency_penalty": -0.5}, {"frequencyPenalty": -0.5}),
         ({"logprobs": True, "top_logprobs": 3}, {"responseLogprobs": True, "logprobs": 3}),
     ],
 )
 def test_generation_config_mapping(params: dict[str, Any], generation_config: dict[str, Any]) -> None:
     assert build(**params).body["generationConfig"] == generation_config
+
+
+@pytest.mark.parametrize(
+    ("params", "generation_config"),
+    [
+        ({"presence_penalty": 0.5}, {"presencePenalty": 0.5}),
+        ({"frequency_penalty": -0.5}, {"frequencyPenalty": -0.5}),
+    ],
+)
+def test_penalties_reach_the_models_that_take_them(
+    params: dict[str, Any], generation_config: dict[str, Any]
+) -> None:
+    # Only Gemini 2.0 and older accept penalties (the `penalties` capability; see specs/gemini.yaml).
+    assert build(model="vertex_ai/gemini-2.0-flash", **params).body["generationConfig"] == generation_config
 
 
 SAFETY = [

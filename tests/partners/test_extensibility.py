@@ -128,3 +128,35 @@ def test_keys_a_parent_does_not_supply_are_still_required(tmp_path: Path) -> Non
         engine.SpecError, match=r"half\.yaml:\d+: operations\.chat: 'url' is a required property"
     ):
         registry.Registry([tmp_path])
+
+
+# An open-model publisher Google might add to Model as a Service tomorrow: YAML only, derived from the
+# shipped MaaS family (endpoints/openapi, model id in the body), with its own region and a refused parameter.
+NEW_MAAS_PUBLISHER = """
+name: orbit_maas
+extends: maas
+description: Orbit Labs open models as a service.
+capabilities: {default_location: asia-southeast1, penalties: false}
+models:
+  - name: "orbitlabs/*-maas"
+"""
+
+
+def test_new_maas_publisher_by_yaml_only(emulator: Any, vx: dict[str, Any], tmp_path: Path) -> None:
+    (tmp_path / "orbit_maas.yaml").write_text(NEW_MAAS_PUBLISHER, encoding="utf-8")
+    engine.add_spec_dir(tmp_path)
+    model = "orbitlabs/orbit-7b-instruct-maas"
+    emulator.script(model, [{"function_calls": [{"name": "launch", "args": {"when": "now"}}]}])
+    vx = {k: v for k, v in vx.items() if k != "vertex_location"}  # the spec's default location applies
+    resp = engine.completion(model=f"vertex_ai/{model}", messages=HI, **vx)
+    assert_chat_completion(resp)
+    assert json.loads(resp.choices[0].message.tool_calls[0].function.arguments) == {"when": "now"}
+    chunks = list(engine.completion(model=f"vertex_ai/{model}", messages=HI, stream=True, **vx))
+    for chunk in chunks:
+        assert_chat_chunk(chunk)
+    assert "".join(c.choices[0].delta.get("content") or "" for c in chunks if c.choices) == "Echo: hi"
+    unary, _ = emulator.requests(model)
+    assert unary["path"].endswith("/locations/asia-southeast1/endpoints/openapi/chat/completions")
+    assert unary["body"] == {"model": model, "messages": HI}
+    with pytest.raises(engine.UnsupportedParamsError, match="presence_penalty"):
+        engine.completion(model=f"vertex_ai/{model}", messages=HI, presence_penalty=0.5, **vx)

@@ -44,7 +44,7 @@ def test_every_seed_partner_model_is_in_the_table(table: str) -> None:
     ):
         assert f"`vertex_ai/{name}`" in table, name
     assert "| mistral | `vertex_ai/codestral@2405` | chat, text_completion | fill-in-the-middle |" in table
-    assert "default location us-east5" in table and "retired by Google" in table
+    assert "default location us-east5" in table and "**retired**" in table
 
 
 def test_check_and_write(tmp_path: Path, table: str, capsys: pytest.CaptureFixture[str]) -> None:

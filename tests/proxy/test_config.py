@@ -77,7 +77,7 @@ BAD_CASES = [
         "no spec serves",
     ),
     (
-        "model_list:\n  - model_name: m\n    litellm_params:\n      model: openai/gpt-4o\n",
+        "model_list:\n  - model_name: m\n    litellm_params:\n      model: bedrock/claude\n",
         4,
         "model_list[0].litellm_params.model",
         "does not match",
