@@ -7,14 +7,19 @@ bench/proxy_post.lua posting a non-streaming chat request).
 
 1. Sequential (1 connection): p50/p99 calling the upstream directly, then through the
    proxy; the difference is the latency the proxy adds.
-2. Load: 16 connections through the proxy; requests per second and p99.
+2. Load: 16 connections through the proxy; requests (or streams) per second and p99,
+   beside wrk straight to the upstream with the same connections (the raw baseline).
+3. ``--stream``: the same for ``stream: true`` (20 SSE events per stream), plus the
+   time to first token: a sequential raw-socket client times the first ``data:`` event,
+   direct and through the proxy, interleaved.
 
-Targets (issue 8): added p50 under 1 ms; at least 2,000 requests/s per worker with p99
-under 20 ms. With ``--pin`` (default when ``taskset`` exists) the proxy gets CPU 0 and
-wrk and the upstream share CPU 1, so the figure is per worker and per core.
+Targets (issues 8 and 14): plain: added p50 under 1 ms, >= 2,700 requests/s per worker
+with p99 <= 15 ms; streaming: >= 1,500 streams/s at 16 connections, added TTFT p50 <= 1 ms.
+With ``--pin`` (default when ``taskset`` exists) the proxy gets CPU 0 and wrk and the
+upstream share CPU 1, so the figure is per worker and per core.
 
-    python bench/proxy_bench.py [--duration 10] [--connections 16] [--server uvicorn|granian]
-    python bench/proxy_bench.py --compare     # granian/uvicorn x builtin/httpx upstream client
+    python bench/proxy_bench.py [--duration 10] [--connections 16] [--server uvicorn|granian] [--stream]
+    python bench/proxy_bench.py --compare     # uvicorn and granian, plain and streaming
 
 Needs ``wrk`` (Debian: ``apt-get install wrk``); without it the benchmark is skipped.
 """
@@ -62,7 +67,7 @@ def start_upstream(cpu: str | None) -> tuple[subprocess.Popen[str], str]:
     return proc, proc.stdout.readline().split()[-1]
 
 
-def write_config(directory: Path, upstream: str, upstream_http: str) -> Path:
+def write_config(directory: Path, upstream: str) -> Path:
     from engine_bench import service_account
 
     config = {
@@ -78,21 +83,23 @@ def write_config(directory: Path, upstream: str, upstream_http: str) -> Path:
                 },
             }
         ],
-        "general_settings": {"master_key": KEY, "upstream_http": upstream_http},
+        "general_settings": {"master_key": KEY},
     }
     path = directory / "bench_config.yaml"
     path.write_text(json.dumps(config))
     return path
 
 
-def start_proxy(config: Path, port: int, cpu: str | None, server: str) -> subprocess.Popen[bytes]:
+def start_proxy(
+    config: Path, port: int, cpu: str | None, server: str, tree: Path = ROOT
+) -> subprocess.Popen[bytes]:
     code = (
         "import sys; from engine.proxy.server import main; "
         f"sys.exit(main(['--config', {str(config)!r}, '--port', '{port}', '--no-access-log', '--log-level', 'warning',"
         f" '--server', {server!r}]))"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(pinned(cpu, [sys.executable, "-c", code]), env=env, cwd=ROOT)
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    return subprocess.Popen(pinned(cpu, [sys.executable, "-c", code]), env=env, cwd=tree)
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
@@ -123,7 +130,7 @@ def wrk(
     return figures
 
 
-def direct_request(upstream: str) -> tuple[str, dict[str, Any]]:
+def direct_request(upstream: str, stream: bool = False) -> tuple[str, dict[str, Any]]:
     """The upstream URL and Gemini body the proxy itself sends for the benchmark's chat request."""
     from engine_bench import service_account
 
@@ -138,74 +145,148 @@ def direct_request(upstream: str) -> tuple[str, dict[str, Any]]:
             "vertex_project": "bench-project",
             "vertex_location": "us-central1",
             "vertex_credentials": service_account(f"{upstream}/token"),
+            "stream": stream,
         },
     )
-    return call.url, call.body or {}
+    return call.url, call.body or {}  # type: ignore[return-value]
 
 
-def run(args: argparse.Namespace, server: str, upstream_http: str, sequential: bool = True) -> dict[str, Any]:
+def ttft(
+    proxy_url: str, direct_url: str, chat: dict[str, Any], direct_body: dict[str, Any], n: int
+) -> dict[str, float]:
+    """Time to the first ``data:`` event, direct and through the proxy, sequential and interleaved (p50, ms)."""
+    import socket
+    import statistics
+    from urllib.parse import urlsplit
+
+    def request(url: str, body: dict[str, Any], auth: str) -> tuple[tuple[str, int], bytes]:
+        parts = urlsplit(url)
+        payload = json.dumps(body).encode()
+        head = (
+            f"POST {parts.path}{'?' + parts.query if parts.query else ''} HTTP/1.1\r\nhost: {parts.netloc}\r\n"
+            f"content-type: application/json\r\ncontent-length: {len(payload)}\r\n"
+            + (f"authorization: {auth}\r\n" if auth else "")
+            + "\r\n"
+        )
+        return (parts.hostname or "", parts.port or 80), head.encode() + payload
+
+    def first_event(address: tuple[str, int], wire: bytes) -> float:
+        with socket.create_connection(address) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            t0 = time.perf_counter()
+            sock.sendall(wire)
+            seen = b""
+            while b"data: " not in seen:
+                data = sock.recv(65536)
+                if not data:
+                    raise SystemExit("the stream ended before its first event")
+                seen += data
+            return time.perf_counter() - t0
+
+    direct = request(direct_url, direct_body, "Bearer ya29.bench")
+    proxied = request(proxy_url + "/v1/chat/completions", {**chat, "stream": True}, f"Bearer {KEY}")
+    d, p = [], []
+    for _ in range(n):
+        d.append(first_event(*direct))
+        p.append(first_event(*proxied))
+    return {
+        "direct_ttft_p50_ms": statistics.median(d) * 1000,
+        "proxy_ttft_p50_ms": statistics.median(p) * 1000,
+    }
+
+
+def run(args: argparse.Namespace, server: str, stream: bool, sequential: bool = True) -> dict[str, Any]:
+    """Direct, this tree's proxy and (``--against``) another tree's proxy, each measurement interleaved."""
     cpus = (None, None) if not args.pin else ("0", "1")
     upstream, base = start_upstream(cpus[1])
-    port = free_port()
-    proxy_url = f"http://127.0.0.1:{port}"
-    chat = {"model": "bench-chat", "messages": MESSAGES}
+    chat: dict[str, Any] = {
+        "model": "bench-chat",
+        "messages": MESSAGES,
+        **({"stream": True} if stream else {}),
+    }
     auth = f"Bearer {KEY}"
     figures: dict[str, Any] = {}
+    trees = {"proxy": ROOT, **({"against": Path(args.against).resolve()} if args.against else {})}
+    procs: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        proxy = start_proxy(write_config(Path(tmp), base, upstream_http), port, cpus[0], server)
+        config = write_config(Path(tmp), base)
         try:
-            wait_ready(proxy_url, proxy)
-            wrk(
-                proxy_url + "/v1/chat/completions", chat, 4, 2, cpus[1], auth
-            )  # warm-up: connections, token, caches
+            for name, tree in trees.items():
+                port = free_port()
+                procs[name] = (start_proxy(config, port, cpus[0], server, tree), f"http://127.0.0.1:{port}")
+            for proc, url in procs.values():
+                wait_ready(url, proc)
+                wrk(url + "/v1/chat/completions", chat, 4, 2, cpus[1], auth)  # warm-up: connections, token
+            direct_url, direct_body = direct_request(base, stream)
             if sequential:
-                direct_url, direct_body = direct_request(base)
                 figures["direct_seq"] = wrk(direct_url, direct_body, 1, args.duration, cpus[1])
-                figures["proxy_seq"] = wrk(
-                    proxy_url + "/v1/chat/completions", chat, 1, args.duration, cpus[1], auth
+                for name, (_, url) in procs.items():
+                    figures[f"{name}_seq"] = wrk(
+                        url + "/v1/chat/completions", chat, 1, args.duration, cpus[1], auth
+                    )
+            figures["direct_load"] = wrk(direct_url, direct_body, args.connections, args.duration, cpus[1])
+            for name, (_, url) in procs.items():
+                figures[f"{name}_load"] = wrk(
+                    url + "/v1/chat/completions", chat, args.connections, args.duration, cpus[1], auth
                 )
-            figures["proxy_load"] = wrk(
-                proxy_url + "/v1/chat/completions", chat, args.connections, args.duration, cpus[1], auth
-            )
+            if stream and sequential:
+                figures["ttft"] = ttft(procs["proxy"][1], direct_url, chat, direct_body, args.ttft_requests)
         finally:
-            proxy.terminate()
-            proxy.wait(30)
+            for proc, _ in procs.values():
+                proc.terminate()
+                proc.wait(30)
             upstream.terminate()
             upstream.wait(10)
     return figures
 
 
-def line(name: str, f: dict[str, Any]) -> str:
+def line(name: str, f: dict[str, Any], unit: str = "req/s") -> str:
     return (
-        f"{name:>26}: {f['rps']:8.0f} req/s  p50 {f['p50_us'] / 1000:6.2f} ms  p90 {f['p90_us'] / 1000:6.2f} ms  "
+        f"{name:>26}: {f['rps']:8.0f} {unit}  p50 {f['p50_us'] / 1000:6.2f} ms  p90 {f['p90_us'] / 1000:6.2f} ms  "
         f"p99 {f['p99_us'] / 1000:6.2f} ms  failed {f['non2xx'] + f['socket_errors']}"
     )
 
 
 def report(figures: dict[str, Any], args: argparse.Namespace) -> None:
     direct, seq, load = figures["direct_seq"], figures["proxy_seq"], figures["proxy_load"]
+    unit = "streams/s" if args.stream else "req/s"
     added_p50 = (seq["p50_us"] - direct["p50_us"]) / 1000
     added_p99 = (seq["p99_us"] - direct["p99_us"]) / 1000
-    print(
-        f"server: {args.server}, upstream client: {args.upstream_http}, pinned: {args.pin}, {args.duration}s per run"
-    )
+    kind = "streaming (20 events)" if args.stream else "plain"
+    print(f"server: {args.server}, {kind}, pinned: {args.pin}, {args.duration}s per run")
     for name, f in figures.items():
-        print(line(name, f))
-    print(f"added by the proxy (sequential): p50 {added_p50:.3f} ms, p99 {added_p99:.3f} ms")
-    print(f"target added p50 < 1 ms: {'met' if added_p50 < 1 else 'NOT met'}")
-    met = load["rps"] >= 2000 and load["p99_us"] < 20_000
+        if name != "ttft":  # against_*: the other tree's proxy, same upstream, same run
+            print(line(name, f, unit))
+    print(f"added by the proxy (sequential, whole reply): p50 {added_p50:.3f} ms, p99 {added_p99:.3f} ms")
     print(
-        f"target >= 2000 req/s with p99 < 20 ms at {args.connections} connections: {'met' if met else 'NOT met'}"
+        f"proxy / direct at {args.connections} connections: {load['rps'] / figures['direct_load']['rps']:.2f}"
+    )
+    if args.stream:
+        t = figures["ttft"]
+        added = t["proxy_ttft_p50_ms"] - t["direct_ttft_p50_ms"]
+        print(
+            f"time to first token p50: direct {t['direct_ttft_p50_ms']:.3f} ms, proxy {t['proxy_ttft_p50_ms']:.3f} ms, "
+            f"added {added:.3f} ms"
+        )
+        print(f"target added TTFT p50 <= 1 ms: {'met' if added <= 1 else 'NOT met'}")
+        met = load["rps"] >= 1500
+        print(f"target >= 1500 streams/s at {args.connections} connections: {'met' if met else 'NOT met'}")
+        return
+    print(f"target added p50 < 1 ms: {'met' if added_p50 < 1 else 'NOT met'}")
+    met = load["rps"] >= 2700 and load["p99_us"] <= 15_000
+    print(
+        f"target >= 2700 req/s with p99 <= 15 ms at {args.connections} connections: {'met' if met else 'NOT met'}"
     )
 
 
 def compare(args: argparse.Namespace) -> dict[str, Any]:
-    """Every server with every upstream client, under load only: the numbers behind the defaults."""
+    """Every server, plain and streaming, under load only: the numbers behind the defaults."""
     rows = {}
     for server in ("uvicorn", "granian"):
-        for client in ("httpx", "builtin"):
-            rows[f"{server} + {client}"] = run(args, server, client, sequential=False)["proxy_load"]
-            print(line(f"{server} + {client}", rows[f"{server} + {client}"]), flush=True)
+        for stream in (False, True):
+            name = f"{server} {'stream' if stream else 'plain'}"
+            rows[name] = run(args, server, stream, sequential=False)["proxy_load"]
+            print(line(name, rows[name], "streams/s" if stream else "req/s"), flush=True)
     return rows
 
 
@@ -214,13 +295,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--server", default="uvicorn", choices=["uvicorn", "granian"])
+    parser.add_argument("--stream", action="store_true", help="streaming chat (20 SSE events per stream)")
     parser.add_argument(
-        "--upstream-http",
-        default="builtin",
-        choices=["builtin", "httpx"],
-        help="general_settings.upstream_http",
+        "--ttft-requests", type=int, default=300, help="sequential requests for the TTFT figure"
     )
-    parser.add_argument("--compare", action="store_true", help="load test every server x upstream client")
+    parser.add_argument("--compare", action="store_true", help="load test every server, plain and streaming")
+    parser.add_argument(
+        "--against",
+        help="also measure the proxy of another source tree (e.g. a checkout of main), interleaved",
+    )
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin processes to CPUs")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
@@ -231,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.compare:
         figures = compare(args)
     else:
-        figures = run(args, args.server, args.upstream_http)
+        figures = run(args, args.server, args.stream)
         report(figures, args)
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from engine import auth
+from engine import aio, auth
 from engine.compiler import Operation
 from engine.cost import response_cost
 from engine.errors import (
@@ -47,10 +47,9 @@ from engine.request import (
     url_needs,
 )
 from engine.response import BUILDERS, ChatStream, build_object, merge_parts
-from engine.sse import SSEDecoder
+from engine.sse import SSEDecoder, SSEError
 from engine.strict import StrictChatStream, strict
 from engine.transport import (
-    async_client,
     connection_error,
     decide,
     sleep_for,
@@ -282,10 +281,11 @@ def send(call: Call) -> httpx.Response:
         sleep_for(step)
 
 
-async def asend(call: Call) -> httpx.Response:
+async def asend(call: Call) -> aio.Reply:
+    """:func:`send` over the engine's async transport (:mod:`engine.aio`): same retries, refresh, logging."""
     import asyncio
 
-    client = async_client()
+    client = aio.transport()
     attempt, refreshed = 0, False
     while True:
         token = None
@@ -294,7 +294,7 @@ async def asend(call: Call) -> httpx.Response:
                 call.credential.token, refreshed
             )
         try:
-            response = await client.send(_request(call, client, token), stream=call.stream)
+            response = await client.send(_request(call, client, token), stream=call.stream)  # type: ignore[arg-type]
         except httpx.HTTPError as exc:
             status, error, headers = None, connection_error(exc, call.model), None
         else:
@@ -493,31 +493,104 @@ def iter_stream(call: Call, response: httpx.Response) -> Iterator[ModelResponseS
                 yield from normalizer.feed(data)
     except httpx.HTTPError as exc:
         raise connection_error(exc, call.model) from None
+    except SSEError as exc:
+        raise APIResponseValidationError(
+            f"unreadable stream from Vertex AI: {exc}", model=call.model
+        ) from None
     finally:
         response.close()
     _finalize_stream(call, normalizer)
     yield from _priced(call, normalizer.finish())
 
 
-async def aiter_stream(call: Call, response: httpx.Response) -> AsyncIterator[ModelResponseStream]:
+class AsyncChunkStream:
+    """What ``acompletion(stream=True)`` returns: an async iterator of ``chat.completion.chunk`` objects.
+
+    Why a class and not an async generator: :meth:`batches` hands out the chunks of one
+    upstream read together, so the proxy writes them in one send (fewer writes, no
+    per-chunk await); iterating chunk by chunk reads the same batches.
+    """
+
+    __slots__ = ("_batch", "_batches", "_i", "finished")
+
+    def __init__(self, call: Call, response: aio.Reply) -> None:
+        self._batches = _abatches(call, response, self)
+        self._batch: list[ModelResponseStream] = []
+        self._i = 0
+        self.finished = False  # the batch just handed out is the last (the proxy ends its reply with it)
+
+    def __aiter__(self) -> AsyncChunkStream:
+        return self
+
+    async def __anext__(self) -> ModelResponseStream:
+        while self._i >= len(self._batch):
+            self._batch = await self._batches.__anext__()
+            self._i = 0
+        self._i += 1
+        return self._batch[self._i - 1]
+
+    def batches(self) -> AsyncIterator[list[ModelResponseStream]]:
+        """The chunks, one list per upstream read (use instead of iterating, not after)."""
+        return self._batches
+
+    async def aclose(self) -> None:
+        """Stop early: closes the upstream response (the upstream sees the reader leave)."""
+        await self._batches.aclose()
+
+
+async def _abatches(
+    call: Call, response: aio.Reply, owner: AsyncChunkStream
+) -> AsyncIterator[list[ModelResponseStream]]:
+    """Upstream bytes → SSE events → decoded events → chunks, a list per read; chunks before an error come first.
+
+    The reply's last read and the stream's closing chunks (usage) come as one batch when nothing else is pending.
+    """
     normalizer, decoder = _chat_stream(call), SSEDecoder()
+    out: list[ModelResponseStream] = []
     try:
         async for raw in response.aiter_bytes():
-            for event in decoder.feed(raw):
+            try:
+                for event in decoder.feed(raw):
+                    if (data := _decode(call, event.data)) is not None:
+                        out += normalizer.feed(data)
+            except BaseException:
+                if out:
+                    yield out
+                raise
+            if out and not getattr(response, "complete", False):
+                yield out
+                out = []
+        try:
+            for event in decoder.close():
                 if (data := _decode(call, event.data)) is not None:
-                    for chunk in normalizer.feed(data):
-                        yield chunk
-        for event in decoder.close():
-            if (data := _decode(call, event.data)) is not None:
-                for chunk in normalizer.feed(data):
-                    yield chunk
+                    out += normalizer.feed(data)
+        except BaseException:
+            if out:
+                yield out
+            raise
     except httpx.HTTPError as exc:
         raise connection_error(exc, call.model) from None
+    except SSEError as exc:
+        raise APIResponseValidationError(
+            f"unreadable stream from Vertex AI: {exc}", model=call.model
+        ) from None
     finally:
         await response.aclose()
-    _finalize_stream(call, normalizer)
-    for chunk in _priced(call, normalizer.finish()):
-        yield chunk
+    try:
+        _finalize_stream(call, normalizer)
+    except BaseException:
+        if out:
+            yield out
+        raise
+    out += _priced(call, normalizer.finish())
+    owner.finished = True
+    if out:
+        yield out
+
+
+def aiter_stream(call: Call, response: aio.Reply) -> AsyncChunkStream:
+    """Async :func:`iter_stream` (see :class:`AsyncChunkStream`)."""
+    return AsyncChunkStream(call, response)
 
 
 def split(call: Call) -> list[Call]:

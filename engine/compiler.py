@@ -86,7 +86,15 @@ class Extractor:
     default: Any = None
     transform: Callable[[Any], Any] | None = None
 
+    def __post_init__(self) -> None:
+        # Most extractors are a bare path: they skip the checks below (they run per stream event).
+        self._plain = (
+            self.join is None and self.table is None and self.default is None and self.transform is None
+        )
+
     def __call__(self, data: Any) -> Any:
+        if self._plain:
+            return self.path.search(data)
         value = self.path.search(data)
         if self.join is not None and isinstance(value, list):
             value = self.join.join(str(v) for v in value if v is not None) if value else None

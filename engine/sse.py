@@ -3,18 +3,27 @@
 Network reads split events anywhere (inside a line, inside a multi-byte UTF-8
 character, between ``\\r`` and ``\\n``), so the decoder buffers bytes and yields an
 event only once its terminating blank line has arrived.
+
+Why it is written this way: it sits on the per-chunk path of every stream. One read
+usually holds many events (the transport coalesces what arrived), so each ``feed``
+decodes all complete lines with one ``decode`` and one ``split`` instead of slicing
+the buffer line by line (which copied the rest of the buffer for every line).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
+
+MAX_LINE_BYTES = 64 * 2**20  # a line longer than this without its end is refused (an upstream gone wrong)
 
 
-@dataclass
-class Event:
+class Event(NamedTuple):
     event: str | None
     data: str
+
+
+class SSEError(ValueError):
+    """The stream cannot be SSE (a line beyond :data:`MAX_LINE_BYTES`)."""
 
 
 class SSEDecoder:
@@ -23,45 +32,47 @@ class SSEDecoder:
         self._event: str | None = None
         self._data: list[str] = []
 
-    def feed(self, chunk: bytes) -> Iterator[Event]:
-        self._buffer += chunk
-        while True:
-            line, sep, rest = _split_line(self._buffer)
-            if not sep:
-                return
-            self._buffer = rest
-            yield from self._line(line.decode("utf-8"))
+    def feed(self, chunk: bytes) -> list[Event]:
+        """The events completed by ``chunk``, in order."""
+        buffer = self._buffer + chunk if self._buffer else chunk
+        if b"\r" in buffer:
+            # A trailing CR may be the first half of CRLF: keep it for the next read.
+            held = b"\r" if buffer.endswith(b"\r") else b""
+            if held:
+                buffer = buffer[:-1]
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        else:
+            held = b""
+        end = buffer.rfind(b"\n")
+        if end < 0:
+            self._buffer = buffer + held
+            if len(self._buffer) > MAX_LINE_BYTES:
+                raise SSEError(f"a server-sent-events line longer than {MAX_LINE_BYTES} bytes")
+            return []
+        self._buffer = buffer[end + 1 :] + held
+        return self._lines(buffer[:end].decode("utf-8").split("\n"))
 
-    def close(self) -> Iterator[Event]:
+    def close(self) -> list[Event]:
         """End of stream: a final event without its blank line still counts."""
-        if self._buffer:
-            yield from self._line(self._buffer.decode("utf-8", errors="replace"))
-            self._buffer = b""
-        yield from self._line("")
+        rest = self._buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n").decode("utf-8", errors="replace")
+        self._buffer = b""
+        return self._lines([*(rest.split("\n") if rest else []), ""])
 
-    def _line(self, line: str) -> Iterator[Event]:
-        if line == "":
-            if self._data:
-                yield Event(self._event, "\n".join(self._data))
-            self._event, self._data = None, []
-            return
-        if line.startswith(":"):
-            return
-        name, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
-        if name == "data":
-            self._data.append(value)
-        elif name == "event":
-            self._event = value
-
-
-def _split_line(buffer: bytes) -> tuple[bytes, bytes, bytes]:
-    """Split at the first CRLF, LF or CR; a trailing CR waits for a possible LF."""
-    lf, cr = buffer.find(b"\n"), buffer.find(b"\r")
-    if cr == -1 or (lf != -1 and lf < cr):
-        return (buffer[:lf], b"\n", buffer[lf + 1 :]) if lf != -1 else (buffer, b"", b"")
-    if cr + 1 == len(buffer):
-        return buffer, b"", b""
-    if buffer[cr + 1] == 0x0A:
-        return buffer[:cr], b"\r\n", buffer[cr + 2 :]
-    return buffer[:cr], b"\r", buffer[cr + 1 :]
+    def _lines(self, lines: list[str]) -> list[Event]:
+        events: list[Event] = []
+        data = self._data
+        for line in lines:
+            if not line:
+                if data:
+                    events.append(Event(self._event, data[0] if len(data) == 1 else "\n".join(data)))
+                    data = self._data = []
+                self._event = None
+            elif line.startswith("data:"):
+                data.append(line[6:] if line.startswith(" ", 5) else line[5:])
+            elif line[0] != ":":
+                name, _, value = line.partition(":")
+                if name == "event":
+                    self._event = value[1:] if value.startswith(" ") else value
+                elif name == "data":  # "data" without a colon: an empty data line
+                    data.append("")
+        return events

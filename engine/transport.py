@@ -1,20 +1,19 @@
-"""Sending requests: pooled httpx clients, retries with backoff, and upstream errors as typed exceptions.
+"""Sending requests: the sync httpx client, retries with backoff, and upstream errors as typed exceptions.
 
-One ``httpx.Client`` per process and one ``httpx.AsyncClient`` per event loop keep
-connections alive across calls. Retries follow the usual contract: 429, 5xx and
+One ``httpx.Client`` per process keeps connections alive across sync calls; async calls
+use the engine's own transport (:mod:`engine.aio`, one pool per event loop), whose
+failures are httpx's exception classes, so both paths map errors alike. Retries follow the usual contract: 429, 5xx and
 connection errors are retried with exponential backoff and jitter (honoring
 ``Retry-After``); other 4xx are not; a 401 forces one token refresh and one retry.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import random
 import threading
 import time
-import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -33,9 +32,13 @@ _LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepal
 
 _sync_client: httpx.Client | None = None
 _sync_lock = threading.Lock()
-_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
-    weakref.WeakKeyDictionary()
-)
+
+
+def async_client() -> Any:
+    """The engine's async transport (:func:`engine.aio.transport`), under its former name."""
+    from engine import aio
+
+    return aio.transport()
 
 
 def sync_client() -> httpx.Client:
@@ -45,14 +48,6 @@ def sync_client() -> httpx.Client:
             if _sync_client is None:
                 _sync_client = httpx.Client(limits=_LIMITS, timeout=None)
     return _sync_client
-
-
-def async_client() -> httpx.AsyncClient:
-    loop = asyncio.get_running_loop()
-    client = _async_clients.get(loop)
-    if client is None:
-        client = _async_clients[loop] = httpx.AsyncClient(limits=_LIMITS, timeout=None)
-    return client
 
 
 @dataclass

@@ -24,7 +24,7 @@ from engine.proxy.intake import MIB, read_body, replay_error
 from engine.proxy.keys import Caller, KeyTable
 from engine.proxy.operations import CLIENT_FORBIDDEN, CLIENT_IGNORED, Endpoint
 from engine.proxy.router import Lease, Router
-from engine.proxy.streaming import DisconnectGuard, EventStream, dumps
+from engine.proxy.streaming import DisconnectGuard, EventStream, ShutdownSignal, dumps
 from engine.proxy.upstream import choose
 from engine.redact import short
 
@@ -144,7 +144,7 @@ class Proxy:
         self.created = int(time.time())
         self.draining = False
         self.grace = config.graceful_shutdown_timeout
-        self.stop_streams = asyncio.Event()
+        self.stop_streams = ShutdownSignal()
         self.in_flight = 0
         self._idle: asyncio.Event | None = None
         self.disconnects = 0  # requests abandoned by their client (upstream cancelled)

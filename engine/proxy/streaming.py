@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Any
@@ -21,11 +20,22 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from engine.errors import APIError, ServiceUnavailableError
+from engine.fastjson import dumps  # compact JSON; the engine's response objects are dicts
+
+__all__ = ["DisconnectGuard", "EventStream", "ShutdownSignal", "dumps"]
 
 
-def dumps(obj: Any) -> bytes:
-    """Compact JSON; the engine's response objects are dicts, so they encode directly."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+class ShutdownSignal(asyncio.Event):
+    """The proxy's "end open streams now" event; streams register a callback instead of a waiting task each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.callbacks: set[Callable[[], None]] = set()
+
+    def set(self) -> None:
+        super().set()
+        for callback in list(self.callbacks):
+            callback()
 
 
 class DisconnectGuard:
@@ -96,65 +106,104 @@ class EventStream(Response):
         self.init_headers({"cache-control": "no-cache", "x-accel-buffering": "no", **(headers or {})})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        tokens = 0
+        tokens = [0]
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             async with DisconnectGuard(receive):
-                tokens = await self._pump(send)
+                await self._pump(send, tokens)
         except OSError:
             pass  # the client went away while we wrote
         finally:
             await _close(self.chunks)
-            self.on_close(tokens)
+            self.on_close(tokens[0])
 
-    async def _pump(self, send: Send) -> int:
-        tokens = 0
-        stopper = asyncio.ensure_future(self.shutdown.wait())
-        pending: asyncio.Future[Any] | None = None
+    async def _pump(self, send: Send, tokens: list[int]) -> None:
+        """Chunks out as they come: everything one upstream read produced goes out in one write.
+
+        Why no task per chunk: the loop runs in the request's own task; a shutdown cancels
+        that task once (``stopping``), a disconnect through :class:`DisconnectGuard`, and the
+        engine's stream closes its upstream response when the cancellation unwinds it.
+        """
+        task = asyncio.current_task()
+        assert task is not None
+        stopping = [False]
+
+        def stop(_: Any) -> None:
+            stopping[0] = True
+            task.cancel()
+
+        shutdown = self.shutdown
+        stopper: asyncio.Future[Any] | None = None
+        stop_now = lambda: stop(None)  # noqa: E731 - the one callback registered and removed
+        if isinstance(shutdown, ShutdownSignal):
+            shutdown.callbacks.add(stop_now)
+            if shutdown.is_set():
+                stop_now()
+        else:  # any other event: a task waits for it
+            stopper = asyncio.ensure_future(shutdown.wait())
+            stopper.add_done_callback(stop)
+        batches = _batches(self.chunks)
+        keep_usage = self.keep_usage
         try:
-            while True:
-                if self.shutdown.is_set():
-                    raise ServiceUnavailableError(
-                        "the proxy is shutting down; the stream was ended early", llm_provider="proxy"
-                    )
-                pending = asyncio.ensure_future(anext(self.chunks))
-                await asyncio.wait((pending, stopper), return_when=asyncio.FIRST_COMPLETED)
-                if not pending.done():
-                    continue  # shutdown: the check above ends the stream
-                try:
-                    chunk = pending.result()
-                except StopAsyncIteration:
-                    break
-                usage = chunk.get("usage")
-                if usage:
-                    self.final = chunk
-                    tokens = usage.get("total_tokens") or tokens
-                    if not self.keep_usage:
-                        if not chunk.get("choices"):
-                            continue
-                        chunk = {k: v for k, v in chunk.items() if k != "usage"}
-                await send(
-                    {
-                        "type": "http.response.body",
-                        "body": b"data: " + dumps(chunk) + b"\n\n",
-                        "more_body": True,
-                    }
-                )
+            try:
+                async for batch in batches:
+                    out = []
+                    for chunk in batch:
+                        usage = chunk.get("usage")
+                        if usage:
+                            self.final = chunk  # the stream's usage and response_cost, for the spend log
+                            tokens[0] = usage.get("total_tokens") or tokens[0]
+                            if not keep_usage:
+                                if not chunk.get("choices"):
+                                    continue
+                                chunk = {k: v for k, v in chunk.items() if k != "usage"}
+                        out += (b"data: ", dumps(chunk), b"\n\n")  # one join per batch, no copy per chunk
+                    if getattr(self.chunks, "finished", False):  # the last batch: end the reply with it
+                        out.append(b"data: [DONE]\n\n")
+                        await send({"type": "http.response.body", "body": b"".join(out), "more_body": False})
+                        return
+                    if out:
+                        await send({"type": "http.response.body", "body": b"".join(out), "more_body": True})
+                    if self.shutdown.is_set():
+                        raise ServiceUnavailableError(
+                            "the proxy is shutting down; the stream was ended early", llm_provider="proxy"
+                        )
+            except asyncio.CancelledError:
+                if not stopping[0] or task.uncancel() > 0:
+                    raise  # a disconnect or the server's own cancellation
+                raise ServiceUnavailableError(
+                    "the proxy is shutting down; the stream was ended early", llm_provider="proxy"
+                ) from None
             await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
         except APIError as exc:
             event = b"data: " + dumps(exc.to_openai_error()) + b"\n\n"
             await send({"type": "http.response.body", "body": event, "more_body": False})
         finally:
-            stopper.cancel()
-            if pending is not None and not pending.done():
-                # the upstream read runs in its own task: cancel it, so the engine's stream closes its response
-                pending.cancel()
-                await _settle(pending)
-        return tokens
+            if stopper is not None:
+                stopper.remove_done_callback(stop)
+                stopper.cancel()
+            elif isinstance(shutdown, ShutdownSignal):
+                shutdown.callbacks.discard(stop_now)
+
+
+def _batches(chunks: AsyncIterator[Any]) -> AsyncIterator[list[Any]]:
+    """The engine stream's batches (one list per upstream read), or single chunks of any other iterator."""
+    batches = getattr(chunks, "batches", None)
+    if batches is not None:
+        return batches()  # type: ignore[no-any-return]
+    return _singles(chunks)
+
+
+async def _singles(chunks: AsyncIterator[Any]) -> AsyncIterator[list[Any]]:
+    async for chunk in chunks:
+        yield [chunk]
 
 
 async def _settle(task: asyncio.Future[Any]) -> None:
-    """Wait for a cancelled task to finish unwinding; a cancellation of our own task is re-raised after."""
+    """Wait for a cancelled task to finish unwinding; a cancellation of our own task is re-raised after.
+
+    (Used by the dialect endpoints' streams, engine/proxy/dialects/common.py.)
+    """
     interrupted = False
     while not task.done():
         try:

@@ -1,4 +1,4 @@
-"""A small keep-alive HTTP/1.1 client for the proxy's non-streaming upstream calls.
+"""Reference only (bench/transport_bench.py): the HTTP/1.1 client the proxy carried for plain replies before engine.aio.
 
 Why not httpx here: it was the proxy's bottleneck. Measured with bench/proxy_bench.py
 on the 2-core machine (one worker pinned to one core, 16 connections, non-streaming
