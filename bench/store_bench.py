@@ -93,7 +93,7 @@ def run(args: argparse.Namespace, mode: str, database_url: str | None) -> dict[s
     url = f"http://127.0.0.1:{port}"
     chat = {"model": "bench-chat", "messages": MESSAGES}
     with tempfile.TemporaryDirectory() as tmp:
-        config = write_config(Path(tmp), base, "builtin")
+        config = write_config(Path(tmp), base)
         configure(config, mode, database_url)
         proxy = start_proxy(config, port, cpus[0], "uvicorn")
         try:
