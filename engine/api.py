@@ -33,6 +33,8 @@ from engine.errors import (
     BadRequestError,
     NotFoundError,
 )
+from engine.options import check_options, check_url_values
+from engine.redact import redact_headers
 from engine.registry import Resolved, default_registry, warn_if_retired
 from engine.request import (
     ENGINE_OPTIONS,
@@ -126,6 +128,11 @@ def _locate(
         if "location" in needs
         else None
     )
+    check_url_values(
+        resolved.capabilities.get("url_grammar"),
+        {"project": project, "location": location, "model": resolved.model_id},
+        resolved.name,
+    )
     api_base = options.get("api_base") or options.get("base_url")
     return Located(credential, Place(project, location, api_base))
 
@@ -146,7 +153,9 @@ def prepare(operation: str, kwargs: dict[str, Any]) -> Call:
 
     Parameters are checked (all problems at once) before the credential, project and
     location are looked up, unless a static body template needs the project or location.
+    Engine options and argument shapes are checked first of all (engine/options.py).
     """
+    check_options(kwargs)
     settings = _settings()
     model = kwargs.get("model")
     if not isinstance(model, str):
@@ -228,23 +237,52 @@ def _request(call: Call, client: httpx.Client | httpx.AsyncClient, token: str | 
     headers = dict(call.headers)
     if token:
         headers["authorization"] = f"Bearer {token}"
-    content = (
-        call.body
-        if isinstance(call.body, bytes) or call.body is None
-        else json.dumps(call.body, separators=(",", ":"), ensure_ascii=False).encode()
-    )
-    _log_request(call, headers)
-    return client.build_request(call.method, call.url, headers=headers, content=content, timeout=call.timeout)
+    content = call.body if isinstance(call.body, bytes) or call.body is None else encode_body(call)
+    log_request(call, headers)
+    try:
+        return client.build_request(
+            call.method, call.url, headers=headers, content=content, timeout=call.timeout
+        )
+    except (httpx.InvalidURL, UnicodeError, ValueError) as exc:  # a value in the URL that no URL can carry
+        raise BadRequestError(
+            f"the request URL cannot be built from the values passed ({type(exc).__name__})", model=call.model
+        ) from None
 
 
-def _log_request(call: Call, headers: dict[str, str]) -> None:
+def encode_body(call: Call) -> bytes:
+    """The JSON body as UTF-8; a value JSON cannot carry (NaN, a lone surrogate, an object) is a 400, not a crash."""
+    try:
+        return json.dumps(call.body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    except UnicodeEncodeError:
+        raise BadRequestError(
+            "the request contains text that is not valid Unicode (a lone surrogate) and cannot be sent as JSON",
+            model=call.model,
+        ) from None
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise BadRequestError(
+            f"the request cannot be sent as JSON: {type(exc).__name__}: {str(exc)[:200]}", model=call.model
+        ) from None
+
+
+def log_request(call: Call, headers: dict[str, str]) -> None:
+    """With ``engine.set_verbose``: one debug line per upstream request, every secret header masked."""
     if _settings().set_verbose:
         _ensure_verbose_logging()
-        shown = {k: ("Bearer ***" if k.lower() == "authorization" else v) for k, v in headers.items()}
-        shown_body = (
-            f"<{len(call.body)} bytes>" if isinstance(call.body, bytes) else json.dumps(call.body)[:4000]
-        )
+        shown = _shown_headers(headers)
+        if isinstance(call.body, bytes):
+            shown_body = f"<{len(call.body)} bytes>"
+        else:
+            shown_body = json.dumps(call.body, default=lambda o: f"<{type(o).__name__}>")[:4000]
         log.debug("%s %s\nheaders=%s\nbody=%s", call.method, call.url, shown, shown_body)
+
+
+def _shown_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Headers for a log line: every secret-bearing one masked (engine.redact), the auth scheme kept."""
+    shown = redact_headers(headers)
+    for name, value in headers.items():
+        if shown[name] != value and isinstance(value, str) and value[:7].lower() == "bearer ":
+            shown[name] = f"Bearer {shown[name]}"
+    return shown
 
 
 def _ensure_verbose_logging() -> None:
@@ -257,9 +295,10 @@ def _ensure_verbose_logging() -> None:
 
 def send(call: Call) -> httpx.Response:
     client = sync_client()
-    attempt, refreshed = 0, False
+    attempt, refreshed, token = 0, False, None
     while True:
-        token = call.credential.token(force=refreshed) if call.credential else None
+        # ``rejected``: concurrent 401s of one credential share one refresh (auth.CachedCredential).
+        token = call.credential.token(refreshed, token if refreshed else None) if call.credential else None
         try:
             response = client.send(_request(call, client, token), stream=call.stream)
         except httpx.HTTPError as exc:
@@ -286,12 +325,12 @@ async def asend(call: Call) -> aio.Reply:
     import asyncio
 
     client = aio.transport()
-    attempt, refreshed = 0, False
+    attempt, refreshed, token = 0, False, None
     while True:
-        token = None
         if call.credential is not None:  # a fresh cached token needs no thread hop
+            rejected = token if refreshed else None
             token = (None if refreshed else call.credential.cached()) or await asyncio.to_thread(
-                call.credential.token, refreshed
+                call.credential.token, refreshed, rejected
             )
         try:
             response = await client.send(_request(call, client, token), stream=call.stream)  # type: ignore[arg-type]

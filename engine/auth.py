@@ -77,19 +77,39 @@ def auth_transport() -> HttpxAuthRequest:
 
 @dataclass
 class CachedCredential:
-    """One credential source with its token; ``lock`` serializes refreshes."""
+    """One credential source with its token; ``lock`` serializes refreshes.
+
+    Concurrent 401s of one credential collapse into one refresh: a forced refresh is
+    skipped when the token the caller saw rejected (``rejected``) was already replaced,
+    so every request that failed with the old token retries with the new one instead of
+    minting its own (24 concurrent 401s → 1 refresh, threads and asyncio alike). Without
+    ``rejected``, only callers that waited for the lock while a refresh ran share it.
+    """
 
     credentials: Any
     project: str | None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    refreshes: int = 0  # completed refreshes (tests and diagnostics)
 
-    def token(self, force: bool = False) -> str:
+    def token(self, force: bool = False, rejected: str | None = None) -> str:
         if not force and self._fresh():
             return self.credentials.token
+        seen = self.refreshes
         with self.lock:
+            if force and self._replaced(rejected, seen):
+                return self.credentials.token
             if force or not self._fresh():
                 self._refresh()
             return self.credentials.token
+
+    def _replaced(self, rejected: str | None, seen: int) -> bool:
+        """Whether the token a failed request used was already replaced by another caller's refresh."""
+        current = self.credentials.token
+        if not current:
+            return False
+        if rejected is not None:
+            return current != rejected
+        return self.refreshes != seen  # a refresh finished while this caller waited for the lock
 
     def cached(self) -> str | None:
         """The token if still fresh, else None: no lock, no I/O, so async callers can skip a thread hop."""
@@ -114,6 +134,16 @@ class CachedCredential:
             raise AuthenticationError(
                 f"could not obtain a Google access token: {_first_line(exc)}", status_code=401
             ) from None
+        except (
+            Exception
+        ) as exc:  # a malformed credential (token_uri None, wrong types) fails inside google-auth
+            raise AuthenticationError(
+                f"could not obtain a Google access token: the credentials are malformed ({type(exc).__name__})",
+                status_code=401,
+            ) from None
+        if not isinstance(self.credentials.token, str) or not self.credentials.token:
+            raise AuthenticationError("the token endpoint returned no access token", status_code=401)
+        self.refreshes += 1
 
 
 _cache: dict[str, CachedCredential] = {}
@@ -157,11 +187,65 @@ def _cache_key(source: Any) -> str:
     if source is None:
         env = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
         return f"env:{env}" if env else "adc:" + os.environ.get("GCE_METADATA_HOST", "")
-    if isinstance(source, Mapping):
-        return "info:" + hashlib.sha256(json.dumps(source, sort_keys=True).encode()).hexdigest()
-    if isinstance(source, str):
-        return "str:" + hashlib.sha256(source.encode()).hexdigest()
-    return f"obj:{id(source)}"
+    try:
+        if isinstance(source, Mapping):
+            text = json.dumps(source, sort_keys=True, default=repr)
+            return "info:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        if isinstance(source, str):
+            return "str:" + hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+    except (TypeError, ValueError, RecursionError):
+        raise BadRequestError(
+            "vertex_credentials: a credentials object must be JSON (string keys, JSON values)",
+            param="vertex_credentials",
+        ) from None
+    if hasattr(source, "refresh") and hasattr(source, "token"):
+        return f"obj:{id(source)}"
+    raise BadRequestError(
+        "vertex_credentials must be a JSON string, a key-file path, a dict or google-auth credentials, "
+        f"got {type(source).__name__}",
+        param="vertex_credentials",
+    )
+
+
+# Fields of a key file that google-auth reads as strings (type, token endpoint, audience...): a wrong type
+# is a clear error here instead of a TypeError inside google-auth.
+_STRING_FIELDS = (
+    "type",
+    "client_email",
+    "private_key",
+    "private_key_id",
+    "token_uri",
+    "audience",
+    "subject_token_type",
+    "service_account_impersonation_url",
+    "client_id",
+    "client_secret",
+    "refresh_token",
+    "project_id",
+    "quota_project_id",
+    "universe_domain",
+)
+
+
+def _check_info(info: Any) -> dict[str, Any]:
+    if not isinstance(info, dict):
+        raise BadRequestError(
+            f"vertex_credentials must be a JSON object, got {type(info).__name__}", param="vertex_credentials"
+        )
+    for name in _STRING_FIELDS:
+        if name in info and not isinstance(info[name], str):
+            raise BadRequestError(
+                f"vertex_credentials: field {name!r} must be a string, got {type(info[name]).__name__}",
+                param="vertex_credentials",
+            )
+    if info.get("type") == "service_account" and "token_uri" in info and not info["token_uri"]:
+        raise BadRequestError("vertex_credentials: token_uri is empty", param="vertex_credentials")
+    source = info.get("credential_source")
+    if source is not None and not isinstance(source, dict):
+        raise BadRequestError(
+            "vertex_credentials: credential_source must be an object", param="vertex_credentials"
+        )
+    return info
 
 
 def _load(source: Any) -> CachedCredential:
@@ -178,7 +262,7 @@ def _load(source: Any) -> CachedCredential:
         elif hasattr(source, "refresh") and hasattr(source, "token"):
             creds, project = source, getattr(source, "project_id", None)
         else:
-            info = _credential_info(source)
+            info = _check_info(_credential_info(source))
             creds, project = google.auth.load_credentials_from_dict(info, scopes=SCOPES)
             project = project or info.get("project_id") or info.get("quota_project_id")
     except google.auth.exceptions.GoogleAuthError as exc:
@@ -187,6 +271,15 @@ def _load(source: Any) -> CachedCredential:
             f"set GOOGLE_APPLICATION_CREDENTIALS, or configure Application Default Credentials ({_first_line(exc)})",
             status_code=401,
         ) from None
+    except BadRequestError:
+        raise
+    except Exception as exc:  # google-auth raises TypeError/ValueError/KeyError on malformed key files
+        raise BadRequestError(
+            f"vertex_credentials are malformed: google-auth could not load them ({type(exc).__name__})",
+            param="vertex_credentials",
+        ) from None
+    if project is not None and not isinstance(project, str):
+        project = None
     return CachedCredential(creds, project)
 
 
@@ -201,6 +294,8 @@ def _credential_info(source: Any) -> dict[str, Any]:
             raise BadRequestError(
                 f"vertex_credentials is not valid JSON: {exc.msg} at line {exc.lineno}"
             ) from None
+        except RecursionError:
+            raise BadRequestError("vertex_credentials: JSON nested too deeply") from None
     try:
         with open(os.path.expanduser(text), encoding="utf-8") as fh:
             return json.load(fh)
@@ -208,6 +303,11 @@ def _credential_info(source: Any) -> dict[str, Any]:
         raise BadRequestError("vertex_credentials is neither JSON nor the path of an existing file") from None
     except json.JSONDecodeError as exc:
         raise BadRequestError(f"the vertex_credentials file is not valid JSON: {exc.msg}") from None
+    except (OSError, ValueError, RecursionError) as exc:  # a directory, a name too long, NUL, not UTF-8
+        raise BadRequestError(
+            f"vertex_credentials is neither JSON nor a readable key file ({type(exc).__name__})",
+            param="vertex_credentials",
+        ) from None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -226,6 +226,7 @@ class Operation:
     url_vars: tuple[str, ...] = ()  # parameters that feed the URL template
     body_vars: frozenset[str] = frozenset()  # template variables the static body uses
     fetch: Fetch | None = None  # downloads named by the reply; their bodies are what `response` reads
+    schemas: tuple[tuple[tuple[str, ...], Any], ...] = ()  # body path -> google_schema.SchemaCheck
     finalize_url_vars: frozenset[str] = frozenset()  # URL variables the request finalize transforms add
     shared_targets: tuple[tuple[str, ...], ...] = ()  # parameters writing the same `to` path, per path
 
@@ -584,6 +585,7 @@ def compile_operation(
         )
     ]
     fetch = compile_fetch(raw.get("fetch"), [*keys, "fetch"], problems)
+    schemas = compile_schemas(request.get("schemas", {}), [*keys, "request", "schemas"], problems)
     if url is None:
         return None
     params = compile_params(request.get("params", {}), [*keys, "request", "params"], problems)
@@ -608,9 +610,27 @@ def compile_operation(
         url_vars=tuple(p.name for p in params.values() if p.url_var),
         body_vars=_template_variables(body) | _template_variables(stream.body if stream else {}),
         fetch=fetch,
+        schemas=schemas,
         finalize_url_vars=frozenset(v for n in finalize_names for v in transforms.url_vars_of(n)),
         shared_targets=shared_targets(params),
     )
+
+
+def compile_schemas(
+    raw: dict[str, str], keys: list[Any], problems: Problems
+) -> tuple[tuple[tuple[str, ...], Any], ...]:
+    """Body path -> compiled check of Google's discovery schema (engine/google_schema.py)."""
+    from engine import google_schema
+
+    out = []
+    for path, ref in raw.items():
+        if not google_schema.known(ref):
+            problems.add(
+                [*keys, path], f"{ref!r} is not in specs/google_schemas.json (tools/google_schemas.py ROOTS)"
+            )
+            continue
+        out.append((tuple(path.split(".")), google_schema.SchemaCheck(ref)))
+    return tuple(out)
 
 
 def compile_fetch(raw: dict[str, Any] | None, keys: list[Any], problems: Problems) -> Fetch | None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from engine import google_schema
 from engine.compiler import Operation, Param, Template
 from engine.errors import BadRequestError, InternalServerError, UnsupportedParamsError
 from engine.redact import short
@@ -253,6 +254,8 @@ def build_body(
     # After the finalize transforms, whose own checks of a contradiction say more when they have one.
     if len(placed) > 1 and (clashes := _clashes(op, placed)):
         raise_problems(clashes, resolved, op)
+    if op.schemas:  # Google's own shapes passed through: checked against the discovery schema
+        google_schema.apply(ctx.body, op.schemas, resolved.name)
     return ctx
 
 

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from engine.errors import BadRequestError
+from engine.redact import short
 
 log = logging.getLogger("vertexlate")
 
@@ -66,7 +67,7 @@ def _data_url(source: Any, where: str) -> str:
         return f"data:{source['media_type']};base64,{source['data']}"
     if kind == "url" and isinstance(source.get("url"), str):
         return source["url"]
-    raise _bad(f"{where}.source: type must be 'base64' or 'url' (got {kind!r})")
+    raise _bad(f"{where}.source: type must be 'base64' or 'url' (got {short(kind)})")
 
 
 def _part(block: Any, where: str) -> dict[str, Any]:
@@ -91,7 +92,7 @@ def _part(block: Any, where: str) -> dict[str, Any]:
         else:
             part = {"type": "file", "file": {"file_data": _data_url(source, where)}}
     else:
-        raise _bad(f"{where}: unsupported content block type {kind!r} here")
+        raise _bad(f"{where}: unsupported content block type {short(kind)} here")
     if block.get("cache_control") is not None:
         part["cache_control"] = block["cache_control"]
     return part
@@ -185,7 +186,7 @@ def _assistant(content: Any, where: str) -> dict[str, Any]:
                 }
             )
         else:
-            raise _bad(f"{bwhere}: unsupported assistant content block type {kind!r}")
+            raise _bad(f"{bwhere}: unsupported assistant content block type {short(kind)}")
     if texts:
         message["content"] = "".join(texts)
     if thinking:
@@ -217,7 +218,7 @@ def to_openai_messages(messages: Any, system: Any = None) -> list[dict[str, Any]
         elif role == "assistant":
             out.append(_assistant(message.get("content"), f"{where}.content"))
         else:
-            raise _bad(f"{where}: role must be 'user' or 'assistant', got {role!r}")
+            raise _bad(f"{where}: role must be 'user' or 'assistant', got {short(role)}")
     return out
 
 
@@ -243,7 +244,7 @@ def to_openai_tools(tools: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         base = kind.rsplit("_", 1)[0] if isinstance(kind, str) else kind
         if base not in SERVER_TOOLS:
             raise _bad(
-                f"tools[{i}]: Anthropic's built-in tool {kind!r} has no counterpart on this model "
+                f"tools[{i}]: Anthropic's built-in tool {short(kind)} has no counterpart on this model "
                 "(supported: custom tools and web_search)",
                 "tools",
             )

@@ -24,6 +24,7 @@ import uuid
 from typing import Any
 
 from engine.errors import BadRequestError
+from engine.redact import short
 
 SAME = ("temperature", "top_p", "parallel_tool_calls", "top_logprobs")
 # Accepted and echoed, with nothing to send upstream.
@@ -107,7 +108,7 @@ def _part(part: Any, where: str) -> dict[str, Any]:
         if part.get("filename"):
             file["filename"] = part["filename"]
         return {"type": "file", "file": file}
-    raise _bad(f"{where}: unsupported content part type {kind!r}")
+    raise _bad(f"{where}: unsupported content part type {short(kind)}")
 
 
 def _content(content: Any, where: str) -> Any:
@@ -153,7 +154,7 @@ class _Messages:
         if kind == "message":
             role = item.get("role")
             if role not in ("user", "system", "developer", "assistant"):
-                raise _bad(f"{where}: role must be user, system, developer or assistant, got {role!r}")
+                raise _bad(f"{where}: role must be user, system, developer or assistant, got {short(role)}")
             content = _content(item.get("content"), f"{where}.content")
             if role == "assistant":
                 turn = self._assistant()
@@ -184,7 +185,7 @@ class _Messages:
                 blocks = [{"type": "thinking", "thinking": text}] if text else []
             self.blocks += blocks
         else:
-            raise _bad(f"{where}: unsupported input item type {kind!r}")
+            raise _bad(f"{where}: unsupported input item type {short(kind)}")
 
 
 def input_messages(value: Any) -> list[dict[str, Any]]:
@@ -221,7 +222,9 @@ def chat_tools(tools: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
             name, value = SERVER_TOOLS[kind]
             params[name] = dict(value)
         else:
-            raise _bad(f"tools[{i}]: tool type {kind!r} is not supported (function, web_search)", "tools")
+            raise _bad(
+                f"tools[{i}]: tool type {short(kind)} is not supported (function, web_search)", "tools"
+            )
     return out, params
 
 

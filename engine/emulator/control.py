@@ -8,6 +8,7 @@ answers, inject faults, read the request log and obtain credentials.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from starlette.requests import Request
@@ -22,6 +23,21 @@ async def _json(request: Request) -> Any:
     return json.loads(raw) if raw else {}
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN and infinities as proto3 JSON spells them ("NaN", "Infinity", "-Infinity").
+
+    Why: a logged request body may carry them (Python's json module reads ``NaN``), and strict
+    JSON cannot, so the request log must not answer 500 after such a request.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def _bad(message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=400)
 
@@ -31,7 +47,7 @@ async def control(request: Request, state: EmulatorState, action: str) -> Respon
     if action == "health" and request.method == "GET":
         return JSONResponse({"status": "ok"})
     if action == "requests" and request.method == "GET":
-        return JSONResponse(state.requests(request.query_params.get("model")))
+        return JSONResponse(json_safe(state.requests(request.query_params.get("model"))))
     if request.method != "POST":
         return JSONResponse(
             {"error": f"unknown control call {request.method} /emulator/{action}"}, status_code=404

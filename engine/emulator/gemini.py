@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from engine.emulator import media
 from engine.emulator.catalogue import gemini_problem
 from engine.emulator.errors import google_error, not_found
+from engine.emulator.limits import out_of_range
 from engine.emulator.reply import Reply, limit
 from engine.emulator.routing import ENDPOINT, PUBLISHER_MODEL, Call, Route, endpoint_missing, route
 from engine.emulator.sample import example
@@ -292,6 +293,10 @@ async def _generate(call: Call, streaming: bool) -> Response:
             "which describes the prompt input. Learn more: "
             "https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/gemini",
         )
+    # candidateCount: 1 to 8 (GenerationConfig reference); a larger count must be a 400, not a huge reply.
+    refused = out_of_range("candidateCount", _config(call.body).get("candidateCount"), 1, 8)
+    if refused is not None:
+        return refused
     cached = _cached_tokens(call)
     if isinstance(cached, Response):
         return cached

@@ -27,6 +27,7 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from engine.emulator.errors import google_error
+from engine.emulator.limits import ENDPOINT_MAX_DIMENSIONS, out_of_range
 from engine.emulator.reply import Reply, limit
 from engine.emulator.routing import ENDPOINT, PREFIX, Call, Route, endpoint_missing, route
 from engine.emulator.sample import example
@@ -208,6 +209,9 @@ async def embeddings(call: Call) -> Response:
     done = await early(call.reply(Reply()))
     if done is not None:
         return done
+    refused = out_of_range("dimensions", call.body.get("dimensions"), 1, ENDPOINT_MAX_DIMENSIONS)
+    if refused is not None:
+        return refused
     inputs = call.body["input"] if isinstance(call.body["input"], list) else [call.body["input"]]
     size = int(call.body.get("dimensions") or 768)
     data = []

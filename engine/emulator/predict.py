@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 
 from engine.emulator import media
 from engine.emulator.errors import google_error
-from engine.emulator.limits import too_many_instances
+from engine.emulator.limits import predict_limits, too_many_instances, video_limits
 from engine.emulator.reply import Reply
 from engine.emulator.routing import ENDPOINT, PUBLISHER_MODEL, Call, Route, endpoint_missing, route
 from engine.emulator.streaming import early
@@ -175,6 +175,9 @@ async def predict(call: Call) -> Response:
         return done
     parameters = call.body.get("parameters") or {}
     model = call.model or ""
+    refused = predict_limits(model, parameters) or video_limits(instances)
+    if refused is not None:
+        return refused
     if model.startswith(IMAGEN):
         predictions = [p for i in instances for p in _images(i, parameters)]
     else:

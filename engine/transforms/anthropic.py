@@ -20,8 +20,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from engine.errors import BadRequestError, UnsupportedParamsError
+from engine.redact import short
 from engine.transforms import register
-from engine.transforms.content import bad, typed_parts
+from engine.transforms.content import bad, check_forwarded_url, items, typed_parts
 from engine.transforms.gemini_media import fetch, mime_from_name
 
 Block = dict[str, Any]
@@ -41,6 +42,10 @@ def _text_block(part: dict[str, Any], ctx: Any, where: str) -> Block | None:
     return _with_cache({"type": "text", "text": text}, part) if text else None
 
 
+# Claude on Vertex AI reads inline data only: http(s) URLs are downloaded here; gs:// and local files never.
+CLAUDE_SCHEMES = frozenset({"http", "https", "data"})
+
+
 def _source(url: str, ctx: Any, where: str, explicit: Any = None) -> dict[str, Any]:
     """A ``data:`` URL becomes an inline base64 source; an http(s) URL is downloaded and inlined.
 
@@ -48,10 +53,17 @@ def _source(url: str, ctx: Any, where: str, explicit: Any = None) -> dict[str, A
     bounded, private-address-refusing fetch the Gemini media parts use.
     """
     if url.startswith("data:"):
-        header, _, data = url.partition(",")
+        header, comma, data = url.partition(",")
         media_type = header[len("data:") :].split(";")[0]
+        if not comma or ";base64" not in header or not media_type:
+            raise bad(where, "a data: URL must look like data:<mime type>;base64,<data>", ctx)
         return {"type": "base64", "media_type": media_type, "data": data}
-    if urlsplit(url).scheme.lower() in ("http", "https"):
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        raise bad(where, "the media URL is malformed", ctx) from None
+    if scheme in ("http", "https"):
+        check_forwarded_url(url, ctx, where, CLAUDE_SCHEMES)  # no internal address, even before resolving
         mime, data = fetch(url, ctx, where)
         media_type = explicit if isinstance(explicit, str) and explicit else mime or mime_from_name(url)
         if not media_type:
@@ -70,7 +82,9 @@ def _image_block(part: dict[str, Any], ctx: Any, where: str) -> Block:
 
 
 def _file_block(part: dict[str, Any], ctx: Any, where: str) -> Block:
-    file = part.get("file") or {}
+    file = part.get("file")
+    if not isinstance(file, dict):
+        raise bad(where, "a file part needs a 'file' object with 'file_data' or 'file_id'", ctx)
     url = file.get("file_data") or file.get("file_id")
     if not isinstance(url, str) or not url:
         raise bad(where, "a file part needs file.file_data (a data: URL) or file.file_id (a URL)", ctx)
@@ -102,7 +116,7 @@ def _user(message: dict[str, Any], ctx: Any, where: str) -> list[Block]:
 
 
 def _tool_result(message: dict[str, Any], ctx: Any, where: str) -> list[Block]:
-    if not message.get("tool_call_id"):
+    if not isinstance(message.get("tool_call_id"), str) or not message["tool_call_id"]:
         raise bad(where, "a tool message needs 'tool_call_id' (the id of the assistant's tool call)", ctx)
     content = message.get("content")
     result: Any = content if isinstance(content, str) else content_blocks(content, ctx, where)
@@ -135,13 +149,15 @@ def _thinking(block: Any, ctx: Any, where: str) -> Block:
 
 def _tool_use(call: Any, ctx: Any, where: str) -> Block:
     function = call.get("function") if isinstance(call, dict) else None
-    if not isinstance(function, dict) or not function.get("name"):
+    if not isinstance(function, dict) or not isinstance(function.get("name"), str) or not function["name"]:
         raise bad(where, "each tool call needs function.name", ctx)
     arguments = function.get("arguments") or "{}"
     try:
         parsed = json.loads(arguments) if isinstance(arguments, str) else arguments
-    except ValueError:
+    except (ValueError, RecursionError):
         raise bad(where, f"tool call arguments are not valid JSON: {arguments[:100]!r}", ctx) from None
+    if not isinstance(parsed, dict):
+        raise bad(where, "tool call arguments must be a JSON object (Anthropic's tool_use.input)", ctx)
     return {"type": "tool_use", "id": call.get("id"), "name": function["name"], "input": parsed}
 
 
@@ -149,11 +165,12 @@ def _assistant(message: dict[str, Any], ctx: Any, where: str) -> list[Block]:
     """Thinking blocks first (Anthropic requires it), then text, then tool calls."""
     blocks = [
         _thinking(b, ctx, f"{where}.thinking_blocks[{i}]")
-        for i, b in enumerate(message.get("thinking_blocks") or [])
+        for i, b in enumerate(items(message.get("thinking_blocks"), ctx, where, "thinking_blocks"))
     ]
     blocks += content_blocks(message.get("content"), ctx, where)
     blocks += [
-        _tool_use(c, ctx, f"{where}.tool_calls[{i}]") for i, c in enumerate(message.get("tool_calls") or [])
+        _tool_use(c, ctx, f"{where}.tool_calls[{i}]")
+        for i, c in enumerate(items(message.get("tool_calls"), ctx, where, "tool_calls"))
     ]
     return blocks
 
@@ -183,8 +200,10 @@ def anthropic_messages(messages: list[Any], ctx: Any) -> dict[str, Any]:
         if not isinstance(message, dict):
             raise bad(where, f"each message must be an object, got {type(message).__name__}", ctx)
         role = message.get("role")
-        if role not in TURNS and role not in ("system", "developer", "function"):
-            raise bad(where, f"unknown role {role!r} (expected system, user, assistant or tool)", ctx)
+        if not isinstance(role, str) or (
+            role not in TURNS and role not in ("system", "developer", "function")
+        ):
+            raise bad(where, f"unknown role {short(role)} (expected system, user, assistant or tool)", ctx)
         if role == "function":
             turn_role, blocks = "user", _function_result(message, ctx, where, legacy_calls)
         else:
@@ -266,7 +285,11 @@ def anthropic_tools(tools: list[Any], ctx: Any) -> list[Block]:
             out.append(tool)  # e.g. {"type": "bash_20250124", "name": "bash"}: already Anthropic's shape
             continue
         function = tool.get("function") or {}
-        if not function.get("name"):
+        if (
+            not isinstance(function, dict)
+            or not isinstance(function.get("name"), str)
+            or not function["name"]
+        ):
             raise BadRequestError(f"tools[{i}].function.name is required", model=ctx.model, param="tools")
         converted: Block = {"name": function["name"]}
         if function.get("description"):
@@ -311,13 +334,14 @@ def _tool_choice(value: Any, ctx: Any) -> dict[str, Any]:
     if (
         isinstance(value, dict)
         and value.get("type") == "function"
-        and (value.get("function") or {}).get("name")
+        and isinstance(value.get("function"), dict)
+        and isinstance(value["function"].get("name"), str)
     ):
         return {"type": "tool", "name": value["function"]["name"]}
     if isinstance(value, dict) and value.get("type") in ("auto", "any", "tool", "none"):
         return value
     raise BadRequestError(
-        f"tool_choice {value!r} is not one of auto, required, none or {{'type': 'function', 'function': {{'name': ...}}}}",
+        f"tool_choice {short(value)} is not one of auto, required, none or {{'type': 'function', 'function': {{'name': ...}}}}",
         model=ctx.model,
         param="tool_choice",
     )
@@ -334,7 +358,8 @@ def json_instruction(response_format: Any, ctx: Any) -> str | None:
         return None
     if kind == "json_object":
         return "Respond with a single JSON object and nothing else."
-    schema = (response_format.get("json_schema") or {}).get("schema") if kind == "json_schema" else None
+    spec = response_format.get("json_schema") if kind == "json_schema" else None
+    schema = spec.get("schema") if isinstance(spec, dict) else None
     if not isinstance(schema, dict):
         raise BadRequestError(
             "response_format must be {'type': 'text' | 'json_object'} or {'type': 'json_schema', 'json_schema': {'schema': {...}}}",

@@ -124,11 +124,13 @@ def convert_messages(messages: list[Any], ctx: Any) -> dict[str, Any]:
         if not isinstance(message, dict):
             raise bad(where, f"each message must be an object, got {type(message).__name__}", ctx)
         role = message.get("role")
+        if not isinstance(role, str):
+            raise bad(where, "each message needs a string 'role' (system, user, assistant or tool)", ctx)
         if role in ("system", "developer"):
             system_parts += content_parts(message.get("content"), ctx, where)
             continue
         if role not in ROLES:
-            raise bad(where, f"unknown role {role!r} (expected system, user, assistant or tool)", ctx)
+            raise bad(where, f"unknown role {role[:40]!r} (expected system, user, assistant or tool)", ctx)
         parts = MESSAGE_CONVERTERS.get(role, _default_message)(message, ctx, where, state)
         gemini_role = ROLES[role]
         if contents and contents[-1]["role"] == gemini_role:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from engine.transforms.content import items
 from engine.transforms.gemini import bad, content_parts, contents_pass, message_converter
 from engine.transforms.gemini_tools import split_call_id
 
@@ -59,12 +60,12 @@ def _arguments(raw: Any, ctx: Any, where: str) -> dict[str, Any]:
 
 @message_converter("assistant")
 def _assistant(message: dict[str, Any], ctx: Any, where: str, state: dict[str, Any]) -> list[dict[str, Any]]:
-    calls = message.get("tool_calls") or []
+    calls = items(message.get("tool_calls"), ctx, where, "tool_calls")
     if not calls and isinstance(message.get("function_call"), dict):  # OpenAI's deprecated single call
         calls = [{"type": "function", "function": message["function_call"]}]
     content = message.get("content")
     parts = content_parts(content, ctx, where) if content not in (None, "", []) or not calls else []
-    signature = block_signature(message.get("thinking_blocks"))
+    signature = block_signature(items(message.get("thinking_blocks"), ctx, where, "thinking_blocks"))
     if signature and parts and "text" in parts[0]:
         parts[0] = {**parts[0], "thoughtSignature": signature}
     known = state.setdefault("calls", {})

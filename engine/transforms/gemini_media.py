@@ -21,10 +21,12 @@ import binascii
 import ipaddress
 import socket
 import sys
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from engine.transforms import register
+from engine.transforms.content import check_forwarded_url
 from engine.transforms.gemini import bad, part_converter
 
 # Extensions of the file types Gemini accepts (Vertex AI "multimodal" docs: image, video, audio, document).
@@ -62,6 +64,7 @@ MIME_BY_EXTENSION = {
 AUDIO_FORMATS = {k: v for k, v in MIME_BY_EXTENSION.items() if v.startswith("audio/")}
 DEFAULT_MAX_INLINE_BYTES = 20 * 1024 * 1024  # Vertex's documented cap for inline data in one request
 _REDIRECTS = 3
+GEMINI_SCHEMES = frozenset({"gs", "http", "https", "data"})
 
 
 def mime_from_name(name: str) -> str | None:
@@ -135,22 +138,19 @@ def media_part(url: Any, explicit_format: Any, ctx: Any, where: str) -> dict[str
         if isinstance(explicit_format, str) and explicit_format:
             part["inlineData"]["mimeType"] = _mime(explicit_format, url, ctx, where)
         return part
+    check_forwarded_url(url, ctx, where, GEMINI_SCHEMES)
     scheme = urlsplit(url).scheme.lower()
     if scheme == "gs":
         return {"fileData": {"mimeType": _mime(explicit_format, url, ctx, where), "fileUri": url}}
-    if scheme in ("http", "https"):
-        if _fetch_enabled(ctx):
-            mime, data = fetch(url, ctx, where)
-            return _inline(
-                _mime(explicit_format, url, ctx, where) if explicit_format or not mime else mime,
-                data,
-                ctx,
-                where,
-            )
-        return {"fileData": {"mimeType": _mime(explicit_format, url, ctx, where), "fileUri": url}}
-    raise bad(
-        where, f"unsupported URL scheme {scheme or url[:20]!r}; use gs://, https:// or a data: URL", ctx
-    )
+    if _fetch_enabled(ctx):
+        mime, data = fetch(url, ctx, where)
+        return _inline(
+            _mime(explicit_format, url, ctx, where) if explicit_format or not mime else mime,
+            data,
+            ctx,
+            where,
+        )
+    return {"fileData": {"mimeType": _mime(explicit_format, url, ctx, where), "fileUri": url}}
 
 
 # OpenAI's ``detail`` (and Google's own level names) → PartMediaResolution.level (aiplatform v1).
@@ -262,26 +262,74 @@ def _fetch_enabled(ctx: Any) -> bool:
     return bool(ctx.capabilities.get("fetch_media_urls", False) if setting is None else setting)
 
 
-def check_address(host: str, ctx: Any, where: str) -> None:
-    """Refuse hosts that resolve to private, loopback, link-local or otherwise internal addresses."""
-    if getattr(_settings(), "media_fetch_allow_private", False):
-        return
+def system_resolver(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (the default resolver)."""
+    return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+
+
+# The resolver seam: ``fn(host, port) -> [address, ...]``. Tests (and deployments with their own DNS
+# policy) replace it; the fetch connects only to an address this function returned and that was checked.
+resolver: Callable[[str, int], list[str]] = system_resolver
+
+
+def check_address(host: str, ctx: Any, where: str, port: int = 443) -> str:
+    """Resolve ``host`` once and return the address to connect to (pinned).
+
+    Every address the name resolves to must be public (not private, loopback, link-local
+    or otherwise internal) unless ``engine.media_fetch_allow_private`` is set. The caller
+    connects to the returned address, so a resolver that answers differently on a second
+    lookup (DNS rebinding) cannot move the connection to an internal host.
+    """
+    literal = host.strip("[]")
     try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError as exc:
-        raise bad(where, f"cannot resolve media host {host!r}: {exc}", ctx) from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        if not address.is_global:
+        addresses = [literal] if _is_ip(literal) else resolver(host, port)
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise bad(where, f"cannot resolve media host {host[:120]!r}: {type(exc).__name__}", ctx) from None
+    if not addresses:
+        raise bad(where, f"cannot resolve media host {host[:120]!r}", ctx)
+    allow_private = getattr(_settings(), "media_fetch_allow_private", False)
+    for raw in addresses:
+        try:
+            address = ipaddress.ip_address(str(raw).split("%", 1)[0])
+        except ValueError:
+            raise bad(where, f"media host {host[:120]!r} resolved to a malformed address", ctx) from None
+        if not allow_private and not address.is_global:
             raise bad(
                 where,
-                f"refusing to fetch media from {host!r}: it resolves to the non-public address {address}",
+                f"refusing to fetch media from {host[:120]!r}: it resolves to the non-public address {address}",
                 ctx,
             )
+    return str(addresses[0]).split("%", 1)[0]
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _pinned(url: str, ctx: Any, where: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """(URL with the checked address as host, Host header, request extensions for TLS SNI)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise bad(where, f"media URLs must be http(s), got {url[:120]!r}", ctx)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise bad(where, f"the media URL {url[:120]!r} has an invalid port", ctx) from None
+    host = parts.hostname
+    address = check_address(host, ctx, where, port)
+    literal = f"[{address}]" if ":" in address else address
+    netloc = f"{literal}:{parts.port}" if parts.port else literal
+    pinned = parts._replace(netloc=netloc).geturl()
+    host_header = parts.netloc.rsplit("@", 1)[-1]
+    return pinned, {"host": host_header}, {"sni_hostname": host}
 
 
 def fetch(url: str, ctx: Any, where: str) -> tuple[str | None, str]:
-    """Download ``url`` (bounded size and time, redirects re-checked) → (MIME type from headers, base64 data)."""
+    """Download ``url`` (bounded size and time, every redirect hop re-checked and pinned) → (MIME type, base64)."""
     import httpx
 
     settings = _settings()
@@ -290,14 +338,13 @@ def fetch(url: str, ctx: Any, where: str) -> tuple[str | None, str]:
         int(ctx.capabilities.get("max_inline_bytes") or DEFAULT_MAX_INLINE_BYTES),
     )
     timeout = float(getattr(settings, "media_fetch_timeout", 10.0))
-    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
         for _ in range(_REDIRECTS + 1):
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise bad(where, f"media URLs must be http(s), got {url[:120]!r}", ctx)
-            check_address(parts.hostname, ctx, where)
+            pinned, headers, extensions = _pinned(url, ctx, where)
             try:
-                with client.stream("GET", url) as response:
+                request = client.build_request("GET", pinned, headers=headers, extensions=extensions)
+                response = client.send(request, stream=True)
+                try:
                     if response.is_redirect and "location" in response.headers:
                         url = urljoin(url, response.headers["location"])
                         continue
@@ -312,6 +359,8 @@ def fetch(url: str, ctx: Any, where: str) -> tuple[str | None, str]:
                             )
                     mime = response.headers.get("content-type", "").split(";", 1)[0].strip() or None
                     return mime, base64.b64encode(bytes(body)).decode("ascii")
+                finally:
+                    response.close()
             except httpx.HTTPError as exc:
-                raise bad(where, f"fetching {url[:120]!r} failed: {type(exc).__name__}: {exc}", ctx) from None
+                raise bad(where, f"fetching {url[:120]!r} failed: {type(exc).__name__}", ctx) from None
     raise bad(where, f"too many redirects fetching {url[:120]!r}", ctx)

@@ -23,6 +23,7 @@ import re
 from typing import Any
 
 from engine.errors import BadRequestError
+from engine.redact import short
 from engine.transforms import register
 
 SPEAK_TAG = "<speak"
@@ -77,9 +78,9 @@ def speech_audio_encoding(body: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """Reject an unknown ``audioConfig.audioEncoding`` with the list of valid ones."""
     valid = ctx.capabilities.get("audio_encodings") or {}
     encoding = _encoding(body)
-    if valid and encoding not in valid:
+    if valid and (not isinstance(encoding, str) or encoding not in valid):
         raise BadRequestError(
-            f"audioConfig.audioEncoding {encoding!r} is not a Text-to-Speech audio encoding; "
+            f"audioConfig.audioEncoding {short(encoding)} is not a Text-to-Speech audio encoding; "
             f"valid encodings: {', '.join(valid)}",
             model=ctx.model,
             param="audioConfig",

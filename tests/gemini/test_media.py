@@ -244,7 +244,10 @@ def test_fetch_limits_and_failures(
     assert needle in info.value.message
 
 
-def test_without_fetching_an_http_url_stays_a_file_uri(files: str) -> None:
+def test_without_fetching_an_http_url_stays_a_file_uri(files: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        engine, "media_fetch_allow_private", True
+    )  # a loopback URL is forwarded only if allowed
     assert user_parts({"type": "image_url", "image_url": {"url": f"{files}/pixel.png"}}) == [
         {"fileData": {"mimeType": "image/png", "fileUri": f"{files}/pixel.png"}}
     ]

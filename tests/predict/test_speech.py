@@ -123,7 +123,10 @@ async def test_seed_ssml_example_with_a_valid_encoding(emulator: Any, vx: dict[s
     assert _body(emulator) == {
         "input": {"ssml": SEED_SSML},
         "voice": SEED_VOICE,
-        "audioConfig": {"audioEncoding": "LINEAR16", "speakingRate": "1.5"},
+        "audioConfig": {
+            "audioEncoding": "LINEAR16",
+            "speakingRate": 1.5,
+        },  # a number, as Google's schema says
     }
     assert resp.media_type == "audio/wav"
     with wave.open(io.BytesIO(resp.content)) as wav:
