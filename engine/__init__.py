@@ -96,6 +96,8 @@ _LAZY = {
     "list_cached_contents": "engine.api",
     "alist_cached_contents": "engine.api",
     "add_spec_dir": "engine.registry",
+    "completion_cost": "engine.cost",
+    "cost_per_token": "engine.cost",
     "ModelResponse": "engine.types",
     "ModelResponseStream": "engine.types",
     "EmbeddingResponse": "engine.types",

@@ -25,6 +25,7 @@ import httpx
 
 from engine import aio, auth
 from engine.compiler import Operation
+from engine.cost import response_cost
 from engine.errors import (
     APIError,
     APIResponseValidationError,
@@ -395,8 +396,10 @@ def build(call: Call, data: Any) -> OpenAIObject:
             "custom_llm_provider": "vertex_ai",
             "family": call.resolved.family.name,
             "api_base": call.url.split("?")[0],
+            "model": call.model,
         }
     )
+    result._hidden_params["response_cost"] = response_cost(call, result)
     return result
 
 
@@ -509,6 +512,14 @@ def _finalize_stream(call: Call, normalizer: ChatStream) -> None:
             fn(assembled, None, call.context)
 
 
+def _priced(call: Call, chunks: list[ModelResponseStream]) -> list[ModelResponseStream]:
+    """The final usage chunk carries the stream's cost, as a plain response does."""
+    for chunk in chunks:
+        if chunk.get("usage"):
+            chunk._hidden_params["response_cost"] = response_cost(call, chunk)
+    return chunks
+
+
 def iter_stream(call: Call, response: httpx.Response) -> Iterator[ModelResponseStream]:
     normalizer, decoder = _chat_stream(call), SSEDecoder()
     try:
@@ -528,7 +539,7 @@ def iter_stream(call: Call, response: httpx.Response) -> Iterator[ModelResponseS
     finally:
         response.close()
     _finalize_stream(call, normalizer)
-    yield from normalizer.finish()
+    yield from _priced(call, normalizer.finish())
 
 
 class AsyncChunkStream:
@@ -610,7 +621,7 @@ async def _abatches(
         if out:
             yield out
         raise
-    out += normalizer.finish()
+    out += _priced(call, normalizer.finish())
     owner.finished = True
     if out:
         yield out
@@ -634,6 +645,14 @@ def split(call: Call) -> list[Call]:
         replace(call, body={**call.body, batch["param"]: items[i : i + limit]})
         for i in range(0, len(items), limit)
     ]
+
+
+def _merged(call: Call, parts: list[OpenAIObject]) -> OpenAIObject:
+    """One response from a split request; its cost is the parts' sum (None when any part has none)."""
+    merged = merge_parts(parts)
+    costs = [part._hidden_params.get("response_cost") for part in parts]
+    merged._hidden_params["response_cost"] = None if None in costs else sum(costs)
+    return merged
 
 
 def _concurrency(call: Call, parts: int) -> int:
@@ -731,7 +750,7 @@ def run(operation: str, kwargs: dict[str, Any]) -> Any:
             max_workers=_concurrency(call, len(parts)), thread_name_prefix="vertexlate-batch"
         )
         try:
-            return merge_parts(list(pool.map(_send_and_parse, parts)))
+            return _merged(call, list(pool.map(_send_and_parse, parts)))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     response = send(call)
@@ -761,7 +780,7 @@ async def _arun_parts(call: Call, parts: list[Call]) -> Any:
     limit = asyncio.Semaphore(_concurrency(call, len(parts)))
     tasks = [asyncio.ensure_future(_asend_and_parse(part, limit)) for part in parts]
     try:
-        return merge_parts(list(await asyncio.gather(*tasks)))
+        return _merged(call, list(await asyncio.gather(*tasks)))
     except BaseException:
         for task in tasks:
             task.cancel()

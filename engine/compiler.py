@@ -277,6 +277,7 @@ class Family:
     models: list[ModelEntry]
     aliases: dict[str, str]
     errors: ErrorSpec
+    prices: Any = None  # engine.cost.PriceTable: the spec's ``prices:`` block, compiled once
 
 
 # --------------------------------------------------------------------------- compile functions
@@ -730,6 +731,10 @@ def compile_family(doc: SpecDocument, problems: Problems) -> Family:
         )
         for alias in raw.get("aliases", []):
             family.aliases[alias] = raw["name"]
+    if "prices" in data:
+        from engine.cost import compile_prices
+
+        family.prices = compile_prices(data["prices"], problems)
     _check_references(family, problems)
     check_template_variables(family, problems)
     return family

@@ -8,6 +8,7 @@ answer in OpenAI's error format too, so a client always gets something it can pa
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import threading
@@ -31,6 +32,9 @@ from engine.proxy.config import ProxyConfig, load_config
 from engine.proxy.handlers import Proxy, error_response, internal_error
 from engine.proxy.operations import ENDPOINTS, RESOURCES
 from engine.proxy.resources import Resources
+from engine.proxy.store.routes import Management
+
+log = logging.getLogger("vertexlate.proxy")
 
 CONFIG_ENV = "VERTEXLATE_PROXY_CONFIG"
 GRACE_ENV = "VERTEXLATE_PROXY_GRACE"
@@ -68,6 +72,7 @@ def routes(proxy: Proxy) -> list[Route]:
             table.append(Route(prefix + resource.path, handler, methods=[resource.method]))
         table.append(Route(prefix + "/models", proxy.models, methods=["GET"]))
         table.append(Route(prefix + "/models/{model:path}", proxy.model, methods=["GET"]))
+    table.extend(Management(proxy).routes())  # LiteLLM's /key, /user, /team, /spend routes and /model/info
     for name in ("liveliness", "liveness"):  # LiteLLM's spelling, and the usual one
         table.append(Route(f"/health/{name}", proxy.liveliness, methods=["GET"]))
     table.append(Route("/health/readiness", proxy.readiness, methods=["GET"]))
@@ -106,14 +111,21 @@ class ProxyApp:
         await self.fallback(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        """Startup needs nothing (the config was checked before); shutdown drains requests in flight."""
+        """Startup opens the store (a failed migration stops the server); shutdown drains, then flushes spend."""
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                try:
+                    await self.proxy.start()
+                except Exception as exc:  # DatabaseError, MigrationError: say why and do not serve
+                    log.error("the proxy cannot start: %s", exc)
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
                 on_shutdown_signal(self.proxy.begin_drain)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.proxy.drain()
+                await self.proxy.stop()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

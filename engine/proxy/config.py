@@ -9,6 +9,8 @@ must name a configured model, and each problem is reported with file, line and k
 from __future__ import annotations
 
 import json
+import logging
+import os
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -18,7 +20,11 @@ from engine.proxy.operations import OPERATIONS
 from engine.proxy.provider_settings import Providers, provider_settings
 from engine.proxy.source import ConfigError, Source, read, resolve_env, schema_problems
 
+log = logging.getLogger("vertexlate.proxy")
+
 DEFAULT_TIMEOUT = 600.0
+DEFAULT_DATABASE = "sqlite:///vertexlate.db"  # next to the config file
+DEFAULT_KEY_CACHE_TTL = 10.0
 DEFAULT_COOLDOWN = 5.0
 DEFAULT_GRACE = 30.0
 DEFAULT_MAX_REQUEST_SIZE_MB = 100.0  # general_settings.max_request_size_mb (LiteLLM's name); 0: no limit
@@ -94,6 +100,9 @@ class ProxyConfig:
     finetune_settings: list[dict[str, Any]] = field(default_factory=list, repr=False)
     files_settings: list[dict[str, Any]] = field(default_factory=list, repr=False)
     providers: Providers = field(default_factory=dict, repr=False)  # the checked vertex_ai entries of both
+    database_url: str | None = field(default=None, repr=False)  # None: no store (no master key, no URL)
+    key_cache_ttl: float = DEFAULT_KEY_CACHE_TTL
+    warnings: list[str] = field(default_factory=list)  # unsupported keys, each with file and line
     default_vertex_config: dict[str, Any] = field(
         default_factory=dict, repr=False
     )  # the Vertex AI pass-through's
@@ -111,6 +120,7 @@ def config_schema() -> dict[str, Any]:
 def load_config(path: str | Path) -> ProxyConfig:
     """Read, resolve, validate and build; raise :class:`ConfigError` listing every problem."""
     source = read(path)
+    warnings = unsupported_keys(source)
     environment = _environment(source)
     resolve_env(source, environment)
     schema_problems(source, config_schema())
@@ -120,7 +130,44 @@ def load_config(path: str | Path) -> ProxyConfig:
     config = _build(source, environment)
     if source.problems:
         raise ConfigError(source.problems)
+    config.warnings = warnings
+    if warnings:
+        log.warning("config: %d unsupported keys are ignored:\n  %s", len(warnings), "\n  ".join(warnings))
     return config
+
+
+def unsupported_keys(source: Source) -> list[str]:
+    """Remove (and name, with file and line) keys the proxy does not implement, in the sections that say so.
+
+    A section of config.schema.json marked ``"x-unsupported": "warn"`` lists every key the
+    proxy uses; any other key there (LiteLLM has many) is dropped before ``os.environ/``
+    references are resolved, so an unset variable inside it is not an error.
+    """
+    schema = config_schema()
+    found: list[tuple[int, str]] = []
+
+    def walk(data: Any, node: dict[str, Any], keys: tuple[Any, ...]) -> None:
+        node = _deref(schema, node)
+        if not isinstance(data, dict):
+            return
+        props = node.get("properties", {})
+        if node.get("x-unsupported") == "warn":
+            for key in [k for k in data if k not in props]:
+                found.append(
+                    (source.line((*keys, key)), f"{source.where((*keys, key))}: not supported by this proxy")
+                )
+                del data[key]
+        for key, sub in props.items():
+            if key in data:
+                walk(data[key], sub, (*keys, key))
+
+    walk(source.data, schema, ())
+    return [message for _, message in sorted(found)]
+
+
+def _deref(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref")
+    return schema["$defs"][ref.rsplit("/", 1)[-1]] if isinstance(ref, str) else node
 
 
 def _check_specs(source: Source) -> None:
@@ -169,7 +216,7 @@ def _build(source: Source, environment: dict[str, str]) -> ProxyConfig:
         routing_strategy=router.get("routing_strategy", "simple-shuffle"),
         cooldown_time=float(router.get("cooldown_time", DEFAULT_COOLDOWN)),
         allowed_fails=int(router.get("allowed_fails", 0)),
-        master_key=general.get("master_key"),
+        master_key=general.get("master_key") or os.environ.get("LITELLM_MASTER_KEY") or None,
         keys=_keys(source, general.get("keys") or [], known),
         graceful_shutdown_timeout=float(general.get("graceful_shutdown_timeout", DEFAULT_GRACE)),
         upstream_http=general.get("upstream_http", "builtin"),
@@ -179,8 +226,18 @@ def _build(source: Source, environment: dict[str, str]) -> ProxyConfig:
         finetune_settings=list(data.get("finetune_settings") or []),
         files_settings=list(data.get("files_settings") or []),
         providers=provider_settings(source),
+        database_url=_database_url(general),
+        key_cache_ttl=float(general.get("user_api_key_cache_ttl", DEFAULT_KEY_CACHE_TTL)),
         default_vertex_config=_default_vertex_config(source),
     )
+
+
+def _database_url(general: dict[str, Any]) -> str | None:
+    """LiteLLM's places: general_settings.database_url, else DATABASE_URL; SQLite when only a master key is set."""
+    url = general.get("database_url") or os.environ.get("DATABASE_URL")
+    if url:
+        return str(url)
+    return DEFAULT_DATABASE if general.get("master_key") or os.environ.get("LITELLM_MASTER_KEY") else None
 
 
 def _default_vertex_config(source: Source) -> dict[str, Any]:
@@ -207,6 +264,9 @@ def _deployment(
     if not api_key_ok(source, params, operations, where):
         return None
     options = {k: params[k] for k in OPTION_KEYS if k in params}
+    for names in (("vertex_project", "vertex_ai_project"), ("vertex_location", "vertex_ai_location")):
+        if not any(n in options for n in names) and litellm.get(names[0]):  # litellm_settings' default
+            options[names[0]] = litellm[names[0]]
     options["drop_params"] = bool(params.get("drop_params", litellm.get("drop_params", False)))
     request_defaults = {k: v for k, v in params.items() if k not in ROUTING_KEYS and k not in options}
     info = dict(entry.get("model_info") or {})

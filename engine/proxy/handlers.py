@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,7 +28,11 @@ from engine.proxy.streaming import DisconnectGuard, EventStream, ShutdownSignal,
 from engine.proxy.upstream import choose
 from engine.redact import short
 
+if TYPE_CHECKING:
+    from engine.proxy.store.service import Store
+
 log = logging.getLogger("vertexlate.proxy")
+COST_HEADER = "x-litellm-response-cost"  # LiteLLM's name
 
 JSON = "application/json"
 CLIENT_CLOSED = 499  # nginx's code for "client closed request"; nobody reads it, logs do
@@ -144,6 +148,54 @@ class Proxy:
         self.in_flight = 0
         self._idle: asyncio.Event | None = None
         self.disconnects = 0  # requests abandoned by their client (upstream cancelled)
+        self.store: Store | None = None  # the database (virtual keys, spend logs); opened by start()
+
+    # ------------------------------------------------------------------ the store (accounting hook)
+    async def start(self) -> None:
+        """Open the store when the config has one: connect, migrate (a failure stops the start)."""
+        if self.config.database_url is None or self.store is not None:
+            return
+        from engine.proxy.store.service import Store
+
+        self.store = await Store.open(
+            self.config.database_url, base=self.config.path.parent, ttl=self.config.key_cache_ttl
+        )
+        self.keys.virtual = self.store.accounts.authenticate
+
+    async def stop(self) -> None:
+        """Flush the spend logs and close the database."""
+        if self.store is not None:
+            store, self.store = self.store, None
+            self.keys.virtual = None
+            await store.close()
+
+    def account(
+        self,
+        caller: Caller,
+        endpoint: Endpoint,
+        name: str | None,
+        started: float,
+        result: Any = None,
+        lease: Lease | None = None,
+        error: APIError | None = None,
+    ) -> float | None:
+        """Record one finished request in the store (no I/O: batched); its cost, or None when unknown."""
+        hidden = getattr(result, "_hidden_params", None) or {}
+        cost = hidden.get("response_cost") if error is None else None
+        if self.store is not None:
+            self.store.record(
+                caller,
+                request_id=None,
+                call_type=endpoint.function,
+                model_group=name,
+                deployment=lease.deployment if lease is not None else None,
+                result=result,
+                cost=cost,
+                started=started,
+                status="success" if error is None else "failure",
+                error_type=None if error is None else error.type,
+            )
+        return cost
 
     # ------------------------------------------------------------------ graceful shutdown
     @contextlib.contextmanager
@@ -243,8 +295,9 @@ class Proxy:
     # ------------------------------------------------------------------ endpoints
     async def handle(self, request: Request, endpoint: Endpoint) -> Response:
         """One OpenAI POST endpoint, start to finish; every failure leaves as OpenAI's error JSON."""
+        started = time.time()
         try:
-            caller = self.keys.authenticate(request.headers.get("authorization"))
+            caller = await self.keys.aauthenticate(request.headers.get("authorization"))
             body = await self._body(request)
             name = self._model(body, caller, endpoint)
             caller.admit()
@@ -253,16 +306,24 @@ class Proxy:
         except Exception:
             return internal_error(request.url.path)
         try:
-            return await self._serve(request, endpoint, caller, name, body)
+            return await self._serve(request, endpoint, caller, name, body, started)
         except APIError as exc:
             caller.done(0)
+            self.account(caller, endpoint, name, started, error=exc)
             return error_response(exc)
         except Exception:
             caller.done(0)
+            self.account(caller, endpoint, name, started, error=InternalServerError("internal error"))
             return internal_error(request.url.path)
 
     async def _serve(
-        self, request: Request, endpoint: Endpoint, caller: Caller, name: str, body: dict[str, Any]
+        self,
+        request: Request,
+        endpoint: Endpoint,
+        caller: Caller,
+        name: str,
+        body: dict[str, Any],
+        started: float = 0.0,
     ) -> Response:
         stream = endpoint.streams and bool(body.get("stream"))
 
@@ -284,26 +345,37 @@ class Proxy:
         headers = {"x-vertexlate-deployment": lease.deployment.id}
         if stream:
             keep_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            return EventStream(result, self._closer(lease, caller), keep_usage, self.stop_streams, headers)
+            events = EventStream(result, lambda tokens: None, keep_usage, self.stop_streams, headers)
+            events.on_close = self._closer(
+                lease, caller, lambda: self.account(caller, endpoint, name, started, events.final, lease)
+            )
+            return events
         tokens = _tokens(result)
         lease.release(tokens)
         caller.done(tokens)
+        cost = self.account(caller, endpoint, name, started, result, lease)
+        if cost is not None:
+            headers[COST_HEADER] = repr(cost)
         if endpoint.binary:
             return Response(result.content, media_type=result.media_type, headers=headers)
         return Response(dumps(result), media_type=JSON, headers=headers)
 
     @staticmethod
-    def _closer(lease: Lease, caller: Caller) -> Callable[[int], None]:
+    def _closer(
+        lease: Lease, caller: Caller, account: Callable[[], Any] | None = None
+    ) -> Callable[[int], None]:
         def close(tokens: int) -> None:
             lease.release(tokens)
             caller.done(tokens)
+            if account is not None:
+                account()
 
         return close
 
     async def models(self, request: Request) -> Response:
         """``GET /v1/models``: the model names this key may use."""
         try:
-            caller = self.keys.authenticate(request.headers.get("authorization"))
+            caller = await self.keys.aauthenticate(request.headers.get("authorization"))
         except APIError as exc:
             return error_response(exc)
         data = [self._model_card(name) for name in self.router.states if caller.allows(name)]
@@ -312,7 +384,7 @@ class Proxy:
     async def model(self, request: Request) -> Response:
         """``GET /v1/models/{model}``."""
         try:
-            caller = self.keys.authenticate(request.headers.get("authorization"))
+            caller = await self.keys.aauthenticate(request.headers.get("authorization"))
             name = request.path_params["model"]
             if name not in self.router.states or not caller.allows(name):
                 raise NotFoundError(

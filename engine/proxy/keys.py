@@ -8,9 +8,11 @@ No message ever contains a presented or configured key.
 from __future__ import annotations
 
 import hashlib
+import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from engine.errors import AuthenticationError, PermissionDeniedError, RateLimitError
 from engine.proxy.config import KeySpec, ProxyConfig
@@ -25,31 +27,53 @@ class Caller:
     alias: str
     models: frozenset[str] | None  # None: every model
     usage: Usage | None = None  # None: no per-key limits
+    token: str = ""  # SHA-256 hex of the presented key: the spend logs' api_key
+    virtual: bool = False  # a key from the database (/key/generate), not from the config
+    user_id: str | None = None
+    team_id: str | None = None
+    limits: tuple[tuple[str, Usage], ...] = ()  # further counters (the key's team): (whose, usage)
+    budgets: tuple[Any, ...] = field(default=(), repr=False)  # store.accounts.Budget: key, user, team
 
     def allows(self, model_name: str) -> bool:
         return self.models is None or model_name in self.models
 
     def admit(self) -> None:
-        """Raise 429 when this key's own rpm/tpm/parallel limit is reached; else count the request."""
-        if self.usage is None:
-            return
-        limit = self.usage.blocked()
-        if limit is not None:
-            raise RateLimitError(
-                f"the {LIMIT_TEXT[limit]} of API key '{self.alias}' is reached", code="rate_limit_exceeded"
-            )
-        self.usage.start()
+        """Raise 429 (with Retry-After) when an rpm/tpm/parallel limit is reached; else count the request."""
+        counters = ((f"API key '{self.alias}'", self.usage), *self.limits) if self.usage else self.limits
+        for whose, usage in counters:
+            limit = usage.blocked()
+            if limit is not None:
+                wait = 1 if limit == "parallel" else max(1, math.ceil(60 - usage.clock() % 60))
+                raise RateLimitError(
+                    f"the {LIMIT_TEXT[limit]} of {whose} is reached",
+                    code="rate_limit_exceeded",
+                    headers={"retry-after": str(wait)},
+                )
+        for _, usage in counters:
+            usage.start()
 
     def done(self, tokens: int) -> None:
         if self.usage is not None:
             self.usage.finish(tokens)
+        for _, usage in self.limits:
+            usage.finish(tokens)
 
 
 OPEN = Caller("anonymous", None)
 
 
+def hmac_equal(a: bytes, b: bytes) -> bool:
+    import hmac
+
+    return hmac.compare_digest(a, b)
+
+
 def _digest(key: str) -> bytes:
     return hashlib.sha256(key.encode("utf-8")).digest()
+
+
+# Looks up a key the config does not list (the store's virtual keys): presented key -> caller, or None.
+VirtualLookup = Callable[[str], Awaitable["Caller | None"]]
 
 
 class KeyTable:
@@ -58,15 +82,16 @@ class KeyTable:
     def __init__(self, config: ProxyConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.required = config.auth_required
         self._callers: dict[bytes, Caller] = {}
+        self.master: bytes | None = None
+        self.virtual: VirtualLookup | None = None  # set by the proxy when it has a database
         if config.master_key:
-            self._callers[_digest(config.master_key)] = Caller("master_key", None)
+            self.master = _digest(config.master_key)
+            self._callers[self.master] = Caller("master_key", None, token=self.master.hex())
         for spec in config.keys:
             self._callers[_digest(spec.key)] = _caller(spec, clock)
 
-    def authenticate(self, authorization: str | None) -> Caller:
-        """The caller behind the header; 401 in OpenAI's format when it is missing or unknown."""
-        if not self.required:
-            return OPEN
+    @staticmethod
+    def _token(authorization: str | None) -> str:
         if not authorization:
             raise AuthenticationError(
                 "missing API key: send 'Authorization: Bearer <key>'",
@@ -74,18 +99,57 @@ class KeyTable:
                 llm_provider="proxy",
             )
         scheme, _, token = authorization.partition(" ")
-        caller = self._callers.get(_digest(token.strip())) if scheme.lower() == "bearer" else None
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationError("invalid API key", code="invalid_api_key", llm_provider="proxy")
+        return token.strip()
+
+    def authenticate(self, authorization: str | None) -> Caller:
+        """The config's caller behind the header; 401 in OpenAI's format when it is missing or unknown."""
+        if not self.required:
+            return OPEN
+        caller = self._callers.get(_digest(self._token(authorization)))
         if caller is None:
             raise AuthenticationError("invalid API key", code="invalid_api_key", llm_provider="proxy")
         return caller
 
+    async def aauthenticate(self, authorization: str | None) -> Caller:
+        """:meth:`authenticate`, then the store's virtual keys for a key the config does not list."""
+        if not self.required:
+            return OPEN
+        token = self._token(authorization)
+        caller = self._callers.get(_digest(token))
+        if caller is None and self.virtual is not None:
+            caller = await self.virtual(token)
+        if caller is None:
+            raise AuthenticationError("invalid API key", code="invalid_api_key", llm_provider="proxy")
+        return caller
+
+    def is_master(self, authorization: str | None) -> bool:
+        """Whether the header carries the master key (the only key allowed on management routes)."""
+        if self.master is None or not authorization:
+            return False
+        scheme, _, token = authorization.partition(" ")
+        return scheme.lower() == "bearer" and hmac_equal(_digest(token.strip()), self.master)
+
     def check_model(self, caller: Caller, model_name: str) -> None:
-        if not caller.allows(model_name):
-            raise PermissionDeniedError(
-                f"API key '{caller.alias}' is not allowed to use model {short(model_name)}",
-                code="model_not_allowed",
+        if caller.allows(model_name):
+            return
+        if caller.virtual:  # LiteLLM answers 401 key_model_access_denied for its virtual keys
+            allowed = sorted(caller.models or ())
+            error = AuthenticationError(
+                f"key not allowed to access model. This key can only access models={allowed}. "
+                f"Tried to access {short(model_name)}",
+                code="401",
                 param="model",
+                llm_provider="proxy",
             )
+            error.type = "key_model_access_denied"
+            raise error
+        raise PermissionDeniedError(
+            f"API key '{caller.alias}' is not allowed to use model {short(model_name)}",
+            code="model_not_allowed",
+            param="model",
+        )
 
 
 def _caller(spec: KeySpec, clock: Callable[[], float]) -> Caller:
@@ -93,4 +157,4 @@ def _caller(spec: KeySpec, clock: Callable[[], float]) -> Caller:
         spec.rpm_limit is not None or spec.tpm_limit is not None or spec.max_parallel_requests is not None
     )
     usage = Usage(spec.rpm_limit, spec.tpm_limit, spec.max_parallel_requests, clock) if limited else None
-    return Caller(spec.alias, spec.models, usage)
+    return Caller(spec.alias, spec.models, usage, token=_digest(spec.key).hex())

@@ -85,7 +85,7 @@ class Resources:
         """Authenticate, read the arguments, add the provider's settings, check the key, call the engine, answer."""
         with self.proxy.tracked():
             try:
-                caller = self.proxy.keys.authenticate(request.headers.get("authorization"))
+                caller = await self.proxy.keys.aauthenticate(request.headers.get("authorization"))
                 params = await arguments(request, resource, self.proxy.max_body)
                 kwargs = {**self._settings(resource, params.pop(PROVIDER, DEFAULT_PROVIDER)), **params}
                 caller.admit()

@@ -141,6 +141,16 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"vertexlate serve: {exc}", file=sys.stderr)
         return 2
+    if config.database_url is not None:  # a database that cannot be reached or migrated stops the start here
+        from engine.proxy.store.db import DatabaseError
+        from engine.proxy.store.migrate import MigrationError
+        from engine.proxy.store.service import prepare
+
+        try:
+            asyncio.run(prepare(config.database_url, config.path.parent))
+        except (DatabaseError, MigrationError) as exc:
+            print(f"vertexlate serve: database: {exc}", file=sys.stderr)
+            return 2
     grace = args.graceful_timeout if args.graceful_timeout is not None else config.graceful_shutdown_timeout
     server = args.server
     print(

@@ -100,6 +100,7 @@ class EventStream(Response):
         self.on_close = on_close
         self.keep_usage = keep_usage
         self.shutdown = shutdown
+        self.final: Any = None  # the last chunk that carried usage (and the stream's response_cost)
         self.status_code = 200
         self.background = None
         self.init_headers({"cache-control": "no-cache", "x-accel-buffering": "no", **(headers or {})})
@@ -150,6 +151,7 @@ class EventStream(Response):
                     for chunk in batch:
                         usage = chunk.get("usage")
                         if usage:
+                            self.final = chunk  # the stream's usage and response_cost, for the spend log
                             tokens[0] = usage.get("total_tokens") or tokens[0]
                             if not keep_usage:
                                 if not chunk.get("choices"):

@@ -117,7 +117,7 @@ class Messages:
         self.proxy = proxy
 
     async def _start(self, request: Request) -> tuple[Any, str, dict[str, Any]]:
-        caller = self.proxy.keys.authenticate(authorization(request, "x-api-key"))
+        caller = await self.proxy.keys.aauthenticate(authorization(request, "x-api-key"))
         body = await self.proxy._body(request)  # size limit, JSON checks, stream type: as for chat
         name = check_model(self.proxy, body, caller)
         caller.admit()

@@ -59,7 +59,7 @@ class Responses:
     async def create(self, request: Request) -> Response:
         with self.proxy.tracked():
             try:
-                caller = self.proxy.keys.authenticate(request.headers.get("authorization"))
+                caller = await self.proxy.keys.aauthenticate(request.headers.get("authorization"))
                 body = await self.proxy._body(request)  # size limit, JSON checks, stream type: as for chat
                 name = check_model(self.proxy, body, caller)
                 caller.admit()
@@ -107,7 +107,7 @@ class Responses:
 
     async def _by_id(self, request: Request, function: str) -> Response:
         try:
-            caller = self.proxy.keys.authenticate(request.headers.get("authorization"))
+            caller = await self.proxy.keys.aauthenticate(request.headers.get("authorization"))
             result = await getattr(engine, function)(
                 request.path_params["response_id"], response_store=self.store, owner=caller.alias
             )

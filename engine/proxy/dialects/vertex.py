@@ -140,7 +140,7 @@ class PassThrough:
     async def handle(self, request: Request) -> Response:
         with self.proxy.tracked():
             try:
-                caller = self.proxy.keys.authenticate(authorization(request, *KEY_HEADERS))
+                caller = await self.proxy.keys.aauthenticate(authorization(request, *KEY_HEADERS))
                 if caller.models is not None:
                     raise PermissionDeniedError(
                         f"API key '{caller.alias}' is limited to some models; the Vertex AI pass-through needs a key "

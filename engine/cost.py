@@ -1,0 +1,290 @@
+"""What a response cost, from the prices in the specs: ``response_cost`` and :func:`completion_cost`.
+
+Prices are data: each family spec may end with a ``prices:`` block (see specs/README.md)
+citing the page they come from. They are compiled once with the family; the per-request
+work is a dict lookup (cached per model name) and a few multiplications.
+
+Why ``None`` rather than a guess: a gateway that caps budgets must never charge a wrong
+amount. A model without a price, or a response with a quantity the price does not
+cover (cached tokens without a cached-input price, say), costs ``None``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from engine.compiler import Expression, compile_jmespath, pattern_regex
+
+if TYPE_CHECKING:
+    from engine.api import Call
+    from engine.compiler import Problems
+    from engine.registry import Resolved
+
+MILLION = 1_000_000
+HIDDEN = "hidden."  # characters_of: a value of the response's _hidden_params (the provider's own count)
+TOKEN_KEYS = ("input", "output", "cached_input", "cache_write", "reasoning")
+
+
+@dataclass(frozen=True)
+class Rates:
+    """USD per token (already divided from the spec's per-million figures)."""
+
+    input: float | None = None
+    output: float | None = None
+    cached_input: float | None = None
+    cache_write: float | None = None
+    reasoning: float | None = None  # None: reasoning tokens cost what output tokens cost
+
+
+@dataclass(frozen=True)
+class Price:
+    """One model's prices: token rates (with an optional long-context tier) and per-unit prices."""
+
+    rates: Rates
+    above_tokens: int | None = None  # prompts with more tokens than this are billed at ``above``
+    above: Rates | None = None
+    image: float | None = None  # USD per generated image
+    characters: float | None = None  # USD per character
+    second: float | None = None  # USD per second of audio/video
+    batch_discount: float = 0.0  # fraction off for batch prediction
+
+    def cost(self, quantities: dict[str, Any], batch: bool = False) -> float | None:
+        """The cost of ``quantities`` (usage counts plus ``characters``/``images``/``seconds``), or None."""
+        total = 0.0
+        priced = False
+        for unit, rate in (("images", self.image), ("characters", self.characters), ("seconds", self.second)):
+            amount = quantities.get(unit)
+            if rate is not None:
+                if amount is None:
+                    return None
+                total += amount * rate
+                priced = True
+        if self.rates.input is not None or self.rates.output is not None:
+            tokens = _token_cost(self, quantities)
+            if tokens is None:
+                return None
+            total += tokens
+            priced = True
+        if not priced:
+            return None
+        return total * (1.0 - self.batch_discount) if batch else total
+
+
+def _token_cost(price: Price, q: dict[str, Any]) -> float | None:
+    prompt = _int(q.get("prompt_tokens"))
+    completion = _int(q.get("completion_tokens"))
+    if prompt is None and completion is None:
+        return None
+    prompt, completion = prompt or 0, completion or 0
+    cached = _int(q.get("cached_tokens")) or 0
+    written = _int(q.get("cache_creation_input_tokens")) or 0
+    reasoning = _int(q.get("reasoning_tokens")) or 0
+    rates = price.rates
+    if price.above is not None and price.above_tokens is not None and prompt > price.above_tokens:
+        rates = price.above
+    parts = [
+        (max(prompt - cached - written, 0), rates.input),
+        (cached, rates.cached_input),
+        (written, rates.cache_write),
+        (max(completion - reasoning, 0), rates.output),
+        (reasoning, rates.reasoning if rates.reasoning is not None else rates.output),
+    ]
+    total = 0.0
+    for amount, rate in parts:
+        if amount:
+            if rate is None:
+                return None  # a quantity this model's price does not cover: no guess
+            total += amount * rate
+    return total
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+@dataclass
+class PriceTable:
+    """A family's compiled ``prices:`` block: exact names, then patterns (most literal characters first)."""
+
+    source: str
+    exact: dict[str, Price] = field(default_factory=dict)
+    patterns: list[tuple[re.Pattern[str], int, Price]] = field(default_factory=list)
+    key: Expression | None = None  # picks the entry from the upstream body instead of the model name
+    # What a ``characters`` price counts: a request parameter's characters, or ``hidden.<name>``, a count
+    # the provider reports (billable characters, e.g. without white space). A parameter is counted whole, so
+    # use ``hidden.`` for operations the engine splits (spec ``batch``).
+    characters_of: str = "input"
+
+    def lookup(self, *names: str) -> Price | None:
+        for name in names:
+            if name in self.exact:
+                return self.exact[name]
+        for regex, _, price in self.patterns:
+            for name in names:
+                if regex.match(name):
+                    return price
+        return None
+
+
+def _rates(raw: dict[str, Any]) -> Rates:
+    return Rates(**{k: raw[k] / MILLION for k in TOKEN_KEYS if k in raw})
+
+
+def compile_prices(raw: Any, problems: Problems) -> PriceTable | None:
+    """The ``prices:`` block of a family (schema-checked already); None when the family has none."""
+    if not isinstance(raw, dict):
+        return None
+    table = PriceTable(source=raw.get("source", ""), characters_of=raw.get("characters_of", "input"))
+    if "key" in raw:
+        table.key = compile_jmespath(raw["key"], ["prices", "key"], problems)
+    default_discount = float(raw.get("batch_discount", 0.0))
+    for name, entry in (raw.get("models") or {}).items():
+        above = entry.get("above")
+        price = Price(
+            rates=_rates(entry),
+            above_tokens=above.get("tokens") if above else None,
+            above=_rates(above) if above else None,
+            image=entry.get("image"),
+            characters=entry["characters"] / MILLION if "characters" in entry else None,
+            second=entry.get("second"),
+            batch_discount=float(entry.get("batch_discount", default_discount)),
+        )
+        regex = pattern_regex(name)
+        if regex is None:
+            table.exact[name] = price
+        else:
+            literal = len(re.sub(r"\{[^}]+\}", "", name).replace("*", ""))
+            table.patterns.append((regex, literal, price))
+    table.patterns.sort(key=lambda item: -item[1])
+    return table
+
+
+# --------------------------------------------------------------------------- per response
+
+
+@lru_cache(maxsize=4096)
+def _price_for(resolved: Resolved) -> Price | None:
+    table = resolved.family.prices
+    if table is None or table.key is not None:
+        return None
+    return table.lookup(resolved.name, resolved.model_id)
+
+
+def price_of(call: Call) -> Price | None:
+    """The price that applies to ``call`` (by model name, or by the spec's ``key`` into the body)."""
+    table = call.resolved.family.prices
+    if table is None:
+        return None
+    if table.key is None:
+        return _price_for(call.resolved)
+    value = table.key.search(call.body) if isinstance(call.body, dict) else None
+    return table.lookup(value) if isinstance(value, str) else None
+
+
+def quantities(call: Call, result: Any) -> dict[str, Any]:
+    """What the response used: its usage counts, images made, characters sent."""
+    usage = result.get("usage") if isinstance(result, dict) else None
+    q: dict[str, Any] = dict(usage) if isinstance(usage, dict) else {}
+    details = q.get("prompt_tokens_details")
+    if isinstance(details, dict):
+        q.setdefault("cached_tokens", details.get("cached_tokens"))
+    details = q.get("completion_tokens_details")
+    if isinstance(details, dict):
+        q.setdefault("reasoning_tokens", details.get("reasoning_tokens"))
+    if call.op.name == "image_generation" and isinstance(result, dict):
+        data = result.get("data")
+        q["images"] = len(data) if isinstance(data, list) else None
+    table = call.resolved.family.prices
+    if table is not None:
+        source = table.characters_of
+        if source.startswith(HIDDEN):
+            count = getattr(result, "_hidden_params", {}).get(source[len(HIDDEN) :])
+            q["characters"] = _int(count)
+        else:
+            q["characters"] = characters(call.context.params.get(source))
+    return q
+
+
+def characters(value: Any) -> int | None:
+    """Characters of a text input (a string or a list of strings); None for anything else."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return sum(len(v) for v in value)
+    return None
+
+
+def response_cost(call: Call, result: Any) -> float | None:
+    """``result``'s cost in USD, or None when the model has no price or the price does not cover it."""
+    price = price_of(call)
+    if price is None:
+        return None
+    return price.cost(quantities(call, result))
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def completion_cost(
+    completion_response: Any = None,
+    model: str | None = None,
+    prompt_tokens: int | None = None,
+    completion_tokens: int | None = None,
+    batch: bool = False,
+    **_: Any,
+) -> float | None:
+    """LiteLLM's ``completion_cost``: the USD cost of a response (or of token counts for ``model``).
+
+    A response from this engine already carries ``_hidden_params["response_cost"]``; that is
+    returned (halved etc. for ``batch=True`` by the model's published batch discount). With
+    ``model`` and token counts, the model's chat price is applied. Unknown price: None.
+    """
+    hidden = getattr(completion_response, "_hidden_params", None) or {}
+    if completion_response is not None and model is None:
+        cost = hidden.get("response_cost")
+        if cost is None or not batch:
+            return cost
+        model = hidden.get("model")
+    if model is None and isinstance(completion_response, dict):
+        model = completion_response.get("model")
+    if not isinstance(model, str):
+        return None
+    price = _model_price(model)
+    if price is None:
+        return None
+    q: dict[str, Any] = {}
+    if isinstance(completion_response, dict) and isinstance(completion_response.get("usage"), dict):
+        q.update(completion_response["usage"])
+        q.setdefault("cached_tokens", (q.get("prompt_tokens_details") or {}).get("cached_tokens"))
+        q.setdefault("reasoning_tokens", (q.get("completion_tokens_details") or {}).get("reasoning_tokens"))
+    if prompt_tokens is not None:
+        q["prompt_tokens"] = prompt_tokens
+    if completion_tokens is not None:
+        q["completion_tokens"] = completion_tokens
+    return price.cost(q, batch=batch)
+
+
+def _model_price(model: str) -> Price | None:
+    from engine.errors import APIError
+    from engine.registry import default_registry
+
+    for operation in ("chat", "text_completion", "embedding", "image_generation"):
+        try:
+            resolved = default_registry().resolve(model, operation)
+        except APIError:
+            continue
+        return _price_for(resolved)
+    return None
+
+
+def cost_per_token(
+    model: str, prompt_tokens: int = 0, completion_tokens: int = 0
+) -> tuple[float, float] | None:
+    """LiteLLM's ``cost_per_token``: (prompt cost, completion cost) in USD, or None without a price."""
+    price = _model_price(model)
+    if price is None or price.rates.input is None or price.rates.output is None:
+        return None
+    return prompt_tokens * price.rates.input, completion_tokens * price.rates.output

@@ -1,0 +1,113 @@
+"""The store as the proxy uses it: open (connect + migrate), account for requests, close (flush)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from engine.proxy.keys import Caller
+from engine.proxy.store.accounts import DEFAULT_TTL, Accounts
+from engine.proxy.store.db import Database, connect, redacted
+from engine.proxy.store.migrate import migrate
+from engine.proxy.store.records import Records
+from engine.proxy.store.spend import FLUSH_INTERVAL, SpendWriter
+
+log = logging.getLogger("vertexlate.proxy.store")
+
+
+def _count(value: Any) -> int:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+class Store:
+    """Database, records, spend writer and the virtual-key cache of one proxy process."""
+
+    def __init__(self, db: Database, url: str, ttl: float, interval: float) -> None:
+        self.db = db
+        self.url = url
+        self.records = Records(db)
+        self.writer = SpendWriter(self.records, interval)
+        self.accounts = Accounts(self.records, self.writer, ttl)
+        self.version = 0
+
+    @classmethod
+    async def open(
+        cls, url: str, base: Path | None = None, ttl: float = DEFAULT_TTL, interval: float = FLUSH_INTERVAL
+    ) -> Store:
+        """Connect and bring the schema up to date (raises DatabaseError / MigrationError)."""
+        db = await connect(url, base)
+        try:
+            store = cls(db, url, ttl, interval)
+            store.version = await migrate(db)
+        except BaseException:
+            await db.close()
+            raise
+        store.writer.start()
+        log.info("store: %s at schema version %d", redacted(url), store.version)
+        return store
+
+    async def close(self) -> None:
+        await self.writer.close()
+        await self.db.close()
+
+    def record(
+        self,
+        caller: Caller,
+        *,
+        request_id: str | None,
+        call_type: str,
+        model_group: str | None,
+        deployment: Any,
+        result: Any,
+        cost: float | None,
+        started: float,
+        status: str = "success",
+        error_type: str | None = None,
+    ) -> None:
+        """One spend log row for a finished request (no I/O here: the writer batches it)."""
+        usage = result.get("usage") if isinstance(result, dict) else None
+        if not isinstance(usage, dict):
+            usage = {}
+        prompt_details = usage.get("prompt_tokens_details")
+        completion_details = usage.get("completion_tokens_details")
+        now = time.time()
+        row = {
+            "request_id": request_id or os.urandom(16).hex(),
+            "api_key": caller.token or None,
+            "user_id": caller.user_id,
+            "team_id": caller.team_id,
+            "call_type": call_type,
+            "model_group": model_group,
+            "model": getattr(deployment, "model", None),
+            "model_id": getattr(deployment, "id", None),
+            "prompt_tokens": _count(usage.get("prompt_tokens")),
+            "completion_tokens": _count(usage.get("completion_tokens")),
+            "cached_tokens": _count(
+                prompt_details.get("cached_tokens") if isinstance(prompt_details, dict) else 0
+            ),
+            "reasoning_tokens": _count(
+                completion_details.get("reasoning_tokens") if isinstance(completion_details, dict) else 0
+            ),
+            "total_tokens": _count(usage.get("total_tokens")),
+            "spend": cost,
+            "start_time": started,
+            "end_time": now,
+            "latency_ms": (now - started) * 1000.0,
+            "status": status,
+            "error_type": error_type,
+            "metadata": json.dumps({"key_alias": caller.alias}) if caller.virtual else "{}",
+        }
+        self.accounts.record(caller, row)
+
+
+async def prepare(url: str, base: Path | None) -> int:
+    """Connect and migrate once before the server starts (workers then find the schema current)."""
+    db = await connect(url, base)
+    try:
+        return await migrate(db)
+    finally:
+        await db.close()

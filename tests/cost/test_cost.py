@@ -1,0 +1,122 @@
+"""Cost from the specs' prices: every response carries ``response_cost``; no price means None, never a guess."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import engine
+from engine.cost import MILLION, completion_cost, cost_per_token
+from engine.registry import default_registry
+
+
+def _expected(model: str, usage: dict[str, Any]) -> float:
+    price = default_registry().resolve(model, "chat").family.prices.lookup(model)
+    cached = usage["prompt_tokens_details"]["cached_tokens"] or 0
+    reasoning = usage["completion_tokens_details"]["reasoning_tokens"] or 0
+    return (
+        (usage["prompt_tokens"] - cached) * price.rates.input
+        + cached * (price.rates.cached_input or 0)
+        + (usage["completion_tokens"] - reasoning) * price.rates.output
+        + reasoning * price.rates.output
+    )
+
+
+def test_chat_response_carries_its_cost(vx: dict[str, Any]) -> None:
+    resp = engine.completion(
+        model="vertex_ai/gemini-2.5-flash", messages=[{"role": "user", "content": "hi"}], **vx
+    )
+    cost = resp._hidden_params["response_cost"]
+    assert cost is not None and cost > 0
+    assert cost == pytest.approx(_expected("gemini-2.5-flash", resp.usage))
+    assert engine.completion_cost(completion_response=resp) == cost
+    assert engine.completion_cost(completion_response=resp, batch=True) == pytest.approx(cost / 2)
+
+
+def test_published_figures_per_token() -> None:
+    # Gemini 2.5 Pro: $1.25 / $10 per 1M tokens up to 200k prompt tokens, $2.50 / $15 above.
+    assert cost_per_token("vertex_ai/gemini-2.5-pro", MILLION, MILLION) == pytest.approx((1.25, 10.0))
+    short = completion_cost(model="vertex_ai/gemini-2.5-pro", prompt_tokens=200_000, completion_tokens=0)
+    long = completion_cost(model="vertex_ai/gemini-2.5-pro", prompt_tokens=200_001, completion_tokens=0)
+    assert short == pytest.approx(0.25)
+    assert long == pytest.approx(200_001 * 2.5 / MILLION)
+    sonnet = completion_cost(model="claude-sonnet-4@20250514", prompt_tokens=1000, completion_tokens=1000)
+    assert sonnet == pytest.approx(0.003 + 0.015)
+
+
+def test_no_price_is_none_not_a_guess(vx: dict[str, Any]) -> None:
+    resp = engine.completion(
+        model="vertex_ai/gemini-1.5-flash-001", messages=[{"role": "user", "content": "hi"}], **vx
+    )
+    assert resp._hidden_params["response_cost"] is None
+    assert engine.completion_cost(completion_response=resp) is None
+    assert completion_cost(model="vertex_ai/gemini-99-unknown", prompt_tokens=10) is None
+    assert completion_cost(model="not-a-model-anywhere", prompt_tokens=10) is None
+    # a quantity the price does not cover: cached tokens for a model without a cached-input price
+    usage = {"prompt_tokens": 10, "completion_tokens": 1, "prompt_tokens_details": {"cached_tokens": 5}}
+    assert (
+        completion_cost({"model": "gemini-2.0-flash-lite", "usage": usage}, model="gemini-2.0-flash-lite")
+        is None
+    )
+
+
+async def test_stream_reports_cost_with_final_usage(vx: dict[str, Any]) -> None:
+    stream = await engine.acompletion(
+        model="vertex_ai/gemini-2.5-flash",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
+        stream_options={"include_usage": True},
+        **vx,
+    )
+    chunks = [chunk async for chunk in stream]
+    final = chunks[-1]
+    assert final.usage.total_tokens > 0
+    assert final._hidden_params["response_cost"] == pytest.approx(_expected("gemini-2.5-flash", final.usage))
+
+
+def test_images_are_priced_per_image(vx: dict[str, Any]) -> None:
+    resp = engine.image_generation(prompt="a cat", model="vertex_ai/imagen-3.0-generate-002", n=2, **vx)
+    assert resp._hidden_params["response_cost"] == pytest.approx(0.04 * len(resp.data))
+
+
+def test_embeddings_priced_by_billable_characters(vx: dict[str, Any]) -> None:
+    resp = engine.embedding(model="vertex_ai/text-embedding-005", input=["hello world", "abc"], **vx)
+    billable = resp._hidden_params["billable_character_count"]
+    assert isinstance(billable, int) and billable > 0
+    assert resp._hidden_params["response_cost"] == pytest.approx(billable * 0.025 / MILLION)
+    tokens = engine.embedding(model="vertex_ai/gemini-embedding-001", input="hello world", **vx)
+    assert tokens._hidden_params["response_cost"] == pytest.approx(
+        tokens.usage.prompt_tokens * 0.15 / MILLION
+    )
+
+
+def test_speech_priced_per_character_by_voice(vx: dict[str, Any]) -> None:
+    text = "Hello there, world."
+    resp = engine.speech(model="vertex_ai/", input=text, voice="alloy", **vx)  # en-US-Studio-O
+    assert resp._hidden_params["response_cost"] == pytest.approx(len(text) * 160 / MILLION)
+    plain = engine.speech(model="vertex_ai/", input=text, voice={"languageCode": "en-US"}, **vx)
+    assert plain._hidden_params["response_cost"] is None  # no voice name: no way to know the price
+
+
+def test_anthropic_cache_reads_and_writes_are_priced_apart() -> None:
+    # claude-3-5-haiku: $0.80 input, $0.08 cache read, $1.00 cache write, $4 output per 1M tokens
+    usage = {
+        "prompt_tokens": 1_000 + 2_000 + 3_000,  # Anthropic's prompt counts all three (specs/anthropic.yaml)
+        "completion_tokens": 500,
+        "prompt_tokens_details": {"cached_tokens": 2_000},
+        "cache_creation_input_tokens": 3_000,
+    }
+    cost = completion_cost({"usage": usage}, model="claude-3-5-haiku@20241022")
+    assert cost == pytest.approx((1_000 * 0.80 + 2_000 * 0.08 + 3_000 * 1.00 + 500 * 4.0) / MILLION)
+    assert completion_cost({"usage": usage}, model="claude-3-5-haiku@20241022", batch=True) == pytest.approx(
+        cost / 2
+    )
+
+
+def test_every_price_cites_its_source() -> None:
+    priced = [f for f in default_registry().families if f.prices is not None]
+    assert {f.name for f in priced} >= {"gemini", "anthropic", "imagen", "embeddings", "speech"}
+    for family in priced:
+        assert family.prices.source.startswith("https://")
+        assert family.prices.exact or family.prices.patterns
