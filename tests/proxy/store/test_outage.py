@@ -72,14 +72,13 @@ async def test_close_flushes_and_retries() -> None:
     assert len(records.rows) == 1
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite has no connection to kill
 def test_killed_database_connections(
     start_proxy: Callable[..., BackgroundProxy],
     store_config: Callable[..., dict[str, Any]],
     database_url: str,
 ) -> None:
     """pg_terminate_backend on every connection of the proxy, twice, mid-run: no request fails, no row is lost."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("terminates PostgreSQL backends (the SQLite file has no connection to kill)")
     app = parse_qs(urlsplit(database_url).query)["application_name"][0]
     proxy = start_proxy(store_config(user_api_key_cache_ttl=3600))
     key = admin(proxy, "POST", "/key/generate", json={}).json()["key"]
