@@ -78,7 +78,40 @@ class DisconnectGuard:
         return False
 
 
-class EventStream(Response):
+class SSEReply(Response):
+    """An ASGI ``text/event-stream`` reply pumped from an async source by ``_pump``.
+
+    Shared by the chat stream and the dialects' streams: a disconnect cancels the upstream read
+    (:class:`DisconnectGuard`), the source is closed however the reply ends, and ``on_close`` runs
+    once with the token count ``_pump`` saw.
+    """
+
+    media_type = "text/event-stream"
+    source: AsyncIterator[Any]
+    on_close: Callable[[int], None]
+
+    def _prepare(self, headers: dict[str, str] | None) -> None:
+        self.status_code = 200
+        self.background = None
+        self.init_headers({"cache-control": "no-cache", "x-accel-buffering": "no", **(headers or {})})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        tokens = [0]
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            async with DisconnectGuard(receive):
+                await self._pump(send, tokens)
+        except OSError:
+            pass  # the client went away while we wrote
+        finally:
+            await _close(self.source)
+            self.on_close(tokens[0])
+
+    async def _pump(self, send: Send, tokens: list[int]) -> None:
+        raise NotImplementedError
+
+
+class EventStream(SSEReply):
     """``text/event-stream`` of OpenAI chunks, ending with ``data: [DONE]``.
 
     An upstream error in mid-stream becomes a final ``data: {"error": ...}`` event (the
@@ -96,26 +129,12 @@ class EventStream(Response):
         shutdown: asyncio.Event,
         headers: dict[str, str] | None = None,
     ) -> None:
-        self.chunks = chunks
+        self.source = chunks
         self.on_close = on_close
         self.keep_usage = keep_usage
         self.shutdown = shutdown
         self.final: Any = None  # the last chunk that carried usage (and the stream's response_cost)
-        self.status_code = 200
-        self.background = None
-        self.init_headers({"cache-control": "no-cache", "x-accel-buffering": "no", **(headers or {})})
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        tokens = [0]
-        try:
-            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            async with DisconnectGuard(receive):
-                await self._pump(send, tokens)
-        except OSError:
-            pass  # the client went away while we wrote
-        finally:
-            await _close(self.chunks)
-            self.on_close(tokens[0])
+        self._prepare(headers)
 
     async def _pump(self, send: Send, tokens: list[int]) -> None:
         """Chunks out as they come: everything one upstream read produced goes out in one write.
@@ -142,7 +161,7 @@ class EventStream(Response):
         else:  # any other event: a task waits for it
             stopper = asyncio.ensure_future(shutdown.wait())
             stopper.add_done_callback(stop)
-        batches = _batches(self.chunks)
+        batches = _batches(self.source)
         keep_usage = self.keep_usage
         try:
             try:
@@ -158,7 +177,7 @@ class EventStream(Response):
                                     continue
                                 chunk = {k: v for k, v in chunk.items() if k != "usage"}
                         out += (b"data: ", dumps(chunk), b"\n\n")  # one join per batch, no copy per chunk
-                    if getattr(self.chunks, "finished", False):  # the last batch: end the reply with it
+                    if getattr(self.source, "finished", False):  # the last batch: end the reply with it
                         out.append(b"data: [DONE]\n\n")
                         await send({"type": "http.response.body", "body": b"".join(out), "more_body": False})
                         return

@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Send
 
 from engine.errors import APIError, ServiceUnavailableError
 from engine.proxy.config import Deployment
@@ -23,7 +23,7 @@ from engine.proxy.handlers import CLIENT_CLOSED, Proxy
 from engine.proxy.keys import Caller
 from engine.proxy.operations import CHAT
 from engine.proxy.router import Lease
-from engine.proxy.streaming import DisconnectGuard, _close, _settle
+from engine.proxy.streaming import DisconnectGuard, SSEReply, _settle
 
 
 def authorization(request: Request, *extra: str) -> str | None:
@@ -69,14 +69,12 @@ def closed() -> Response:
     return Response(status_code=CLIENT_CLOSED)
 
 
-class DialectStream(Response):
+class DialectStream(SSEReply):
     """``text/event-stream`` of a dialect's events; ``encode`` frames one, ``error`` frames a failure.
 
     As the chat stream does: a disconnect cancels the upstream read, a shutdown ends the
     stream with an error event, ``on_close`` runs once with the tokens ``count`` saw.
     """
-
-    media_type = "text/event-stream"
 
     def __init__(
         self,
@@ -89,28 +87,14 @@ class DialectStream(Response):
         headers: dict[str, str] | None = None,
         trailer: bytes = b"",
     ) -> None:
-        self.events = events
+        self.source = events
         self.encode = encode
         self.error = error
         self.count = count
         self.on_close = on_close
         self.shutdown = shutdown
         self.trailer = trailer
-        self.status_code = 200
-        self.background = None
-        self.init_headers({"cache-control": "no-cache", "x-accel-buffering": "no", **(headers or {})})
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        tokens = [0]
-        try:
-            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            async with DisconnectGuard(receive):
-                await self._pump(send, tokens)
-        except OSError:
-            pass
-        finally:
-            await _close(self.events)
-            self.on_close(tokens[0])
+        self._prepare(headers)
 
     async def _pump(self, send: Send, tokens: list[int]) -> None:
         stopper = asyncio.ensure_future(self.shutdown.wait())
@@ -121,7 +105,7 @@ class DialectStream(Response):
                     raise ServiceUnavailableError(
                         "the proxy is shutting down; the stream was ended early", llm_provider="proxy"
                     )
-                pending = asyncio.ensure_future(anext(self.events))
+                pending = asyncio.ensure_future(anext(self.source))
                 await asyncio.wait((pending, stopper), return_when=asyncio.FIRST_COMPLETED)
                 if not pending.done():
                     continue
