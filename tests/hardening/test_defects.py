@@ -506,6 +506,7 @@ def test_emulator_enforces_model_garden_dimensions(emulator: Any, service_accoun
 
 
 def test_emulator_request_log_survives_nan(emulator: Any, service_account: dict[str, Any]) -> None:
+    emulator.reset()  # the log is the emulator's whole history: start from this test's own requests
     body = b'{"contents": [{"role": "user", "parts": [{"text": "x"}]}], "generationConfig": {"temperature": NaN}}'
     httpx.post(
         emulator.url
@@ -519,7 +520,8 @@ def test_emulator_request_log_survives_nan(emulator: Any, service_account: dict[
     )
     log = httpx.get(emulator.url + "/emulator/requests", timeout=10)
     assert log.status_code == 200
-    assert any(e.get("body", {}).get("generationConfig", {}).get("temperature") == "NaN" for e in log.json())
+    bodies = [e["body"] for e in log.json() if isinstance(e.get("body"), dict)]
+    assert [b["generationConfig"]["temperature"] for b in bodies] == ["NaN"]
 
 
 # --------------------------------------------------------------------------- Google pass-through dicts
