@@ -160,6 +160,7 @@ class Proxy:
         self.store = await Store.open(
             self.config.database_url, base=self.config.path.parent, ttl=self.config.key_cache_ttl
         )
+        self.store.accounts.window_clock = self.router.clock
         self.keys.virtual = self.store.accounts.authenticate
 
     async def stop(self) -> None:

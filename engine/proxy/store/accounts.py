@@ -89,6 +89,7 @@ class Accounts:
         self.budgets: dict[tuple[str, str], Budget] = {}
         self.usages: dict[tuple[str, str], Usage] = {}
         self.clock = time.monotonic
+        self.window_clock = time.monotonic  # rpm/tpm windows: the proxy's clock (a test's fake one)
 
     # ----------------------------------------------------------------- cache control
     def invalidate(self, token: str | None = None) -> None:
@@ -186,7 +187,7 @@ class Accounts:
             return None
         usage = self.usages.get(entity)
         if usage is None:  # counters survive refreshes; limits follow the row
-            usage = self.usages[entity] = Usage()
+            usage = self.usages[entity] = Usage(clock=self.window_clock)
         usage.rpm, usage.tpm, usage.max_parallel = rpm, tpm, parallel
         return usage
 

@@ -18,7 +18,7 @@ from engine.proxy.store.db import connect
 from engine.proxy.store.migrate import MigrationError, migrate, migrations
 from engine.proxy.store.records import Records, hash_key, spend_row
 from engine.proxy.store.service import Store
-from tests.proxy.conftest import MASTER_KEY
+from tests.proxy.conftest import MASTER_KEY, FakeClock
 
 MASTER = {"authorization": f"Bearer {MASTER_KEY}"}
 HELLO = [{"role": "user", "content": "hello"}]
@@ -176,12 +176,15 @@ def test_expired_key_is_refused(
 def test_rate_limit_answers_429_with_retry_after(
     start_proxy: Callable[..., BackgroundProxy], store_config: Callable[..., dict[str, Any]]
 ) -> None:
-    proxy = start_proxy(store_config())
+    clock = FakeClock()  # the window is the proxy's minute, not the wall clock's (no boundary in mid-test)
+    proxy = start_proxy(store_config(), clock=clock)
     key = admin(proxy, "POST", "/key/generate", json={"rpm_limit": 1}).json()["key"]
     chat(proxy, key)
     with pytest.raises(openai.RateLimitError) as limited:
         chat(proxy, key)
     assert 1 <= int(limited.value.response.headers["retry-after"]) <= 60
+    clock.advance(60)  # the next minute: the key may call again
+    chat(proxy, key)
 
 
 # --------------------------------------------------------------------------- budgets
