@@ -11,6 +11,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from engine.request import ENGINE_OPTIONS
+
 SURROGATE = "\ud800"
 
 
@@ -167,24 +169,8 @@ MESSAGE = st.one_of(
 GOOD_MESSAGES = [{"role": "user", "content": "hi"}]
 MESSAGES = st.one_of(st.lists(MESSAGE, min_size=0, max_size=4), ANY, st.just(GOOD_MESSAGES))
 
-OPTION_NAMES = [
-    "stream",
-    "stream_options",
-    "timeout",
-    "request_timeout",
-    "num_retries",
-    "max_retries",
-    "drop_params",
-    "vertex_project",
-    "vertex_location",
-    "vertex_ai_project",
-    "vertex_ai_location",
-    "vertex_credentials",
-    "api_base",
-    "base_url",
-    "extra_headers",
-    "extra_body",
-]
+# Every engine option, from the engine's own list, so an option added later is fuzzed too.
+OPTION_NAMES = sorted(ENGINE_OPTIONS - {"model", "custom_llm_provider"})
 
 OPTION_VALUES = st.one_of(
     ANY,
