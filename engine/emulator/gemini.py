@@ -35,7 +35,7 @@ from engine.emulator.text import (
     prompt_tokens,
     signature_for,
 )
-from engine.emulator.validation import invalid
+from engine.emulator.validation import parse, respond
 
 SAFETY_RATINGS = [
     {
@@ -281,7 +281,7 @@ def _cached_tokens(call: Call) -> int | Response:
 
 
 async def _generate(call: Call, streaming: bool) -> Response:
-    problem = invalid(call.body, "GoogleCloudAiplatformV1GenerateContentRequest")
+    problem = parse(call, "GoogleCloudAiplatformV1GenerateContentRequest")
     if problem:
         return problem
     if (refused := gemini_problem(call.params.get("model"), call.body)) is not None:
@@ -306,7 +306,8 @@ async def _generate(call: Call, streaming: bool) -> Response:
         return done
     events = _events(call, reply, cached)
     if not streaming:
-        return JSONResponse(_candidates(_merge(events), _config(call.body).get("candidateCount")))
+        merged = _candidates(_merge(events), _config(call.body).get("candidateCount"))
+        return respond(call, merged, "GoogleCloudAiplatformV1GenerateContentResponse")
     framing = GEMINI_SSE if call.query.get("alt") == "sse" else GEMINI_ARRAY
     return stream(events, framing, reply)
 
@@ -323,7 +324,7 @@ async def stream_generate_content(call: Call) -> Response:
 
 async def count_tokens_handler(call: Call) -> Response:
     """``:countTokens``: totalTokens and billable characters of the prompt."""
-    problem = invalid(call.body, "GoogleCloudAiplatformV1CountTokensRequest")
+    problem = parse(call, "GoogleCloudAiplatformV1CountTokensRequest")
     if problem:
         return problem
     done = await early(call.reply(Reply()))

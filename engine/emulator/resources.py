@@ -37,7 +37,7 @@ from engine.emulator.reply import Reply
 from engine.emulator.routing import PREFIX, Call, Handler, ModelKey, Route, route
 from engine.emulator.streaming import fault
 from engine.emulator.text import prompt_tokens
-from engine.emulator.validation import invalid
+from engine.emulator.validation import parse
 
 TERMINAL = ("JOB_STATE_SUCCEEDED", "JOB_STATE_CANCELLED", "JOB_STATE_FAILED")
 
@@ -231,7 +231,7 @@ def handler(kind: Kind, method: str) -> Handler:
             return failed
         store = call.state.collection(kind.collection)
         if method == "create":
-            problem = invalid(call.body, kind.schema)
+            problem = parse(call, kind.schema)
             if problem:
                 return problem
             absent = [f for f in kind.required if not call.body.get(f)]
@@ -256,7 +256,7 @@ def handler(kind: Kind, method: str) -> Handler:
             await _export(call, stored, public)
             return JSONResponse(public)
         if method == "patch":
-            problem = invalid(call.body, kind.schema)
+            problem = parse(call, kind.schema)
             if problem:
                 return problem
             if "ttl" in call.body:

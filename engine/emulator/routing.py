@@ -23,7 +23,9 @@ from engine.emulator.errors import google_error, not_found
 from engine.emulator.reply import Reply, build
 from engine.emulator.state import EmulatorState
 
-PREFIX = r"^/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/"
+# Vertex serves every route on both API versions (google-genai defaults to v1beta1).
+VERSION = r"^/(?P<version>v1|v1beta1)/"
+PREFIX = VERSION + r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/"
 PUBLISHER_MODEL = PREFIX + r"publishers/(?P<publisher>google)/models/(?P<model>[^/:]+)"
 ENDPOINT = PREFIX + r"endpoints/(?P<endpoint>[^/:]+)"
 
