@@ -33,6 +33,7 @@ from starlette.responses import JSONResponse, Response
 
 from engine.emulator.errors import google_error, not_found
 from engine.emulator.gemini import _events, _merge, default_reply
+from engine.emulator.methods import remember_operation
 from engine.emulator.reply import Reply
 from engine.emulator.routing import PREFIX, Call, Handler, ModelKey, Route, route
 from engine.emulator.streaming import fault
@@ -275,18 +276,21 @@ def handler(kind: Kind, method: str) -> Handler:
         del store[name]
         if kind.job:
             return JSONResponse(
-                {
-                    "name": f"{name}/operations/{call.state.next_id()}",
-                    "done": True,
-                    "metadata": {
-                        "@type": "type.googleapis.com/google.cloud.aiplatform.v1.DeleteOperationMetadata",
-                        "genericMetadata": {
-                            "createTime": _stamp(time.time()),
-                            "updateTime": _stamp(time.time()),
+                remember_operation(
+                    call,
+                    {
+                        "name": f"{name}/operations/{call.state.next_id()}",
+                        "done": True,
+                        "metadata": {
+                            "@type": "type.googleapis.com/google.cloud.aiplatform.v1.DeleteOperationMetadata",
+                            "genericMetadata": {
+                                "createTime": _stamp(time.time()),
+                                "updateTime": _stamp(time.time()),
+                            },
                         },
+                        "response": {"@type": "type.googleapis.com/google.protobuf.Empty"},
                     },
-                    "response": {"@type": "type.googleapis.com/google.protobuf.Empty"},
-                }
+                )
             )
         return JSONResponse({})
 

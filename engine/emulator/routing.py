@@ -62,7 +62,8 @@ def path_model(params: dict[str, str], body: Any) -> str | None:
 
 def publisher_missing(params: dict[str, str]) -> str:
     """Vertex's 404 text for an unknown publisher model."""
-    name = f"projects/{params['project']}/locations/{params['location']}/publishers/{params.get('publisher', 'google')}/models/{params.get('model')}"
+    parent = f"projects/{params['project']}/locations/{params['location']}/" if "project" in params else ""
+    name = f"{parent}publishers/{params.get('publisher', 'google')}/models/{params.get('model')}"
     return (
         f"Publisher Model `{name}` was not found or your project does not have access to it. "
         "Please ensure you are using a valid model version. "
