@@ -17,7 +17,7 @@ import json
 import re
 from typing import Any
 
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from engine.emulator import media
 from engine.emulator.catalogue import gemini_problem
@@ -35,8 +35,9 @@ from engine.emulator.text import (
     prompt_tokens,
     signature_for,
 )
-from engine.emulator.validation import parse, respond
+from engine.emulator.validation import encode, parse, respond
 
+RESPONSE = "GoogleCloudAiplatformV1GenerateContentResponse"
 SAFETY_RATINGS = [
     {
         "category": "HARM_CATEGORY_DANGEROUS_CONTENT",
@@ -307,7 +308,8 @@ async def _generate(call: Call, streaming: bool) -> Response:
     events = _events(call, reply, cached)
     if not streaming:
         merged = _candidates(_merge(events), _config(call.body).get("candidateCount"))
-        return respond(call, merged, "GoogleCloudAiplatformV1GenerateContentResponse")
+        return respond(call, merged, RESPONSE)
+    events = [encode(call, event, RESPONSE) for event in events]
     framing = GEMINI_SSE if call.query.get("alt") == "sse" else GEMINI_ARRAY
     return stream(events, framing, reply)
 
@@ -333,13 +335,12 @@ async def count_tokens_handler(call: Call) -> Response:
     prompt = {"contents": call.body.get("contents"), "systemInstruction": call.body.get("systemInstruction")}
     tokens = prompt_tokens(prompt)
     characters = sum(len("".join(t.split())) for t in collect_texts(prompt))
-    return JSONResponse(
-        {
-            "totalTokens": tokens,
-            "totalBillableCharacters": characters,
-            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": tokens}],
-        }
-    )
+    counted = {
+        "totalTokens": tokens,
+        "totalBillableCharacters": characters,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": tokens}],
+    }
+    return respond(call, counted, "GoogleCloudAiplatformV1CountTokensResponse")
 
 
 ROUTES: list[Route] = [

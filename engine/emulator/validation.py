@@ -63,9 +63,14 @@ def parse(call: Call, schema: str, api: str | None = None) -> Response | None:
     return None
 
 
+def encode(call: Call, payload: Any, schema: str, api: str | None = None) -> Any:
+    """``payload`` (of ``schema``) with enums as integers when the query asks (``$alt=json;enum-encoding=int``)."""
+    if not protojson.wants_int_enums(call.query):
+        return payload
+    name = api_of(call, api)
+    return protojson.int_enums(name, protojson.schema_id(name, schema), payload)
+
+
 def respond(call: Call, payload: Any, schema: str, api: str | None = None) -> JSONResponse:
-    """``payload`` as JSON, enums as integers when the query asks (``$alt=json;enum-encoding=int``)."""
-    if protojson.wants_int_enums(call.query):
-        name = api_of(call, api)
-        payload = protojson.int_enums(name, protojson.schema_id(name, schema), payload)
-    return JSONResponse(payload)
+    """``payload`` as JSON, encoded as the query asks (see :func:`encode`)."""
+    return JSONResponse(encode(call, payload, schema, api))

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import google.auth.transport.requests
 import pytest
 from google import genai
 from google.oauth2 import service_account
 
 from engine.emulator import Emulator
+from tests.emulator.conftest import SCOPES
 
 PROJECT = "emulator-project"
 LOCATION = "us-central1"
@@ -23,6 +25,20 @@ LOCATION = "us-central1"
 def emulator() -> Iterator[Emulator]:
     with Emulator(job_step_seconds=0.05) as emu:
         yield emu
+
+
+@pytest.fixture(scope="session")
+def credentials(emulator: Emulator) -> service_account.Credentials:
+    """This directory's own account: session fixtures of the parent conftest belong to its strict emulator."""
+    info = emulator.issue_service_account()
+    creds = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
+    creds.refresh(google.auth.transport.requests.Request())
+    return creds
+
+
+@pytest.fixture(scope="session")
+def token(credentials: service_account.Credentials) -> str:
+    return str(credentials.token)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ Schema.Type 6 = OBJECT / 1 = STRING, FinishReason 1 = STOP), as in the protos.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -204,3 +205,21 @@ def test_resources_store_the_canonical_form(lenient: httpx.Client) -> None:
     ).json()
     assert created["displayName"] == "j"
     assert created["inputConfig"] == {"instancesFormat": "jsonl", "gcsSource": {"uris": ["gs://b/in.jsonl"]}}
+
+
+def test_enum_encoding_int_applies_to_streams_and_jobs(lenient: httpx.Client) -> None:
+    alt = {"$alt": "json;enum-encoding=int", "alt": "sse"}
+    with lenient.stream(
+        "POST", MODEL_PATH + ":streamGenerateContent", params=alt, json=CANONICAL
+    ) as streamed:
+        events = [line for line in streamed.iter_lines() if line.startswith("data:")]
+    assert json.loads(events[-1].removeprefix("data:"))["candidates"][0]["finishReason"] == 1
+    job = lenient.post(
+        "/v1/projects/p/locations/us-central1/tuningJobs",
+        params={"$alt": "json;enum-encoding=int"},
+        json={
+            "baseModel": "gemini-2.5-flash",
+            "supervisedTuningSpec": {"trainingDatasetUri": "gs://b/t.jsonl"},
+        },
+    ).json()
+    assert job["state"] == 2  # JOB_STATE_PENDING (QUEUED is 1), as the document lists them
