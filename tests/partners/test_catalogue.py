@@ -352,7 +352,14 @@ def test_newest_claude_end_to_end_and_the_emulator_refuses_what_anthropic_refuse
 
 
 @pytest.mark.parametrize(
-    "model", ["qwen/qwen3-coder-480b-a35b-instruct-maas", "openai/gpt-oss-120b-maas", "zai-org/glm-5-maas"]
+    "model",
+    [
+        "qwen/qwen3-coder-480b-a35b-instruct-maas",
+        "openai/gpt-oss-120b-maas",
+        "zai-org/glm-5-maas",
+        "xai/grok-4.20-reasoning",
+        "deepseek-ai/deepseek-v4.1-flash-maas",
+    ],
 )
 def test_maas_partners_answer_in_openai_format(emulator: Any, vx: dict[str, Any], model: str) -> None:
     vx = {k: v for k, v in vx.items() if k != "vertex_location"}  # each model's documented default location
