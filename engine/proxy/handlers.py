@@ -301,7 +301,7 @@ class Proxy:
             caller = await self.keys.aauthenticate(request.headers.get("authorization"))
             body = await self._body(request)
             name = self._model(body, caller, endpoint)
-            caller.admit()
+            caller = await self.keys.admit(caller)
         except APIError as exc:
             return error_response(exc)
         except Exception:

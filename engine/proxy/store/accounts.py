@@ -187,7 +187,7 @@ class Accounts:
             return None
         usage = self.usages.get(entity)
         if usage is None:  # counters survive refreshes; limits follow the row
-            usage = self.usages[entity] = Usage(clock=self.window_clock)
+            usage = self.usages[entity] = Usage(clock=self.window_clock, name=":".join(entity))
         usage.rpm, usage.tpm, usage.max_parallel = rpm, tpm, parallel
         return usage
 

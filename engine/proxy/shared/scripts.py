@@ -1,0 +1,137 @@
+"""The Lua scripts behind the shared state: each check or update is one round trip, atomic on the server.
+
+Key layout under a prefix ``P`` (default ``vertexlate:``), for a counter named ``N``
+(``dep:<deployment id>``, ``key:<sha256 of the key>``, ``team:<id>``, ``user:<id>``):
+
+- ``P r:N:<minute>`` requests and ``P t:N:<minute>`` tokens of one fixed minute window
+  (the same windows as engine/proxy/limits.py), expiring two minutes later;
+- ``P p:N`` a sorted set of the leases in flight, scored by when each one expires (its
+  request timeout), so the leases of a crashed process drop out by themselves;
+- ``P cd:N`` exists while a deployment cools down (PX expiry), ``P f:N:<minute>`` its failures.
+
+The minute comes from the Redis server's clock (``TIME``), so processes on machines
+with different clocks share the same windows; tests pass their own clock instead.
+Keys are built inside the scripts, which a single Redis server (or a replicated one)
+allows and Redis Cluster does not.
+"""
+
+# ARGV: prefix, now ('' = server time), mode, lease id, n, then per counter: name, rpm, tpm, parallel, timeout.
+# mode "all": every counter must pass, then all are counted (a key and its team); returns {0} or {i, code}.
+# mode "first" / "tokens" / "busy": pick one deployment (first in the given order that passes / fewest
+# tokens this minute / fewest in flight); returns {i or 0, then per counter: code, cooldown ms, tokens}.
+# code: 0 free, 1 cooling down, 2 rpm, 3 tpm, 4 parallel. A limit below 0 means none.
+ACQUIRE = """
+local p, mode, lease, n = ARGV[1], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local now = tonumber(ARGV[2])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local minute = math.floor(now / 60)
+local out, best, bestv, blocked = {}, 0, nil, 0
+for i = 1, n do
+  local b = 5 + (i - 1) * 5
+  local name = ARGV[b + 1]
+  local rpm, tpm, par = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])
+  local cd = 0
+  if mode ~= 'all' then
+    cd = redis.call('PTTL', p .. 'cd:' .. name)
+    if cd < 0 then cd = 0 end
+  end
+  local code, tokens = 0, 0
+  if cd > 0 then
+    code = 1
+  else
+    if rpm >= 0 and tonumber(redis.call('GET', p .. 'r:' .. name .. ':' .. minute) or '0') >= rpm then
+      code = 2
+    end
+    if code == 0 and (tpm >= 0 or mode == 'tokens') then
+      tokens = tonumber(redis.call('GET', p .. 't:' .. name .. ':' .. minute) or '0')
+      if tpm >= 0 and tokens >= tpm then code = 3 end
+    end
+    if code == 0 and (par >= 0 or mode == 'busy') then
+      local pk = p .. 'p:' .. name
+      redis.call('ZREMRANGEBYSCORE', pk, '-inf', now)
+      local busy = redis.call('ZCARD', pk)
+      if par >= 0 and busy >= par then code = 4 end
+      if mode == 'busy' then tokens = busy end
+    end
+  end
+  if mode == 'all' then
+    if code ~= 0 then return {i, code} end
+  else
+    out[#out + 1] = code
+    out[#out + 1] = cd
+    out[#out + 1] = tokens
+    if code == 0 and (best == 0 or (mode ~= 'first' and tokens < bestv)) then
+      best, bestv = i, tokens
+    end
+  end
+end
+local first, last = 1, n
+if mode ~= 'all' then
+  if best == 0 then
+    table.insert(out, 1, 0)
+    return out
+  end
+  first, last = best, best
+end
+for i = first, last do
+  local b = 5 + (i - 1) * 5
+  local name = ARGV[b + 1]
+  local rk = p .. 'r:' .. name .. ':' .. minute
+  redis.call('INCR', rk)
+  redis.call('EXPIRE', rk, 120)
+  if tonumber(ARGV[b + 4]) >= 0 or mode == 'busy' then
+    local pk = p .. 'p:' .. name
+    local expires = now + tonumber(ARGV[b + 5])
+    redis.call('ZADD', pk, expires, lease)
+    redis.call('EXPIREAT', pk, math.ceil(expires) + 60)
+  end
+end
+if mode == 'all' then return {0} end
+table.insert(out, 1, best)
+return out
+"""
+
+# ARGV: prefix, now ('' = server time), then triples: name, lease id ('' = none), tokens.
+FINISH = """
+local p = ARGV[1]
+local now = tonumber(ARGV[2])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local minute = math.floor(now / 60)
+for b = 3, #ARGV, 3 do
+  local name, lease, tokens = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2])
+  if lease ~= '' then redis.call('ZREM', p .. 'p:' .. name, lease) end
+  if tokens > 0 then
+    local tk = p .. 't:' .. name .. ':' .. minute
+    redis.call('INCRBY', tk, tokens)
+    redis.call('EXPIRE', tk, 120)
+  end
+end
+return 0
+"""
+
+# ARGV: prefix, now ('' = server time), name, always (1: a 429), allowed fails, cooldown ms.
+# Counts a failure in the minute; cools down on a 429 or past allowed_fails. Returns the cooldown ms (0: none).
+COOL = """
+local p = ARGV[1]
+local now = tonumber(ARGV[2])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local name = ARGV[3]
+local fk = p .. 'f:' .. name .. ':' .. math.floor(now / 60)
+local fails = redis.call('INCR', fk)
+redis.call('EXPIRE', fk, 120)
+local ms = tonumber(ARGV[6])
+if (ARGV[4] == '1' or fails > tonumber(ARGV[5])) and ms > 0 then
+  redis.call('SET', p .. 'cd:' .. name, '1', 'PX', ms)
+  return ms
+end
+return 0
+"""
