@@ -12,6 +12,7 @@ command (a metrics exporter reads it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -90,7 +91,5 @@ class SharedRedis:
         self._retry_at = now + self._backoff
 
     async def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # closing a dead connection: nothing to do
             await self.client.aclose()
-        except Exception:  # closing a dead connection: nothing to do
-            pass

@@ -19,7 +19,7 @@ SOCKET_TIMEOUT = 0.25  # seconds per Redis command: a slow Redis must not slow e
 DEFAULT_CACHE_TTL = 600.0  # LiteLLM's default_in_redis_ttl is unset (no expiry); a bounded default is safer
 DEFAULT_NAMESPACE = "vertexlate"
 # LiteLLM's call types (its supported_call_types names) and the proxy endpoint functions they mean.
-CALL_TYPES = frozenset({"acompletion", "atext_completion", "aembedding", "aimage_generation", "aspeech"})
+CALL_TYPES = frozenset({"acompletion", "atext_completion", "aembedding", "aimage_generation"})
 DEFAULT_CALL_TYPES = frozenset({"acompletion", "atext_completion", "aembedding"})
 
 
@@ -30,6 +30,7 @@ class RedisSettings:
     url: str = field(repr=False)  # may carry the password
     socket_timeout: float = SOCKET_TIMEOUT
     max_connections: int | None = None
+    namespace: str = DEFAULT_NAMESPACE  # prefix of every key ("<namespace>:..."): one per environment
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,11 @@ def shared_redis(router: Mapping[str, Any], environ: Mapping[str, str]) -> Redis
     url = redis_from(router) or redis_from_env(environ)
     if url is None:
         return None
-    return RedisSettings(url, float(router.get("redis_socket_timeout", SOCKET_TIMEOUT)))
+    return RedisSettings(
+        url,
+        float(router.get("redis_socket_timeout", SOCKET_TIMEOUT)),
+        namespace=str(router.get("redis_namespace") or DEFAULT_NAMESPACE),
+    )
 
 
 def cache_settings(
@@ -97,12 +102,17 @@ def cache_settings(
     if kind == "redis" and url is not None:
         timeout = float(params.get("socket_timeout", shared.socket_timeout if shared else SOCKET_TIMEOUT))
         redis = RedisSettings(url, timeout, params.get("max_connections"))
-    ttl = params.get("ttl", params.get("default_in_redis_ttl" if kind == "redis" else "default_in_memory_ttl"))
+    ttl = params.get(
+        "ttl", params.get("default_in_redis_ttl" if kind == "redis" else "default_in_memory_ttl")
+    )
     return CacheSettings(
         type=kind,
         ttl=float(ttl) if ttl is not None else DEFAULT_CACHE_TTL,
         namespace=str(params.get("namespace") or DEFAULT_NAMESPACE),
-        call_types=frozenset(params.get("supported_call_types") or DEFAULT_CALL_TYPES),
+        call_types=frozenset(  # LiteLLM accepts both "completion" and "acompletion"
+            t if t.startswith("a") else f"a{t}"
+            for t in params.get("supported_call_types") or DEFAULT_CALL_TYPES
+        ),
         mode=str(params.get("mode") or "default_on"),
         scope=str(params.get("scope") or "key"),
         redis=redis,

@@ -213,7 +213,13 @@ class RedisState:
         argv: list[Any] = [self.prefix, self._now(), mode, lease, len(order)]
         for state in order:
             d = state.deployment
-            argv += (state.usage.name, _limit(d.rpm), _limit(d.tpm), _limit(d.max_parallel_requests), d.timeout)
+            argv += (
+                state.usage.name,
+                _limit(d.rpm),
+                _limit(d.tpm),
+                _limit(d.max_parallel_requests),
+                d.timeout,
+            )
         answer = await self.redis.run(lambda: self._acquire(args=argv))
         if answer is None:
             return await self.local.acquire(ready, choose)
@@ -234,7 +240,14 @@ class RedisState:
 
     async def failed(self, state: DeploymentState, is_429: bool, allowed_fails: int, seconds: float) -> bool:
         if self.redis.available:
-            argv = [self.prefix, self._now(), state.usage.name, int(is_429), allowed_fails, int(seconds * 1000)]
+            argv = [
+                self.prefix,
+                self._now(),
+                state.usage.name,
+                int(is_429),
+                allowed_fails,
+                int(seconds * 1000),
+            ]
             answer = await self.redis.run(lambda: self._cool(args=argv))
             if answer is not None:
                 if int(answer) > 0:
