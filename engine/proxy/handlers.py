@@ -172,6 +172,8 @@ class Proxy:
             self.config.database_url, base=self.config.path.parent, ttl=self.config.key_cache_ttl
         )
         self.store.accounts.window_clock = self.router.clock
+        if self.shared is not None and self.shared.backend.shared:
+            self.store.accounts.shared = self.shared.backend  # budgets: every process's spend at once
         self.keys.virtual = self.store.accounts.authenticate
 
     async def stop(self) -> None:

@@ -135,3 +135,18 @@ if (ARGV[4] == '1' or fails > tonumber(ARGV[5])) and ms > 0 then
 end
 return 0
 """
+
+# ARGV: prefix, then triples: budget name (kind:id:period), base (the adder's own figure), cost.
+# A budget's first shared figure is the adder's (the database's spend plus its unwritten spend);
+# every cost is added to it after. The period is part of the name, so a reset starts a new key.
+SPEND = """
+local p = ARGV[1]
+local out = {}
+for b = 2, #ARGV, 3 do
+  local k = p .. 'sp:' .. ARGV[b]
+  if redis.call('EXISTS', k) == 0 then redis.call('SET', k, ARGV[b + 1]) end
+  out[#out + 1] = redis.call('INCRBYFLOAT', k, ARGV[b + 2])
+  redis.call('EXPIRE', k, 86400)
+end
+return out
+"""

@@ -9,8 +9,10 @@ falls back to them at once (fail open), and when it returns the shared ones take
 
 What is shared: per-deployment and per-key (and team) rpm/tpm windows and parallel
 requests, deployment failures and cooldowns, the usage-based and least-busy routing
-counters. What is not: latency-based routing's latency averages (each process measures
-its own), budgets (enforced per process, as before; the database is the shared record).
+counters, and budget spend (the database stays the record: Redis holds, per key, user
+and team and budget period, the database's figure plus what every process has spent
+since, so a budget holds across processes at once instead of after the key cache TTL).
+What is not: latency-based routing's latency averages (each process measures its own).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from engine.errors import APIError, RateLimitError
 from engine.proxy.limits import LIMIT_TEXT, Usage
 from engine.proxy.shared.connection import SharedRedis
-from engine.proxy.shared.scripts import ACQUIRE, COOL, FINISH
+from engine.proxy.shared.scripts import ACQUIRE, COOL, FINISH, SPEND
 
 if TYPE_CHECKING:
     from engine.proxy.router import DeploymentState
@@ -154,6 +156,8 @@ class RedisState:
         self._acquire = redis.client.register_script(ACQUIRE)
         self._finish = redis.client.register_script(FINISH)
         self._cool = redis.client.register_script(COOL)
+        self._spend = redis.client.register_script(SPEND)
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._ids = itertools.count()
         self._instance = os.urandom(6).hex()
         self._pending: list[Any] = []
@@ -280,6 +284,43 @@ class RedisState:
             self._flushing = None
 
     async def drain(self) -> None:
-        """Wait for pending finish updates (shutdown, tests)."""
-        while self._flushing is not None:
-            await asyncio.shield(self._flushing)
+        """Wait for pending finish and spend updates (shutdown, tests)."""
+        while self._flushing is not None or self._tasks:
+            if self._flushing is not None:
+                await asyncio.shield(self._flushing)
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # ------------------------------------------------------------------ budgets (store/accounts.py)
+    @staticmethod
+    def _budget_name(budget: Any) -> str:
+        return f"{budget.kind}:{budget.ident}:{budget.reset_at or 0}"
+
+    async def read_spend(self, budgets: Sequence[Any]) -> None:
+        """Every process's spend on these budgets (one MGET) into ``budget.shared``; unchanged when Redis fails."""
+        if not budgets or not self.redis.available:
+            return
+        keys = [f"{self.prefix}sp:{self._budget_name(b)}" for b in budgets]
+        values = await self.redis.run(lambda: self.redis.client.mget(keys))
+        for budget, value in zip(budgets, values or (), strict=False):
+            if value is not None:
+                budget.shared = float(value)
+
+    def add_spend(self, budgets: Sequence[Any], cost: float) -> None:
+        """Add one request's cost to the budgets' shared figures (off the request path)."""
+        if not budgets or not cost or not self.redis.available:
+            return
+        argv: list[Any] = [self.prefix]
+        for budget in budgets:
+            argv += (self._budget_name(budget), repr(budget.spend_db + budget.local), repr(cost))
+        try:
+            task = asyncio.get_running_loop().create_task(self._add_spend(budgets, argv))
+        except RuntimeError:
+            return
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _add_spend(self, budgets: Sequence[Any], argv: list[Any]) -> None:
+        totals = await self.redis.run(lambda: self._spend(args=argv))
+        for budget, total in zip(budgets, totals or (), strict=False):
+            budget.shared = max(budget.shared, float(total))
