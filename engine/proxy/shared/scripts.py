@@ -84,9 +84,9 @@ for i = first, last do
   redis.call('EXPIRE', rk, 120)
   if tonumber(ARGV[b + 4]) >= 0 or mode == 'busy' then
     local pk = p .. 'p:' .. name
-    local expires = now + tonumber(ARGV[b + 5])
-    redis.call('ZADD', pk, expires, lease)
-    redis.call('EXPIREAT', pk, math.ceil(expires) + 60)
+    local timeout = tonumber(ARGV[b + 5])
+    redis.call('ZADD', pk, now + timeout, lease)
+    redis.call('EXPIRE', pk, math.ceil(timeout) + 60)
   end
 end
 if mode == 'all' then return {0} end
