@@ -7,6 +7,13 @@ While Redis is down every caller gets ``None`` from :meth:`SharedRedis.run` at o
 reconnect is tried after a backoff that doubles up to :data:`MAX_BACKOFF`. An outage is
 logged once when it starts and once when it ends; ``failures`` counts every failed
 command (a metrics exporter reads it).
+
+Why scripts go through :meth:`SharedRedis.script` in batches: every request runs one or
+two of them, and redis-py spends far more CPU per command (pool, packing, parsing, a
+socket write and read) than the script costs the server. Calls made in the same
+event-loop turn go out as one pipeline on one connection, so under load the proxy pays
+that overhead per batch instead of per request (bench/shared_bench.py). Each call is
+still its own atomic script, answered in order.
 """
 
 from __future__ import annotations
@@ -16,13 +23,17 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.proxy.shared.settings import RedisSettings
+
+if TYPE_CHECKING:  # redis is imported only when a config names a Redis
+    from redis.commands.core import AsyncScript
 
 log = logging.getLogger("vertexlate.proxy.shared")
 
 FIRST_BACKOFF = 0.5
+MAX_CONNECTIONS = 50  # per process; batching (below) keeps far fewer busy
 MAX_BACKOFF = 10.0
 T = TypeVar("T")
 
@@ -31,19 +42,25 @@ class SharedRedis:
     """redis-py's asyncio client over a connection pool, with outage tracking."""
 
     def __init__(self, settings: RedisSettings, clock: Callable[[], float] = time.monotonic) -> None:
-        from redis.asyncio import Redis
+        from redis.asyncio import BlockingConnectionPool, Redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         self.settings = settings
         self.clock = clock
-        options: dict[str, Any] = {
-            "socket_timeout": settings.socket_timeout,
-            "socket_connect_timeout": settings.socket_timeout,
-            "retry_on_timeout": False,
-            "health_check_interval": 0,
-        }
-        if settings.max_connections:
-            options["max_connections"] = settings.max_connections
-        self.client: Redis = Redis.from_url(settings.url, **options)
+        pool = BlockingConnectionPool.from_url(
+            settings.url,
+            max_connections=settings.max_connections or MAX_CONNECTIONS,
+            timeout=settings.socket_timeout,  # waiting for a free connection counts as slow too
+            socket_timeout=settings.socket_timeout,
+            socket_connect_timeout=settings.socket_timeout,
+            retry_on_timeout=False,
+            retry=Retry(NoBackoff(), 0),  # no retries: a failure is an outage at once (fail open)
+            health_check_interval=0,
+        )
+        self.client: Redis = Redis(connection_pool=pool)
+        self._queue: list[tuple[AsyncScript, list[Any], asyncio.Future[Any]]] = []
+        self._scheduled = False
         self.failures = 0  # failed commands since start (every one, not once per outage)
         self.outages = 0
         self.down_since: float | None = None
@@ -73,6 +90,50 @@ class SharedRedis:
             )
             self.down_since, self._backoff = None, FIRST_BACKOFF
         return result
+
+    async def script(self, script: AsyncScript, args: list[Any]) -> Any:
+        """Run a registered script with ``args`` in the next batch; its reply, or None (Redis failed or down)."""
+        if self.down_since is not None and self.clock() < self._retry_at:
+            return None
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.append((script, args, future))
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._send)
+        return await future
+
+    def _send(self) -> None:
+        self._scheduled = False
+        batch, self._queue = self._queue, []
+        if batch:
+            asyncio.ensure_future(self._batch(batch))
+
+    async def _batch(self, batch: list[tuple[AsyncScript, list[Any], asyncio.Future[Any]]]) -> None:
+        from redis.exceptions import NoScriptError
+
+        async def send() -> list[Any]:
+            pipe = self.client.pipeline(transaction=False)
+            for script, args, _ in batch:
+                pipe.evalsha(script.sha, 0, *args)
+            replies: list[Any] = await pipe.execute(raise_on_error=False)
+            if any(isinstance(r, NoScriptError) for r in replies):  # a restarted Redis: load, then once more
+                for script in {id(s): s for s, _, _ in batch}.values():
+                    await self.client.script_load(script.script)
+                replies = [
+                    await self.client.evalsha(s.sha, 0, *a) if isinstance(r, NoScriptError) else r
+                    for (s, a, _), r in zip(batch, replies, strict=True)
+                ]
+            return replies
+
+        replies = await self.run(send)
+        for (_, _, future), reply in zip(batch, replies or [None] * len(batch), strict=True):
+            if future.done():
+                continue
+            if isinstance(reply, Exception):  # a script error: this call fails open, the others stand
+                self.failures += 1
+                reply = None
+            future.set_result(reply)
 
     def failed(self, exc: BaseException) -> None:
         """Count one failed command; the first of an outage is logged (with the error, never the URL)."""

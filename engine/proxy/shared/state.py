@@ -181,7 +181,7 @@ class RedisState:
         for _, usage in counters:
             argv += (usage.name, _limit(usage.rpm), _limit(usage.tpm), _limit(usage.max_parallel))
             argv.append(self.lease_timeout)
-        answer = await self.redis.run(lambda: self._acquire(args=argv))
+        answer = await self.redis.script(self._acquire, argv)
         if answer is None:  # Redis failed just now: this process's counters decide
             return await self.local.admit(counters)
         if int(answer[0]):
@@ -224,7 +224,7 @@ class RedisState:
                 _limit(d.max_parallel_requests),
                 d.timeout,
             )
-        answer = await self.redis.run(lambda: self._acquire(args=argv))
+        answer = await self.redis.script(self._acquire, argv)
         if answer is None:
             return await self.local.acquire(ready, choose)
         now, reason = self.local.clock(), None
@@ -252,7 +252,7 @@ class RedisState:
                 allowed_fails,
                 int(seconds * 1000),
             ]
-            answer = await self.redis.run(lambda: self._cool(args=argv))
+            answer = await self.redis.script(self._cool, argv)
             if answer is not None:
                 if int(answer) > 0:
                     state.cooldown_until = self.local.clock() + seconds
@@ -278,7 +278,7 @@ class RedisState:
             while self._pending:
                 batch, self._pending = self._pending, []
                 argv = [self.prefix, self._now(), *batch]
-                if await self.redis.run(lambda argv=argv: self._finish(args=argv)) is not None:
+                if await self.redis.script(self._finish, argv) is not None:
                     self.finished += len(batch) // 3
         finally:
             self._flushing = None
@@ -321,6 +321,6 @@ class RedisState:
         task.add_done_callback(self._tasks.discard)
 
     async def _add_spend(self, budgets: Sequence[Any], argv: list[Any]) -> None:
-        totals = await self.redis.run(lambda: self._spend(args=argv))
+        totals = await self.redis.script(self._spend, argv)
         for budget, total in zip(budgets, totals or (), strict=False):
             budget.shared = max(budget.shared, float(total))
