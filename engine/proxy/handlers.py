@@ -316,7 +316,7 @@ class Proxy:
             caller = await self.keys.aauthenticate(request.headers.get("authorization"))
             body = await self._body(request)
             name = self._model(body, caller, endpoint)
-            caller = await self.keys.admit(caller)
+            caller = await self.keys.admit(caller, defer=True)  # checked with the routing (one round trip)
         except APIError as exc:
             return error_response(exc)
         except Exception:
@@ -348,6 +348,7 @@ class Proxy:
             if lookup is not None and lookup.read:
                 hit = await self.cache.get(lookup)
                 if hit is not None and (hit.kind == "stream") == stream:
+                    await self.keys.settle(caller)
                     return self._cached(hit.body, lookup, stream, body, caller, endpoint, name, started)
 
         async def invoke(deployment: Deployment) -> Any:
@@ -360,7 +361,9 @@ class Proxy:
                 raise replay_error(exc, endpoint.operation, kwargs) from None
 
         async with DisconnectGuard(request.receive) as guard:
-            result, lease = await self.router.call(name, endpoint.operation, invoke)
+            result, lease = await self.router.call(
+                name, endpoint.operation, invoke, caller if caller.pending else None
+            )
         if guard.fired:  # the router released the deployment when the cancellation reached it
             self.disconnects += 1
             caller.done(0)

@@ -7,7 +7,7 @@ No message ever contains a presented or configured key.
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import hashlib
 import time
 from collections.abc import Awaitable, Callable
@@ -39,6 +39,7 @@ class Caller:
     budgets: tuple[Any, ...] = field(default=(), repr=False)  # store.accounts.Budget: key, user, team
     shared: StateBackend | None = field(default=None, repr=False)  # set on a request's copy (KeyTable.admit)
     lease: str = ""  # that request's lease in the shared state
+    pending: bool = False  # admitted lazily: the limits are checked with the routing (KeyTable.admit)
 
     def counters(self) -> tuple[tuple[str, Usage], ...]:
         """Every limited counter of this caller, with whose it is (for the 429 message)."""
@@ -58,6 +59,8 @@ class Caller:
             usage.start()
 
     def done(self, tokens: int) -> None:
+        if self.pending:
+            return  # never counted (refused, or failed before its limits were checked)
         if self.shared is not None:
             for _, usage in self.counters():
                 self.shared.finish(usage, self.lease, tokens)
@@ -134,18 +137,31 @@ class KeyTable:
             raise AuthenticationError("invalid API key", code="invalid_api_key", llm_provider="proxy")
         return caller
 
-    async def admit(self, caller: Caller) -> Caller:
+    async def admit(self, caller: Caller, defer: bool = False) -> Caller:
         """Count the request against the caller's limits (429 at one); the caller to call ``done`` on.
 
         Without shared state this is :meth:`Caller.admit`. With it, the counters are checked
         and counted in Redis in one round trip, and the request gets its own copy of the
         caller that remembers its lease (the table's callers are shared by concurrent requests).
+        ``defer``: no round trip now; the copy is ``pending`` and the router checks it together
+        with its deployment choice (one round trip for both), or :meth:`settle` does.
         """
         if self.shared is None or (caller.usage is None and not caller.limits):
             caller.admit()
             return caller
-        lease = await self.shared.admit(caller.counters())
-        return dataclasses.replace(caller, shared=self.shared, lease=lease)
+        mine = copy.copy(caller)  # (dataclasses.replace runs __init__: several times slower)
+        mine.shared = self.shared
+        if defer:
+            mine.pending = True
+            return mine
+        mine.lease = await self.shared.admit(caller.counters())
+        return mine
+
+    async def settle(self, caller: Caller) -> None:
+        """Admit a caller left ``pending`` by ``admit(defer=True)`` that will not reach the router."""
+        if caller.pending and caller.shared is not None:
+            caller.lease = await caller.shared.admit(caller.counters())
+            caller.pending = False
 
     def is_master(self, authorization: str | None) -> bool:
         """Whether the header carries the master key (the only key allowed on management routes)."""

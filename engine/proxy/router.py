@@ -194,15 +194,18 @@ class Router:
 
     # ------------------------------------------------------------------ selection
     async def acquire(
-        self, name: str, operation: str, exclude: set[int]
+        self, name: str, operation: str, exclude: set[int], admission: Any = None
     ) -> tuple[DeploymentState | None, str | None, str]:
-        """A deployment that may take a request now, already counted (and its lease id), else why none."""
+        """A deployment that may take a request now, already counted (and its lease id), else why none.
+
+        ``admission``: a caller whose own limits are checked in the same step (see KeyTable.admit).
+        """
         ready = [
             s
             for s in self.states.get(name, ())
             if operation in s.deployment.operations and id(s) not in exclude
         ]
-        return await self.backend.acquire(ready, self._choose, self.config.routing_strategy)
+        return await self.backend.acquire(ready, self._choose, self.config.routing_strategy, admission)
 
     # ------------------------------------------------------------------ outcomes
     async def _failed(self, state: DeploymentState, error: APIError) -> None:
@@ -228,14 +231,17 @@ class Router:
         )
 
     # ------------------------------------------------------------------ the call
-    async def call(self, name: str, operation: str, invoke: Invoke) -> tuple[Any, Lease]:
+    async def call(
+        self, name: str, operation: str, invoke: Invoke, admission: Any = None
+    ) -> tuple[Any, Lease]:
         """Run ``invoke`` on a deployment of ``name`` (or a fallback); return its result and the lease.
 
         A client-caused error propagates at once; only a group that failed on its
         deployments' side (or context-window / content-policy errors) moves to fallbacks.
+        ``admission``: a caller still to be admitted, with the first deployment choice.
         """
         try:
-            return await self._call_group(name, operation, invoke)
+            return await self._call_group(name, operation, invoke, admission)
         except GroupFailed as exc:
             error, exhausted = exc.error, True
         except (ContextWindowExceededError, ContentPolicyViolationError) as exc:
@@ -265,14 +271,17 @@ class Router:
             if any(operation in s.deployment.operations for s in self.states.get(g, ()))
         ]
 
-    async def _call_group(self, name: str, operation: str, invoke: Invoke) -> tuple[Any, Lease]:
+    async def _call_group(
+        self, name: str, operation: str, invoke: Invoke, admission: Any = None
+    ) -> tuple[Any, Lease]:
         """Try the group's deployments; raise the client's error as it is, or :class:`GroupFailed`."""
         tried: set[int] = set()
         retries = 0
         last: APIError | None = None
         deadline = self.clock() + self._timeouts.get(name, 0.0)
         while True:
-            state, reason, lease_id = await self.acquire(name, operation, tried)
+            state, reason, lease_id = await self.acquire(name, operation, tried, admission)
+            admission = None
             if state is None and retries < self.config.num_retries:
                 if tried:
                     state, reason, lease_id = await self.acquire(name, operation, set())

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -110,23 +111,7 @@ class SharedRedis:
             asyncio.ensure_future(self._batch(batch))
 
     async def _batch(self, batch: list[tuple[AsyncScript, list[Any], asyncio.Future[Any]]]) -> None:
-        from redis.exceptions import NoScriptError
-
-        async def send() -> list[Any]:
-            pipe = self.client.pipeline(transaction=False)
-            for script, args, _ in batch:
-                pipe.evalsha(script.sha, 0, *args)
-            replies: list[Any] = await pipe.execute(raise_on_error=False)
-            if any(isinstance(r, NoScriptError) for r in replies):  # a restarted Redis: load, then once more
-                for script in {id(s): s for s, _, _ in batch}.values():
-                    await self.client.script_load(script.script)
-                replies = [
-                    await self.client.evalsha(s.sha, 0, *a) if isinstance(r, NoScriptError) else r
-                    for (s, a, _), r in zip(batch, replies, strict=True)
-                ]
-            return replies
-
-        replies = await self.run(send)
+        replies = await self.run(lambda: self._exchange(batch))
         for (_, _, future), reply in zip(batch, replies or [None] * len(batch), strict=True):
             if future.done():
                 continue
@@ -134,6 +119,41 @@ class SharedRedis:
                 self.failures += 1
                 reply = None
             future.set_result(reply)
+
+    async def _exchange(self, batch: list[tuple[AsyncScript, list[Any], asyncio.Future[Any]]]) -> list[Any]:
+        """EVALSHA for every call, written at once on one pooled connection; the replies in order.
+
+        Packed here rather than by redis-py's pipeline: its per-argument encoding was the
+        largest Redis cost per request in a profile of bench/shared_bench.py.
+        """
+        from redis.exceptions import NoScriptError, ResponseError
+
+        pool = self.client.connection_pool
+        conn = await pool.get_connection()
+        try:
+            await conn.send_packed_command(
+                b"".join(_pack(b"EVALSHA", script.sha, 0, *args) for script, args, _ in batch),
+                check_health=False,
+            )
+            replies: list[Any] = []
+            for _ in batch:
+                try:
+                    replies.append(await conn.read_response())
+                except ResponseError as exc:
+                    replies.append(exc)
+        except BaseException:
+            await conn.disconnect()  # a connection with unread replies must not be reused
+            raise
+        finally:
+            await pool.release(conn)
+        if any(isinstance(r, NoScriptError) for r in replies):  # a restarted Redis: load, then once more
+            for script in {id(s): s for s, _, _ in batch}.values():
+                await self.client.script_load(script.script)
+            replies = [
+                await self.client.evalsha(s.sha, 0, *a) if isinstance(r, NoScriptError) else r
+                for (s, a, _), r in zip(batch, replies, strict=True)
+            ]
+        return replies
 
     def failed(self, exc: BaseException) -> None:
         """Count one failed command; the first of an outage is logged (with the error, never the URL)."""
@@ -154,3 +174,22 @@ class SharedRedis:
     async def close(self) -> None:
         with contextlib.suppress(Exception):  # closing a dead connection: nothing to do
             await self.client.aclose()
+
+
+def _pack(*args: Any) -> bytes:
+    """One command in RESP (https://redis.io/docs/latest/develop/reference/protocol-spec/)."""
+    return b"*%d\r\n" % len(args) + b"".join([_bulk(arg) for arg in args])
+
+
+@functools.lru_cache(maxsize=4096)
+def _bulk_cached(arg: Any) -> bytes:
+    data = arg if isinstance(arg, bytes) else str(arg).encode()
+    return b"$%d\r\n%s\r\n" % (len(data), data)
+
+
+def _bulk(arg: Any) -> bytes:
+    """One argument as a RESP bulk string; the ones that repeat (names, limits, the prefix) come from a cache."""
+    if isinstance(arg, str) and len(arg) > 64:
+        data = arg.encode()
+        return b"$%d\r\n%s\r\n" % (len(data), data)
+    return _bulk_cached(arg)

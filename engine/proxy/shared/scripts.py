@@ -15,82 +15,80 @@ Keys are built inside the scripts, which a single Redis server (or a replicated 
 allows and Redis Cluster does not.
 """
 
-# ARGV: prefix, now ('' = server time), mode, lease id, n, then per counter: name, rpm, tpm, parallel, timeout.
-# mode "all": every counter must pass, then all are counted (a key and its team); returns {0} or {i, code}.
-# mode "first" / "tokens" / "busy": pick one deployment (first in the given order that passes / fewest
-# tokens this minute / fewest in flight); returns {i or 0, then per counter: code, cooldown ms, tokens}.
-# code: 0 free, 1 cooling down, 2 rpm, 3 tpm, 4 parallel. A limit below 0 means none.
+# ARGV: prefix, now ('' = server time), mode, lease id, k, n, then k caller counters (a key, its team)
+# and n deployments, each: name, rpm, tpm, parallel, timeout (a limit below 0 means none).
+# The caller's counters must all pass: else {-1, i, code} and nothing is counted. Then one deployment
+# is picked (mode "first": the first in the given order that passes; "tokens" / "busy": the fewest
+# tokens this minute / in flight) and counted together with the caller's counters.
+# Returns {i or 0, then per deployment: code, cooldown ms, tokens (busy: in flight)}.
+# code: 0 free, 1 cooling down, 2 rpm, 3 tpm, 4 parallel.
 ACQUIRE = """
-local p, mode, lease, n = ARGV[1], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local p, mode, lease = ARGV[1], ARGV[3], ARGV[4]
+local k, n = tonumber(ARGV[5]), tonumber(ARGV[6])
 local now = tonumber(ARGV[2])
 if not now then
   local t = redis.call('TIME')
   now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 end
 local minute = math.floor(now / 60)
-local out, best, bestv, blocked = {}, 0, nil, 0
-for i = 1, n do
-  local b = 5 + (i - 1) * 5
+
+local function check(b, cooldowns)
   local name = ARGV[b + 1]
   local rpm, tpm, par = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])
   local cd = 0
-  if mode ~= 'all' then
+  if cooldowns then
     cd = redis.call('PTTL', p .. 'cd:' .. name)
     if cd < 0 then cd = 0 end
+    if cd > 0 then return 1, cd, 0 end
   end
-  local code, tokens = 0, 0
-  if cd > 0 then
-    code = 1
-  else
-    if rpm >= 0 and tonumber(redis.call('GET', p .. 'r:' .. name .. ':' .. minute) or '0') >= rpm then
-      code = 2
-    end
-    if code == 0 and (tpm >= 0 or mode == 'tokens') then
-      tokens = tonumber(redis.call('GET', p .. 't:' .. name .. ':' .. minute) or '0')
-      if tpm >= 0 and tokens >= tpm then code = 3 end
-    end
-    if code == 0 and (par >= 0 or mode == 'busy') then
-      local pk = p .. 'p:' .. name
-      redis.call('ZREMRANGEBYSCORE', pk, '-inf', now)
-      local busy = redis.call('ZCARD', pk)
-      if par >= 0 and busy >= par then code = 4 end
-      if mode == 'busy' then tokens = busy end
-    end
+  if rpm >= 0 and tonumber(redis.call('GET', p .. 'r:' .. name .. ':' .. minute) or '0') >= rpm then
+    return 2, 0, 0
   end
-  if mode == 'all' then
-    if code ~= 0 then return {i, code} end
-  else
-    out[#out + 1] = code
-    out[#out + 1] = cd
-    out[#out + 1] = tokens
-    if code == 0 and (best == 0 or (mode ~= 'first' and tokens < bestv)) then
-      best, bestv = i, tokens
-    end
+  local tokens = 0
+  if tpm >= 0 or (cooldowns and mode == 'tokens') then
+    tokens = tonumber(redis.call('GET', p .. 't:' .. name .. ':' .. minute) or '0')
+    if tpm >= 0 and tokens >= tpm then return 3, 0, tokens end
   end
+  if par >= 0 or (cooldowns and mode == 'busy') then
+    local pk = p .. 'p:' .. name
+    redis.call('ZREMRANGEBYSCORE', pk, '-inf', now)
+    local busy = redis.call('ZCARD', pk)
+    if par >= 0 and busy >= par then return 4, 0, tokens end
+    if mode == 'busy' then tokens = busy end
+  end
+  return 0, 0, tokens
 end
-local first, last = 1, n
-if mode ~= 'all' then
-  if best == 0 then
-    table.insert(out, 1, 0)
-    return out
-  end
-  first, last = best, best
-end
-for i = first, last do
-  local b = 5 + (i - 1) * 5
+
+local function count(b, busy)
   local name = ARGV[b + 1]
   local rk = p .. 'r:' .. name .. ':' .. minute
   redis.call('INCR', rk)
   redis.call('EXPIRE', rk, 120)
-  if tonumber(ARGV[b + 4]) >= 0 or mode == 'busy' then
+  if tonumber(ARGV[b + 4]) >= 0 or busy then
     local pk = p .. 'p:' .. name
     local timeout = tonumber(ARGV[b + 5])
     redis.call('ZADD', pk, now + timeout, lease)
     redis.call('EXPIRE', pk, math.ceil(timeout) + 60)
   end
 end
-if mode == 'all' then return {0} end
-table.insert(out, 1, best)
+
+for i = 1, k do
+  local code = check(6 + (i - 1) * 5, false)
+  if code ~= 0 then return {-1, i, code} end
+end
+local out, best, bestv = {0}, 0, nil
+for i = 1, n do
+  local code, cd, tokens = check(6 + (k + i - 1) * 5, true)
+  out[#out + 1] = code
+  out[#out + 1] = cd
+  out[#out + 1] = tokens
+  if code == 0 and (best == 0 or (mode ~= 'first' and tokens < bestv)) then
+    best, bestv = i, tokens
+  end
+end
+for i = 1, k do count(6 + (i - 1) * 5, false) end
+if best > 0 then count(6 + (k + best - 1) * 5, mode == 'busy') end
+out[1] = best
 return out
 """
 

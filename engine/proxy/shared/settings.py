@@ -15,7 +15,9 @@ from typing import Any
 from urllib.parse import quote
 
 DEFAULT_PORT = 6379
-SOCKET_TIMEOUT = 1.0  # seconds per Redis command (LiteLLM: 5): past it Redis counts as down and limits go local
+SOCKET_TIMEOUT = (
+    1.0  # seconds per Redis command (LiteLLM: 5): past it Redis counts as down and limits go local
+)
 DEFAULT_CACHE_TTL = 600.0  # LiteLLM's default_in_redis_ttl is unset (no expiry); a bounded default is safer
 DEFAULT_NAMESPACE = "vertexlate"
 # LiteLLM's call types (its supported_call_types names) and the proxy endpoint functions they mean.

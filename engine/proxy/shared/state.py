@@ -60,9 +60,13 @@ class StateBackend(Protocol):
         ...
 
     async def acquire(
-        self, ready: list[DeploymentState], choose: Choose, strategy: str
+        self, ready: list[DeploymentState], choose: Choose, strategy: str, admission: Any = None
     ) -> tuple[DeploymentState | None, str | None, str]:
-        """A deployment of ``ready`` that may take a request now (counted), else why none; the lease id."""
+        """A deployment of ``ready`` that may take a request now (counted), else why none; the lease id.
+
+        ``admission``: a caller whose limits are still to be checked (``pending``), in the same
+        round trip; it raises that caller's 429, or is counted and gets its ``lease``.
+        """
         ...
 
     async def failed(self, state: DeploymentState, is_429: bool, allowed_fails: int, seconds: float) -> bool:
@@ -92,8 +96,11 @@ class LocalState:
         return ""
 
     async def acquire(
-        self, ready: list[DeploymentState], choose: Choose, strategy: str = ""
+        self, ready: list[DeploymentState], choose: Choose, strategy: str = "", admission: Any = None
     ) -> tuple[DeploymentState | None, str | None, str]:
+        if admission is not None:  # a caller admitted lazily (KeyTable.admit(..., defer=True)): now
+            admission.lease = await self.admit(admission.counters())
+            admission.pending = False
         now, free, reason = self.clock(), [], None
         for state in ready:
             if state.cooldown_until > now:
@@ -171,31 +178,45 @@ class RedisState:
         return f"{self._instance}:{next(self._ids)}"
 
     # ------------------------------------------------------------------ keys and teams
+    def _argv(self, mode: str, lease: str, callers: Sequence[tuple[str, Usage]], n: int) -> list[Any]:
+        argv: list[Any] = [self.prefix, self._now(), mode, lease, len(callers), n]
+        timeout = self.lease_timeout
+        for _, usage in callers:
+            argv += (usage.name, _limit(usage.rpm), _limit(usage.tpm), _limit(usage.max_parallel), timeout)
+        return argv
+
     async def admit(self, counters: Sequence[tuple[str, Usage]]) -> str:
         if not counters:
             return ""
         if not self.redis.available:
             return await self.local.admit(counters)
         lease = self._lease()
-        argv: list[Any] = [self.prefix, self._now(), "all", lease, len(counters)]
-        for _, usage in counters:
-            argv += (usage.name, _limit(usage.rpm), _limit(usage.tpm), _limit(usage.max_parallel))
-            argv.append(self.lease_timeout)
-        answer = await self.redis.script(self._acquire, argv)
+        answer = await self.redis.script(self._acquire, self._argv("first", lease, counters, 0))
         if answer is None:  # Redis failed just now: this process's counters decide
             return await self.local.admit(counters)
-        if int(answer[0]):
-            whose, usage = counters[int(answer[0]) - 1]
-            raise limit_error(whose, CODES[int(answer[1])], usage)
+        self._admitted(answer, counters)
+        return lease
+
+    @staticmethod
+    def _admitted(answer: list[Any], counters: Sequence[tuple[str, Usage]]) -> None:
+        """Raise the caller's 429 when the script refused it; else count it here too."""
+        if counters and int(answer[0]) < 0:
+            whose, usage = counters[int(answer[1]) - 1]
+            raise limit_error(whose, CODES[int(answer[2])], usage)
         for _, usage in counters:
             usage.start()
-        return lease
+
+    async def _admit_pending(self, admission: Any) -> None:
+        admission.lease = await self.admit(admission.counters())
+        admission.pending = False
 
     # ------------------------------------------------------------------ deployments
     def _order(self, ready: list[DeploymentState], strategy: str) -> tuple[list[DeploymentState], str]:
         """The order the script tries deployments in, and how it chooses among those free."""
         rng = self.rng
         if strategy == "simple-shuffle":  # a weighted random order: its first free one is a weighted choice
+            if len(ready) == 1:
+                return ready, "first"
             keyed = [(rng.random() ** (1.0 / s.deployment.weight), i) for i, s in enumerate(ready)]
             return [ready[i] for _, i in sorted(keyed, reverse=True)], "first"
         order = list(ready)
@@ -208,13 +229,17 @@ class RedisState:
         return order, "tokens"  # usage-based-routing(-v2)
 
     async def acquire(
-        self, ready: list[DeploymentState], choose: Choose, strategy: str
+        self, ready: list[DeploymentState], choose: Choose, strategy: str, admission: Any = None
     ) -> tuple[DeploymentState | None, str | None, str]:
+        """As :meth:`LocalState.acquire`; a pending ``admission`` (a caller's counters) goes in the same script."""
         if not ready or not self.redis.available:
+            if admission is not None:
+                await self._admit_pending(admission)
             return await self.local.acquire(ready, choose)
         order, mode = self._order(ready, strategy)
         lease = self._lease()
-        argv: list[Any] = [self.prefix, self._now(), mode, lease, len(order)]
+        callers = admission.counters() if admission is not None else ()
+        argv = self._argv(mode, lease, callers, len(order))
         for state in order:
             d = state.deployment
             argv += (
@@ -226,7 +251,12 @@ class RedisState:
             )
         answer = await self.redis.script(self._acquire, argv)
         if answer is None:
+            if admission is not None:
+                await self._admit_pending(admission)
             return await self.local.acquire(ready, choose)
+        if admission is not None:
+            self._admitted(answer, callers)
+            admission.lease, admission.pending = lease, False
         now, reason = self.local.clock(), None
         for i, state in enumerate(order):  # the shared cooldowns, mirrored for readiness and waits
             code, cooldown_ms = int(answer[1 + 3 * i]), int(answer[2 + 3 * i])
