@@ -126,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.rounds):
                 for name, (_, url) in procs.items():
                     runs[name].append(
-                        wrk(url + "/v1/chat/completions", chat, args.connections, args.duration, cpus[1], auth)
+                        wrk(
+                            url + "/v1/chat/completions", chat, args.connections, args.duration, cpus[1], auth
+                        )
                     )
         finally:
             for proc, _ in procs.values():

@@ -89,7 +89,12 @@ def instances(
                 deployment("pair", FLASH, weight=100_000),
                 deployment("pair", LITE, weight=1),
             ],
-            "router_settings": {"redis_url": url, "redis_namespace": namespace, "cooldown_time": 60},
+            "router_settings": {
+                "redis_url": url,
+                "redis_namespace": namespace,
+                "redis_socket_timeout": 5,  # a loaded test machine is no outage; a stopped Redis refuses at once
+                "cooldown_time": 60,
+            },
             "general_settings": {
                 "master_key": MASTER_KEY,
                 "keys": [{"key": LIMITED_KEY, "key_alias": "limited", "rpm_limit": 4}],
