@@ -20,6 +20,7 @@ from engine.proxy.server import warn_per_worker
 from engine.proxy.shared.connection import SharedRedis
 from engine.proxy.shared.settings import RedisSettings, cache_settings, shared_redis
 from engine.proxy.shared.state import LocalState, RedisState
+from engine.proxy.source import ConfigError
 from tests.proxy.conftest import FakeClock
 from tests.proxy.shared.conftest import free_port
 
@@ -194,3 +195,20 @@ def test_config_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     loaded.redis = None
     assert "limits and cooldowns are kept per worker" in warn_per_worker(loaded, 4)[0]
     assert warn_per_worker(loaded, 1) == []
+
+
+def test_a_redis_cache_without_a_redis_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("REDIS_URL", "REDIS_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "model_list:\n"
+        "  - model_name: m\n"
+        "    litellm_params: {model: vertex_ai/gemini-2.5-flash, vertex_project: p, vertex_location: l}\n"
+        "litellm_settings: {cache: true, cache_params: {type: redis}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="cache_params.type: a redis cache needs a Redis"):
+        load_config(config)
