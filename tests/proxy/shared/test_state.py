@@ -6,10 +6,11 @@ import asyncio
 import logging
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from engine.errors import RateLimitError
@@ -212,3 +213,22 @@ def test_a_redis_cache_without_a_redis_is_a_config_error(
     )
     with pytest.raises(ConfigError, match="cache_params.type: a redis cache needs a Redis"):
         load_config(config)
+
+
+def test_a_proxy_with_its_redis_down_serves_and_counts_the_failures(
+    start_proxy: Callable[..., Any], deployment: Callable[..., dict[str, Any]]
+) -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    proxy = start_proxy(
+        {
+            "model_list": [deployment("flash", "vertex_ai/gemini-2.5-flash", rpm=100)],
+            "router_settings": {"redis_url": url},
+            "litellm_settings": {"cache": True, "cache_params": {"type": "redis"}},
+        }
+    )
+    body = {"model": "flash", "messages": [{"role": "user", "content": "hi"}]}
+    for _ in range(3):
+        assert httpx.post(f"{proxy.url}/v1/chat/completions", json=body, timeout=10).status_code == 200
+    shared = proxy.proxy.shared
+    assert shared is not None and shared.redis_down and shared.redis_failures >= 1
+    assert len(shared.clients) == 1  # the cache uses the shared-state connection
