@@ -95,6 +95,8 @@ class ProxyConfig:
     graceful_shutdown_timeout: float = DEFAULT_GRACE
     upstream_http: str = "builtin"
     set_verbose: bool = False
+    callbacks: tuple[str, ...] = ()  # litellm_settings.callbacks (+ success/failure_callback): prometheus, otel
+    metrics_auth: bool = False  # litellm_settings.require_auth_for_metrics_endpoint
     max_request_size_mb: float = DEFAULT_MAX_REQUEST_SIZE_MB
     environment: dict[str, str] = field(default_factory=dict, repr=False)
     finetune_settings: list[dict[str, Any]] = field(default_factory=list, repr=False)
@@ -221,6 +223,8 @@ def _build(source: Source, environment: dict[str, str]) -> ProxyConfig:
         graceful_shutdown_timeout=float(general.get("graceful_shutdown_timeout", DEFAULT_GRACE)),
         upstream_http=general.get("upstream_http", "builtin"),
         set_verbose=bool(litellm.get("set_verbose", False)),
+        callbacks=_callbacks(source, litellm),
+        metrics_auth=bool(litellm.get("require_auth_for_metrics_endpoint", False)),
         max_request_size_mb=float(general.get("max_request_size_mb", DEFAULT_MAX_REQUEST_SIZE_MB)),
         environment=environment,
         finetune_settings=list(data.get("finetune_settings") or []),
@@ -230,6 +234,27 @@ def _build(source: Source, environment: dict[str, str]) -> ProxyConfig:
         key_cache_ttl=float(general.get("user_api_key_cache_ttl", DEFAULT_KEY_CACHE_TTL)),
         default_vertex_config=_default_vertex_config(source),
     )
+
+
+SERVED_CALLBACKS = ("prometheus", "otel")  # the LiteLLM callbacks this proxy implements
+
+
+def _callbacks(source: Source, litellm: dict[str, Any]) -> tuple[str, ...]:
+    """LiteLLM's callback lists, merged; a callback the proxy does not implement is warned about by name."""
+    names: list[str] = []
+    for section in ("callbacks", "success_callback", "failure_callback"):
+        for i, name in enumerate(litellm.get(section) or ()):
+            if name in SERVED_CALLBACKS:
+                names.append(name)
+            else:
+                log.warning(
+                    "config: litellm_settings.%s[%d]: callback %r is not supported (served: %s); ignored",
+                    section,
+                    i,
+                    name,
+                    ", ".join(SERVED_CALLBACKS),
+                )
+    return tuple(dict.fromkeys(names))
 
 
 def _database_url(general: dict[str, Any]) -> str | None:

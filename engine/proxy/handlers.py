@@ -22,6 +22,8 @@ from engine.errors import APIError, BadRequestError, InternalServerError, NotFou
 from engine.proxy.config import Deployment, ProxyConfig
 from engine.proxy.intake import MIB, read_body, replay_error
 from engine.proxy.keys import Caller, KeyTable
+from engine.proxy.observability import NULL_TRAIL, build, request_id
+from engine.proxy.observability.logs import register_secret
 from engine.proxy.operations import CLIENT_FORBIDDEN, CLIENT_IGNORED, Endpoint
 from engine.proxy.router import Lease, Router
 from engine.proxy.streaming import DisconnectGuard, EventStream, ShutdownSignal, dumps
@@ -53,6 +55,9 @@ def error_response(error: APIError) -> Response:
         headers["retry-after"] = str(retry_after)
     payload = error.to_openai_error()
     fields = payload["error"]
+    rid = request_id.current()
+    if rid is not None:  # the id the reply's x-request-id header carries, for bug reports and log searches
+        fields["request_id"] = rid
     for name in ("message", "param", "code"):
         value = fields.get(name)
         if isinstance(value, str) and len(value) > MAX_MESSAGE:
@@ -149,6 +154,10 @@ class Proxy:
         self._idle: asyncio.Event | None = None
         self.disconnects = 0  # requests abandoned by their client (upstream cancelled)
         self.store: Store | None = None  # the database (virtual keys, spend logs); opened by start()
+        self.telemetry = build(config.callbacks)  # metrics and traces (engine/proxy/observability)
+        self.router.observer = self.telemetry
+        for secret in (config.master_key, *(k.key for k in config.keys)):
+            register_secret(secret)  # never in a log line
 
     # ------------------------------------------------------------------ the store (accounting hook)
     async def start(self) -> None:
@@ -161,6 +170,7 @@ class Proxy:
             self.config.database_url, base=self.config.path.parent, ttl=self.config.key_cache_ttl
         )
         self.store.accounts.window_clock = self.router.clock
+        self.store.writer.on_failure = self.telemetry.metrics.db_failure
         self.keys.virtual = self.store.accounts.authenticate
 
     async def stop(self) -> None:
@@ -169,6 +179,7 @@ class Proxy:
             store, self.store = self.store, None
             self.keys.virtual = None
             await store.close()
+        self.telemetry.shutdown()
 
     def account(
         self,
@@ -186,7 +197,7 @@ class Proxy:
         if self.store is not None:
             self.store.record(
                 caller,
-                request_id=None,
+                request_id=request_id.spend_id(),
                 call_type=endpoint.function,
                 model_group=name,
                 deployment=lease.deployment if lease is not None else None,
@@ -297,25 +308,28 @@ class Proxy:
     async def handle(self, request: Request, endpoint: Endpoint) -> Response:
         """One OpenAI POST endpoint, start to finish; every failure leaves as OpenAI's error JSON."""
         started = time.time()
+        trail = self.telemetry.begin(request, endpoint)
         try:
             caller = await self.keys.aauthenticate(request.headers.get("authorization"))
+            trail.authenticated(caller)
             body = await self._body(request)
             name = self._model(body, caller, endpoint)
+            trail.named(name)
             caller.admit()
         except APIError as exc:
-            return error_response(exc)
-        except Exception:
-            return internal_error(request.url.path)
+            return trail.finish(error_response(exc), exc)
+        except Exception as exc:
+            return trail.finish(internal_error(request.url.path), exc)
         try:
-            return await self._serve(request, endpoint, caller, name, body, started)
+            return trail.finish(await self._serve(request, endpoint, caller, name, body, started, trail))
         except APIError as exc:
             caller.done(0)
             self.account(caller, endpoint, name, started, error=exc)
-            return error_response(exc)
-        except Exception:
+            return trail.finish(error_response(exc), exc)
+        except Exception as exc:
             caller.done(0)
             self.account(caller, endpoint, name, started, error=InternalServerError("internal error"))
-            return internal_error(request.url.path)
+            return trail.finish(internal_error(request.url.path), exc)
 
     async def _serve(
         self,
@@ -325,6 +339,7 @@ class Proxy:
         name: str,
         body: dict[str, Any],
         started: float = 0.0,
+        trail: Any = NULL_TRAIL,
     ) -> Response:
         stream = endpoint.streams and bool(body.get("stream"))
 
@@ -338,7 +353,7 @@ class Proxy:
                 raise replay_error(exc, endpoint.operation, kwargs) from None
 
         async with DisconnectGuard(request.receive) as guard:
-            result, lease = await self.router.call(name, endpoint.operation, invoke)
+            result, lease = await self.router.call(name, endpoint.operation, trail.wrap(invoke))
         if guard.fired:  # the router released the deployment when the cancellation reached it
             self.disconnects += 1
             caller.done(0)
