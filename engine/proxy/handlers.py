@@ -154,7 +154,7 @@ class Proxy:
         self._idle: asyncio.Event | None = None
         self.disconnects = 0  # requests abandoned by their client (upstream cancelled)
         self.store: Store | None = None  # the database (virtual keys, spend logs); opened by start()
-        self.telemetry = build(config.callbacks)  # metrics and traces (engine/proxy/observability)
+        self.telemetry = build(config.callbacks, config.groups)  # metrics and traces (engine/proxy/observability)
         self.router.observer = self.telemetry
         for secret in (config.master_key, *(k.key for k in config.keys)):
             register_secret(secret)  # never in a log line
@@ -313,8 +313,8 @@ class Proxy:
             caller = await self.keys.aauthenticate(request.headers.get("authorization"))
             trail.authenticated(caller)
             body = await self._body(request)
+            trail.named(body.get("model"))
             name = self._model(body, caller, endpoint)
-            trail.named(name)
             caller.admit()
         except APIError as exc:
             return trail.finish(error_response(exc), exc)

@@ -34,7 +34,7 @@ class NullTrail:
     """Telemetry off: every hook does nothing (``wrap`` hands back the call it was given)."""
 
     def authenticated(self, caller: Any) -> None: ...
-    def named(self, name: str) -> None: ...
+    def named(self, name: Any) -> None: ...
 
     def wrap(self, invoke: Any) -> Any:
         return invoke
@@ -80,7 +80,10 @@ class Trail(NullTrail):
             auth.set_attribute("vertexlate.key_alias", caller.alias)
             auth.end()
 
-    def named(self, name: str) -> None:
+    def named(self, name: Any) -> None:
+        """The requested model group; a name the proxy does not serve is not kept (no label per typo)."""
+        if name not in self.telemetry.groups:
+            return
         self.name = name
         if self.span is not None:
             self.span.set_attribute("gen_ai.request.model", name)
@@ -185,9 +188,12 @@ def _tokens(span: Any, usage: dict[str, Any]) -> None:
 class Telemetry:
     """The proxy's metrics and tracer, and the router's hooks (cooldowns, retries, fallbacks)."""
 
-    def __init__(self, metrics: NullMetrics | None = None, tracing: Any = None) -> None:
+    def __init__(
+        self, metrics: NullMetrics | None = None, tracing: Any = None, groups: Any = frozenset()
+    ) -> None:
         self.metrics = metrics if metrics is not None else NullMetrics()
         self.tracing = tracing
+        self.groups = frozenset(groups)  # the model groups served: the only requested_model values kept
 
     @property
     def active(self) -> bool:
@@ -215,7 +221,7 @@ class Telemetry:
             self.tracing.shutdown()
 
 
-def build(callbacks: tuple[str, ...] | list[str] = ()) -> Telemetry:
+def build(callbacks: tuple[str, ...] | list[str] = (), groups: Any = ()) -> Telemetry:
     """Telemetry as the config and environment ask: metrics with ``prometheus`` in the callbacks,
     traces when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set or ``otel`` is a callback.
 
@@ -237,4 +243,4 @@ def build(callbacks: tuple[str, ...] | list[str] = ()) -> Telemetry:
             tracing = Tracing()
         except ImportError:
             log.warning("traces are off: the OpenTelemetry SDK is not installed (pip install 'vertexlate[otel]')")
-    return Telemetry(metrics, tracing)
+    return Telemetry(metrics, tracing, groups)
