@@ -11,7 +11,9 @@ files there and a scrape, whichever worker serves it, sums them all
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from typing import Any
 
@@ -31,7 +33,8 @@ def prepare_workers(workers: int) -> str | None:
     if workers <= 1:
         return None
     if not multiprocess():
-        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="vertexlate-metrics-")
+        os.environ[MULTIPROC_ENV] = path = tempfile.mkdtemp(prefix="vertexlate-metrics-")
+        atexit.register(shutil.rmtree, path, ignore_errors=True)  # ours: removed when serve exits
     os.makedirs(os.environ[MULTIPROC_ENV], exist_ok=True)
     return os.environ[MULTIPROC_ENV]
 
