@@ -51,10 +51,41 @@ def _api_base(deployment: Any) -> str:
     return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
 
+_DEPLOYMENT_LABELS: dict[int, tuple[Any, tuple[str, ...]]] = {}
+
+
 def _deployment_labels(deployment: Any) -> tuple[str, ...]:
+    """The deployment's four labels, computed once per deployment object."""
     if deployment is None:
         return ("", "", "", "")
-    return (deployment.model, deployment.id, _api_base(deployment), PROVIDER)
+    known = _DEPLOYMENT_LABELS.get(id(deployment))
+    if known is None or known[0] is not deployment:
+        labels = (deployment.model, deployment.id, _api_base(deployment), PROVIDER)
+        known = _DEPLOYMENT_LABELS[id(deployment)] = (deployment, labels)
+    return known[1]
+
+
+class Series:
+    """The bound children one (key, model group, deployment) touches on every success: one lookup per request."""
+
+    __slots__ = ("ok", "latency", "requests", "input", "output", "total", "spend", "llm", "ttft", "attempts", "successes")
+
+    def __init__(self, m: Metrics, key: tuple[str, ...], group: str, deployment: Any) -> None:
+        model = deployment.model
+        dep = _deployment_labels(deployment)
+        tail = (key[1], key[2], key[3], key[4])
+        upstream = (model, *tail, group, key[0], key[5])
+        self.ok = m.total_requests.labels(*key, group, "200")
+        self.latency = m.total_latency.labels(*key, group, model)
+        self.requests = m.requests.labels(*key, model)
+        self.input = m.input_tokens.labels(*key, model, group)
+        self.output = m.output_tokens.labels(*key, model, group)
+        self.total = m.total_tokens.labels(*key, model, group)
+        self.spend = m.spend.labels(*key, model)
+        self.llm = m.llm_latency.labels(*upstream)
+        self.ttft = m.ttft.labels(*upstream)
+        self.attempts = m.deployment_total.labels(group, *dep, *tail)
+        self.successes = m.deployment_success.labels(group, *dep, *tail)
 
 
 class NullMetrics:
@@ -184,6 +215,17 @@ class Metrics(NullMetrics):
             ("error_class", "function_name"),
         )
         self._bound: dict[tuple[Any, ...], Any] = {}
+        self._series: dict[tuple[Any, ...], Series] = {}
+
+    def _of(self, caller: Any, group: str, deployment: Any) -> Series:
+        token = (caller.token, caller.alias, caller.team_id, caller.user_id) if caller is not None else None
+        key = (token, group, deployment.id, id(deployment))
+        series = self._series.get(key)
+        if series is None:
+            if len(self._series) >= MAX_SERIES:
+                self._series.clear()
+            series = self._series[key] = Series(self, _caller_labels(caller), group, deployment)
+        return series
 
     def _child(self, metric: Any, labels: tuple[str, ...]) -> Any:
         key = (id(metric), labels)
@@ -207,49 +249,53 @@ class Metrics(NullMetrics):
         cost: float | None = None,
     ) -> None:
         """One request answered (a stream: ended): status, latency, and for successes tokens and cost."""
-        key = _caller_labels(caller)
         group = requested or ""
-        model = deployment.model if deployment is not None else ""
-        child = self._child
-        child(self.total_requests, (*key, group, str(status))).inc()
-        child(self.total_latency, (*key, group, model)).observe(seconds)
-        if error is not None or status >= 400:
-            kind = type(error).__name__ if error is not None else "HTTPError"
-            child(self.failed_requests, (*key, group, str(status), kind)).inc()
+        if status != 200 or error is not None or deployment is None:
+            self._unusual(caller, group, deployment, status, error, seconds)
             return
-        child(self.requests, (*key, model)).inc()
+        series = self._of(caller, group, deployment)
+        series.ok.inc()
+        series.latency.observe(seconds)
+        series.requests.inc()
         if isinstance(usage, dict):
             prompt = usage.get("prompt_tokens") or 0
             completion = usage.get("completion_tokens") or 0
             total = usage.get("total_tokens") or (prompt + completion)
-            labels = (*key, model, group)
             if prompt:
-                child(self.input_tokens, labels).inc(prompt)
+                series.input.inc(prompt)
             if completion:
-                child(self.output_tokens, labels).inc(completion)
+                series.output.inc(completion)
             if total:
-                child(self.total_tokens, labels).inc(total)
+                series.total.inc(total)
         if cost:
-            child(self.spend, (*key, model)).inc(cost)
+            series.spend.inc(cost)
+
+    def _unusual(self, caller: Any, group: str, deployment: Any, status: int, error: Any, seconds: float) -> None:
+        """An error reply, or a success without a deployment (a 2xx other than 200)."""
+        key = _caller_labels(caller)
+        model = deployment.model if deployment is not None else ""
+        self._child(self.total_requests, (*key, group, str(status))).inc()
+        self._child(self.total_latency, (*key, group, model)).observe(seconds)
+        if error is not None or status >= 400:
+            kind = type(error).__name__ if error is not None else "HTTPError"
+            self._child(self.failed_requests, (*key, group, str(status), kind)).inc()
 
     def attempt(self, caller: Any, requested: str, deployment: Any, seconds: float, error: Any = None) -> None:
         """One upstream call on ``deployment`` ended (``error``: how it failed)."""
-        key = _caller_labels(caller)
-        dep = _deployment_labels(deployment)
-        tail = (key[1], key[2], key[3], key[4])
-        self._child(self.deployment_total, (requested, *dep, *tail)).inc()
+        series = self._of(caller, requested, deployment)
+        series.attempts.inc()
         if error is None:
-            self._child(self.deployment_success, (requested, *dep, *tail)).inc()
-            labels = (deployment.model, key[1], key[2], key[3], key[4], requested, key[0], key[5])
-            self._child(self.llm_latency, labels).observe(seconds)
-        else:
-            failure = (requested, *dep, *tail, str(getattr(error, "status_code", 500)), type(error).__name__)
-            self._child(self.deployment_failure, failure).inc()
+            series.successes.inc()
+            series.llm.observe(seconds)
+            return
+        key = _caller_labels(caller)
+        tail = (key[1], key[2], key[3], key[4])
+        status = str(getattr(error, "status_code", 500))
+        failure = (requested, *_deployment_labels(deployment), *tail, status, type(error).__name__)
+        self._child(self.deployment_failure, failure).inc()
 
     def first_token(self, caller: Any, requested: str, deployment: Any, seconds: float) -> None:
-        key = _caller_labels(caller)
-        labels = (deployment.model, key[1], key[2], key[3], key[4], requested, key[0], key[5])
-        self._child(self.ttft, labels).observe(seconds)
+        self._of(caller, requested, deployment).ttft.observe(seconds)
 
     def cooled_down(self, deployment: Any, error: Any) -> None:
         status = str(getattr(error, "status_code", ""))
