@@ -110,7 +110,10 @@ class ProxyApp:
                         response.raw_headers.append((request_id.RAW_HEADER, rid.encode("ascii")))
                         await response(scope, receive, send)
                     return
-            await self.fallback(scope, receive, _with_request_id(send, rid))
+            send = _with_request_id(send, rid)
+            if self.proxy.telemetry.active:  # a dialect endpoint's request is counted when it ends
+                send = self.proxy.telemetry.watch(scope, send)
+            await self.fallback(scope, receive, send)
             return
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)

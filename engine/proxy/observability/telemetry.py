@@ -21,6 +21,7 @@ from engine.proxy.observability.metrics import Metrics, NullMetrics
 log = logging.getLogger("vertexlate.proxy")
 
 CURRENT: ContextVar[Any] = ContextVar("vertexlate_trail", default=None)
+PENDING: ContextVar[Any] = ContextVar("vertexlate_pending_trail", default=None)  # (perf, ns, scope)
 
 
 def _usage(result: Any) -> tuple[Any, float | None]:
@@ -52,9 +53,9 @@ class Trail(NullTrail):
     __slots__ = ("telemetry", "started", "caller", "name", "deployment", "usage", "cost", "attempt_start",
                  "span", "route", "operation")  # fmt: skip
 
-    def __init__(self, telemetry: Telemetry, request: Any, endpoint: Any) -> None:
+    def __init__(self, telemetry: Telemetry, request: Any, endpoint: Any, started: tuple[float, int] | None = None) -> None:
         self.telemetry = telemetry
-        self.started = time.perf_counter()
+        self.started = time.perf_counter() if started is None else started[0]
         self.caller: Any = None
         self.name: str | None = None
         self.deployment: Any = None
@@ -67,7 +68,12 @@ class Trail(NullTrail):
         self.span: Any = None
         if tracing is not None:
             self.span = tracing.start_request(
-                request.method, request.url.path, request.headers, self.operation, request_id.current() or ""
+                request.method,
+                request.url.path,
+                request.headers,
+                self.operation,
+                request_id.current() or "",
+                None if started is None else started[1],
             )
         CURRENT.set(self)
 
@@ -126,13 +132,16 @@ class Trail(NullTrail):
 
         return attempt
 
-    def finish(self, response: Any, error: Any = None) -> Any:
-        """The handler's reply is ready: record it now, or when the stream it starts has closed."""
+    def end_route(self, error: Any = None) -> None:
         if self.route is not None:
             if error is not None:
                 self.telemetry.tracing.fail(self.route, error)
             self.route.end()
             self.route = None
+
+    def finish(self, response: Any, error: Any = None) -> Any:
+        """The handler's reply is ready: record it now, or when the stream it starts has closed."""
+        self.end_route(error)
         close = getattr(response, "on_close", None)
         if close is not None and error is None:  # a stream: finish when it ends
             def on_close(tokens: int) -> None:
@@ -204,6 +213,42 @@ class Telemetry:
         if not self.metrics.enabled and self.tracing is None:
             return NULL_TRAIL
         return Trail(self, request, endpoint)
+
+    # ------------------------------------------------------------------ the dialect endpoints
+    # /v1/messages, /v1/responses, /vertex_ai/... run through Starlette, not Proxy.handle: the app
+    # marks each such request pending (:meth:`watch`), the dialect's model check adopts it
+    # (:meth:`adopt`), and the reply's own ASGI messages finish it (status, end of the body or stream).
+    def watch(self, scope: Any, send: Any) -> Any:
+        """``send`` that finishes the request's trail, if a dialect adopted one, when the reply ends."""
+        PENDING.set((time.perf_counter(), time.time_ns(), scope))
+        state = {"status": 200}
+
+        async def sending(message: Any) -> None:
+            trail = CURRENT.get()
+            if trail is not None and message["type"] == "http.response.start":
+                state["status"] = message["status"]
+                trail.end_route()
+            await send(message)
+            if trail is not None and message["type"] == "http.response.body" and not message.get("more_body"):
+                CURRENT.set(None)
+                trail._done(state["status"], None)
+
+        return sending
+
+    def adopt(self, caller: Any, name: Any) -> NullTrail:
+        """The trail of the dialect request being handled (its caller and model group now known)."""
+        pending = PENDING.get()
+        if pending is None or not self.active:
+            return NULL_TRAIL
+        PENDING.set(None)
+        from starlette.requests import Request
+
+        from engine.proxy.operations import CHAT
+
+        trail = Trail(self, Request(pending[2]), CHAT, (pending[0], pending[1]))
+        trail.authenticated(caller)
+        trail.named(name)
+        return trail
 
     # the router's hooks (engine/proxy/router.py); the request's caller comes from its trail
     def cooled_down(self, deployment: Any, error: Any) -> None:

@@ -139,3 +139,26 @@ def test_cache_and_redis_hooks_count(metered: BackgroundProxy) -> None:
     assert total(found, "litellm_cache_misses_metric_total", model="gemini-vision") == 1
     assert total(found, "litellm_redis_failed_requests_total", error_class="ConnectionError") == 1
     assert total(found, "litellm_postgres_failed_requests_total", function_name="spend_write") == 1
+
+
+def test_dialect_endpoints_are_counted(
+    start_proxy: Callable[..., BackgroundProxy], deployment: Callable[..., dict[str, Any]]
+) -> None:
+    anthropic = pytest.importorskip("anthropic")
+    proxy = start_proxy(
+        {
+            "model_list": [deployment("gemini", FLASH)],
+            "litellm_settings": {"callbacks": ["prometheus"]},
+            "general_settings": {"master_key": MASTER_KEY},
+        }
+    )
+    client = anthropic.Anthropic(api_key=MASTER_KEY, base_url=proxy.url, max_retries=0)
+    hello = [{"role": "user", "content": "Hello"}]
+    client.messages.create(model="gemini", max_tokens=32, messages=hello)
+    with client.messages.stream(model="gemini", max_tokens=32, messages=hello) as stream:
+        assert stream.get_final_text()
+    found = samples(proxy)
+    requests = "litellm_proxy_total_requests_metric_total"
+    assert total(found, requests, requested_model="gemini", status_code="200", api_key_alias="master_key") == 2
+    assert total(found, "litellm_deployment_success_responses_total", requested_model="gemini") == 2
+    assert total(found, "litellm_request_total_latency_metric_count", requested_model="gemini") == 2
