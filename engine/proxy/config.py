@@ -163,8 +163,33 @@ def unsupported_keys(source: Source) -> list[str]:
             if key in data:
                 walk(data[key], sub, (*keys, key))
 
+    found += _unsupported_callbacks(source)
     walk(source.data, schema, ())
     return [message for _, message in sorted(found)]
+
+
+def _unsupported_callbacks(source: Source) -> list[tuple[int, str]]:
+    """LiteLLM callbacks the proxy does not implement: a list naming none it serves is dropped whole
+    (warned as an unsupported key); from a mixed list each other name is dropped, warned by name."""
+    litellm = source.data.get("litellm_settings") if isinstance(source.data, dict) else None
+    if not isinstance(litellm, dict):
+        return []
+    found: list[tuple[int, str]] = []
+    for section in CALLBACK_KEYS:
+        names = litellm.get(section)
+        if not isinstance(names, list):
+            continue
+        keys = ("litellm_settings", section)
+        if not any(n in SERVED_CALLBACKS for n in names):
+            found.append((source.line(keys), f"{source.where(keys)}: not supported by this proxy"))
+            del litellm[section]
+            continue
+        for i, name in enumerate(names):
+            if name not in SERVED_CALLBACKS:
+                where = (*keys, i)
+                found.append((source.line(where), f"{source.where(where)}: callback {name!r} is not supported by this proxy"))
+        litellm[section] = [n for n in names if n in SERVED_CALLBACKS]
+    return found
 
 
 def _deref(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
@@ -237,23 +262,12 @@ def _build(source: Source, environment: dict[str, str]) -> ProxyConfig:
 
 
 SERVED_CALLBACKS = ("prometheus", "otel")  # the LiteLLM callbacks this proxy implements
+CALLBACK_KEYS = ("callbacks", "success_callback", "failure_callback")
 
 
 def _callbacks(source: Source, litellm: dict[str, Any]) -> tuple[str, ...]:
-    """LiteLLM's callback lists, merged; a callback the proxy does not implement is warned about by name."""
-    names: list[str] = []
-    for section in ("callbacks", "success_callback", "failure_callback"):
-        for i, name in enumerate(litellm.get(section) or ()):
-            if name in SERVED_CALLBACKS:
-                names.append(name)
-            else:
-                log.warning(
-                    "config: litellm_settings.%s[%d]: callback %r is not supported (served: %s); ignored",
-                    section,
-                    i,
-                    name,
-                    ", ".join(SERVED_CALLBACKS),
-                )
+    """LiteLLM's callback lists, merged (the others were dropped and warned about by :func:`unsupported_keys`)."""
+    names = [n for key in CALLBACK_KEYS for n in (litellm.get(key) or ()) if n in SERVED_CALLBACKS]
     return tuple(dict.fromkeys(names))
 
 

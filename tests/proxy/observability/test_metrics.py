@@ -162,3 +162,19 @@ def test_dialect_endpoints_are_counted(
     assert total(found, requests, requested_model="gemini", status_code="200", api_key_alias="master_key") == 2
     assert total(found, "litellm_deployment_success_responses_total", requested_model="gemini") == 2
     assert total(found, "litellm_request_total_latency_metric_count", requested_model="gemini") == 2
+
+
+def test_other_callbacks_are_warned_by_name(write_config: Callable[..., Any], deployment: Callable[..., dict[str, Any]]) -> None:
+    from engine.proxy import load_config
+
+    config = load_config(
+        write_config(
+            {
+                "model_list": [deployment("m", VISION)],
+                "litellm_settings": {"callbacks": ["prometheus", "langfuse"], "failure_callback": ["sentry"]},
+            }
+        )
+    )
+    assert config.callbacks == ("prometheus",)
+    assert any("callbacks[1]: callback 'langfuse' is not supported" in w for w in config.warnings)
+    assert any("failure_callback: not supported" in w for w in config.warnings)
