@@ -23,7 +23,9 @@ from engine.proxy.observability.metrics import Metrics
 from engine.proxy.observability.telemetry import Telemetry
 from engine.proxy.operations import CHAT
 
-DEPLOYMENT = SimpleNamespace(model="vertex_ai/bench-model", id="bench-0", options={"api_base": "http://127.0.0.1:1"})
+DEPLOYMENT = SimpleNamespace(
+    model="vertex_ai/bench-model", id="bench-0", options={"api_base": "http://127.0.0.1:1"}
+)
 REQUEST = SimpleNamespace(method="POST", url=SimpleNamespace(path="/v1/chat/completions"), headers={})
 RESULT = {"usage": {"prompt_tokens": 12, "completion_tokens": 30, "total_tokens": 42}}
 REPLY = SimpleNamespace(status_code=200)
@@ -74,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, telemetry in setups.items():
         us = asyncio.run(per_request(telemetry, args.requests))
         base = us if base is None else base
-        print(f"{name:>15}: {us:7.2f} µs per request (+{us - base:.2f} µs, {100 * (us - base) / 380:.1f}% of 380 µs)")
+        print(
+            f"{name:>15}: {us:7.2f} µs per request (+{us - base:.2f} µs, {100 * (us - base) / 380:.1f}% of 380 µs)"
+        )
     return 0
 
 

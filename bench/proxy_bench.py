@@ -268,7 +268,9 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> None:
         f"proxy / direct at {args.connections} connections: {load['rps'] / figures['direct_load']['rps']:.2f}"
     )
     if "metrics_load" in figures:
-        print(f"metrics on / off at {args.connections} connections: {figures['metrics_load']['rps'] / load['rps']:.3f}")
+        print(
+            f"metrics on / off at {args.connections} connections: {figures['metrics_load']['rps'] / load['rps']:.3f}"
+        )
     if args.stream:
         t = figures["ttft"]
         added = t["proxy_ttft_p50_ms"] - t["direct_ttft_p50_ms"]
@@ -313,7 +315,9 @@ def main(argv: list[str] | None = None) -> int:
         help="also measure the proxy of another source tree (e.g. a checkout of main), interleaved",
     )
     parser.add_argument(
-        "--metrics", action="store_true", help="also measure the proxy with Prometheus metrics on (callbacks: [prometheus])"
+        "--metrics",
+        action="store_true",
+        help="also measure the proxy with Prometheus metrics on (callbacks: [prometheus])",
     )
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin processes to CPUs")
     parser.add_argument("--json", help="also write the figures to this file")

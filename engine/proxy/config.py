@@ -95,7 +95,7 @@ class ProxyConfig:
     graceful_shutdown_timeout: float = DEFAULT_GRACE
     upstream_http: str = "builtin"
     set_verbose: bool = False
-    callbacks: tuple[str, ...] = ()  # litellm_settings.callbacks (+ success/failure_callback): prometheus, otel
+    callbacks: tuple[str, ...] = ()  # litellm_settings.callbacks, success/failure_callback: prometheus, otel
     metrics_auth: bool = False  # litellm_settings.require_auth_for_metrics_endpoint
     max_request_size_mb: float = DEFAULT_MAX_REQUEST_SIZE_MB
     environment: dict[str, str] = field(default_factory=dict, repr=False)
@@ -187,7 +187,12 @@ def _unsupported_callbacks(source: Source) -> list[tuple[int, str]]:
         for i, name in enumerate(names):
             if name not in SERVED_CALLBACKS:
                 where = (*keys, i)
-                found.append((source.line(where), f"{source.where(where)}: callback {name!r} is not supported by this proxy"))
+                found.append(
+                    (
+                        source.line(where),
+                        f"{source.where(where)}: callback {name!r} is not supported by this proxy",
+                    )
+                )
         litellm[section] = [n for n in names if n in SERVED_CALLBACKS]
     return found
 

@@ -154,7 +154,8 @@ class Proxy:
         self._idle: asyncio.Event | None = None
         self.disconnects = 0  # requests abandoned by their client (upstream cancelled)
         self.store: Store | None = None  # the database (virtual keys, spend logs); opened by start()
-        self.telemetry = build(config.callbacks, config.groups)  # metrics and traces (engine/proxy/observability)
+        # metrics and traces (engine/proxy/observability)
+        self.telemetry = build(config.callbacks, config.groups)
         self.router.observer = self.telemetry
         for secret in (config.master_key, *(k.key for k in config.keys)):
             register_secret(secret)  # never in a log line

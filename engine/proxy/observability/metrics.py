@@ -68,7 +68,19 @@ def _deployment_labels(deployment: Any) -> tuple[str, ...]:
 class Series:
     """The bound children one (key, model group, deployment) touches on every success: one lookup per request."""
 
-    __slots__ = ("ok", "latency", "requests", "input", "output", "total", "spend", "llm", "ttft", "attempts", "successes")
+    __slots__ = (
+        "ok",
+        "latency",
+        "requests",
+        "input",
+        "output",
+        "total",
+        "spend",
+        "llm",
+        "ttft",
+        "attempts",
+        "successes",
+    )
 
     def __init__(self, m: Metrics, key: tuple[str, ...], group: str, deployment: Any) -> None:
         model = deployment.model
@@ -159,12 +171,30 @@ class Metrics(NullMetrics):
         self.llm_latency = histogram(
             "litellm_llm_api_latency_metric",
             "Seconds one upstream call took (to the reply, or to the stream's start)",
-            ("model", "hashed_api_key", "api_key_alias", "team", "team_alias", "requested_model", "end_user", "user"),
+            (
+                "model",
+                "hashed_api_key",
+                "api_key_alias",
+                "team",
+                "team_alias",
+                "requested_model",
+                "end_user",
+                "user",
+            ),
         )
         self.ttft = histogram(
             "litellm_llm_api_time_to_first_token_metric",
             "Seconds from the upstream call's start to the first streamed chunk",
-            ("model", "hashed_api_key", "api_key_alias", "team", "team_alias", "requested_model", "end_user", "user"),
+            (
+                "model",
+                "hashed_api_key",
+                "api_key_alias",
+                "team",
+                "team_alias",
+                "requested_model",
+                "end_user",
+                "user",
+            ),
         )
         tail = ("hashed_api_key", "api_key_alias", "team", "team_alias")
         self.deployment_total = counter(
@@ -189,10 +219,14 @@ class Metrics(NullMetrics):
         )
         fallback_labels = ("requested_model", "fallback_model", *tail, *EXCEPTION)
         self.fallback_ok = counter(
-            "litellm_deployment_successful_fallbacks", "Fallbacks to another model group that answered", fallback_labels
+            "litellm_deployment_successful_fallbacks",
+            "Fallbacks to another model group that answered",
+            fallback_labels,
         )
         self.fallback_failed = counter(
-            "litellm_deployment_failed_fallbacks", "Fallbacks to another model group that failed too", fallback_labels
+            "litellm_deployment_failed_fallbacks",
+            "Fallbacks to another model group that failed too",
+            fallback_labels,
         )
         self.retries = counter(
             "vertexlate_upstream_retries",
@@ -200,14 +234,20 @@ class Metrics(NullMetrics):
             ("requested_model",),
         )
         self.cache_hits = counter(
-            "litellm_cache_hits_metric", "Requests answered from the response cache", ("model", "hashed_api_key", "api_key_alias")
+            "litellm_cache_hits_metric",
+            "Requests answered from the response cache",
+            ("model", "hashed_api_key", "api_key_alias"),
         )
         self.cache_misses = counter(
-            "litellm_cache_misses_metric", "Cacheable requests not found in the cache", ("model", "hashed_api_key", "api_key_alias")
+            "litellm_cache_misses_metric",
+            "Cacheable requests not found in the cache",
+            ("model", "hashed_api_key", "api_key_alias"),
         )
         # LiteLLM's service metrics (litellm_<service>_failed_requests, labels error_class, function_name)
         self.redis_failures = counter(
-            "litellm_redis_failed_requests", "Redis operations that failed (served on local state)", ("error_class", "function_name")
+            "litellm_redis_failed_requests",
+            "Redis operations that failed (served on local state)",
+            ("error_class", "function_name"),
         )
         self.db_failures = counter(
             "litellm_postgres_failed_requests",
@@ -270,7 +310,9 @@ class Metrics(NullMetrics):
         if cost:
             series.spend.inc(cost)
 
-    def _unusual(self, caller: Any, group: str, deployment: Any, status: int, error: Any, seconds: float) -> None:
+    def _unusual(
+        self, caller: Any, group: str, deployment: Any, status: int, error: Any, seconds: float
+    ) -> None:
         """An error reply, or a success without a deployment (a 2xx other than 200)."""
         key = _caller_labels(caller)
         model = deployment.model if deployment is not None else ""
@@ -280,7 +322,9 @@ class Metrics(NullMetrics):
             kind = type(error).__name__ if error is not None else "HTTPError"
             self._child(self.failed_requests, (*key, group, str(status), kind)).inc()
 
-    def attempt(self, caller: Any, requested: str, deployment: Any, seconds: float, error: Any = None) -> None:
+    def attempt(
+        self, caller: Any, requested: str, deployment: Any, seconds: float, error: Any = None
+    ) -> None:
         """One upstream call on ``deployment`` ended (``error``: how it failed)."""
         series = self._of(caller, requested, deployment)
         series.attempts.inc()

@@ -25,7 +25,13 @@ def generate() -> str:
 
 def valid(value: str | None) -> bool:
     """Whether a client's id may be used: 1-128 printable ASCII characters (no control bytes, no spaces)."""
-    return bool(value) and len(value) <= MAX_LENGTH and value.isascii() and value.isprintable() and " " not in value  # type: ignore[union-attr]
+    return (
+        bool(value)
+        and len(value) <= MAX_LENGTH
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+    )  # type: ignore[union-attr]
 
 
 def from_scope(headers: list[tuple[bytes, bytes]]) -> tuple[str, bool]:

@@ -53,7 +53,9 @@ class Trail(NullTrail):
     __slots__ = ("telemetry", "started", "caller", "name", "deployment", "usage", "cost", "attempt_start",
                  "span", "route", "operation")  # fmt: skip
 
-    def __init__(self, telemetry: Telemetry, request: Any, endpoint: Any, started: tuple[float, int] | None = None) -> None:
+    def __init__(
+        self, telemetry: Telemetry, request: Any, endpoint: Any, started: tuple[float, int] | None = None
+    ) -> None:
         self.telemetry = telemetry
         self.started = time.perf_counter() if started is None else started[0]
         self.caller: Any = None
@@ -105,7 +107,9 @@ class Trail(NullTrail):
         async def attempt(deployment: Any) -> Any:
             span = None
             if tracing is not None:
-                span = tracing.child(self.route, f"{tracing.operation(self.operation)} {deployment.model}", client=True)
+                span = tracing.child(
+                    self.route, f"{tracing.operation(self.operation)} {deployment.model}", client=True
+                )
                 span.set_attribute("gen_ai.operation.name", tracing.operation(self.operation))
                 span.set_attribute("gen_ai.provider.name", tracing.provider_name)
                 span.set_attribute("gen_ai.request.model", deployment.model)
@@ -144,6 +148,7 @@ class Trail(NullTrail):
         self.end_route(error)
         close = getattr(response, "on_close", None)
         if close is not None and error is None:  # a stream: finish when it ends
+
             def on_close(tokens: int) -> None:
                 close(tokens)
                 self._stream_closed(response)
@@ -160,7 +165,9 @@ class Trail(NullTrail):
             self.cost = cost if cost is not None else self.cost
         first = getattr(response, "first_chunk_at", None)
         if first is not None and self.deployment is not None:
-            self.telemetry.metrics.first_token(self.caller, self.name or "", self.deployment, first - self.attempt_start)
+            self.telemetry.metrics.first_token(
+                self.caller, self.name or "", self.deployment, first - self.attempt_start
+            )
             if self.span is not None:
                 self.span.set_attribute("vertexlate.time_to_first_token_s", first - self.attempt_start)
         self._done(200, None)
@@ -278,7 +285,9 @@ def build(callbacks: tuple[str, ...] | list[str] = (), groups: Any = ()) -> Tele
         try:
             metrics = Metrics()
         except ImportError:
-            log.warning("metrics are off: prometheus_client is not installed (pip install 'vertexlate[proxy]')")
+            log.warning(
+                "metrics are off: prometheus_client is not installed (pip install 'vertexlate[proxy]')"
+            )
     from engine.proxy.observability.tracing_switch import wanted
 
     if wanted(callbacks):
@@ -287,5 +296,7 @@ def build(callbacks: tuple[str, ...] | list[str] = (), groups: Any = ()) -> Tele
 
             tracing = Tracing()
         except ImportError:
-            log.warning("traces are off: the OpenTelemetry SDK is not installed (pip install 'vertexlate[otel]')")
+            log.warning(
+                "traces are off: the OpenTelemetry SDK is not installed (pip install 'vertexlate[otel]')"
+            )
     return Telemetry(metrics, tracing, groups)

@@ -56,7 +56,13 @@ class Tracing:
         self.error_code = trace.StatusCode.ERROR
 
     def start_request(
-        self, method: str, path: str, headers: Any, operation: str, request_id: str, start_ns: int | None = None
+        self,
+        method: str,
+        path: str,
+        headers: Any,
+        operation: str,
+        request_id: str,
+        start_ns: int | None = None,
     ) -> Any:
         """The SERVER span of one request, a child of the incoming ``traceparent`` when there is one."""
         carrier = {"traceparent": headers.get("traceparent")} if headers.get("traceparent") else {}
@@ -71,7 +77,11 @@ class Tracing:
             "vertexlate.request_id": request_id,
         }
         return self.tracer.start_span(
-            f"{method} {path}", context=parent, kind=self.kind.SERVER, attributes=attributes, start_time=start_ns
+            f"{method} {path}",
+            context=parent,
+            kind=self.kind.SERVER,
+            attributes=attributes,
+            start_time=start_ns,
         )
 
     provider_name = PROVIDER

@@ -46,7 +46,10 @@ def scrape_total(url: str) -> float:
 
 
 def test_json_logs_and_multiprocess_metrics(
-    write_config: Callable[..., Path], deployment: Callable[..., dict[str, Any]], tmp_path: Path, emulator: Any
+    write_config: Callable[..., Path],
+    deployment: Callable[..., dict[str, Any]],
+    tmp_path: Path,
+    emulator: Any,
 ) -> None:
     emulator.reset()
     config = write_config(
@@ -63,7 +66,9 @@ def test_json_logs_and_multiprocess_metrics(
     argv += ["--log-format", "json", "--graceful-timeout", "2"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_GCE_CHECK": "True"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # serve makes a fresh one for its workers
-    proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         for _ in range(400):
             assert proc.poll() is None, proc.stdout.read().decode()  # type: ignore[union-attr]
@@ -81,7 +86,11 @@ def test_json_logs_and_multiprocess_metrics(
                     headers={**auth, "x-request-id": f"req-{i}"},
                 )
                 assert reply.status_code == 200
-            denied = client.post(url + "/v1/chat/completions", json={"model": "gemini-vision"}, headers={"authorization": f"Bearer {LEAKED}"})
+            denied = client.post(
+                url + "/v1/chat/completions",
+                json={"model": "gemini-vision"},
+                headers={"authorization": f"Bearer {LEAKED}"},
+            )
             assert denied.status_code == 401
             client.get(url + f"/v1/models?key={LEAKED}&api_key={KEY}", headers=auth)
         # every scrape, whichever worker answers it, sees all 7 requests
@@ -108,7 +117,9 @@ def test_formatter_masks_secrets_in_every_field() -> None:
     try:
         raise RuntimeError("upstream said: Authorization: Bearer ya29.token-value and sk-registered-secret-1")
     except RuntimeError:
-        record = logging.LogRecord("vertexlate.proxy", logging.ERROR, "x", 1, "key %s", ("sk-abcdefgh123",), sys.exc_info())
+        record = logging.LogRecord(
+            "vertexlate.proxy", logging.ERROR, "x", 1, "key %s", ("sk-abcdefgh123",), sys.exc_info()
+        )
     record.api_key = "plain-secret-value"
     record.model = "gemini"
     line = JsonFormatter().format(record)

@@ -31,13 +31,13 @@ def samples(proxy: BackgroundProxy, **headers: str) -> dict[str, list[Any]]:
 
 
 def total(found: dict[str, list[Any]], name: str, **labels: str) -> float:
-    return sum(
-        s.value for s in found.get(name, []) if all(s.labels.get(k) == v for k, v in labels.items())
-    )
+    return sum(s.value for s in found.get(name, []) if all(s.labels.get(k) == v for k, v in labels.items()))
 
 
 @pytest.fixture
-def metered(start_proxy: Callable[..., BackgroundProxy], deployment: Callable[..., dict[str, Any]]) -> BackgroundProxy:
+def metered(
+    start_proxy: Callable[..., BackgroundProxy], deployment: Callable[..., dict[str, Any]]
+) -> BackgroundProxy:
     return start_proxy(
         {
             "model_list": [
@@ -69,14 +69,18 @@ def test_counts_match_the_requests_made(metered: BackgroundProxy, emulator: Any)
 
     found = samples(metered)
     requests = "litellm_proxy_total_requests_metric_total"
-    assert total(found, requests, api_key_alias="alpha", requested_model="gemini-vision", status_code="200") == 4
+    assert (
+        total(found, requests, api_key_alias="alpha", requested_model="gemini-vision", status_code="200") == 4
+    )
     assert total(found, requests, api_key_alias="alpha", requested_model="primary", status_code="403") == 1
     failed = "litellm_proxy_failed_requests_metric_total"
     assert total(found, failed, api_key_alias="alpha", exception_status="403") == 1
     assert total(found, failed, exception_class="PermissionDeniedError") == 1
     # latency: one observation per request; time to first token: one, for the stream
     assert total(found, "litellm_request_total_latency_metric_count", requested_model="gemini-vision") == 4
-    assert total(found, "litellm_llm_api_time_to_first_token_metric_count", requested_model="gemini-vision") == 1
+    assert (
+        total(found, "litellm_llm_api_time_to_first_token_metric_count", requested_model="gemini-vision") == 1
+    )
     ttft = total(found, "litellm_llm_api_time_to_first_token_metric_sum", requested_model="gemini-vision")
     assert ttft > 0
     # upstream calls per deployment, and tokens as the emulator reported them
@@ -115,7 +119,9 @@ def test_metrics_are_off_unless_asked_for(
     assert "litellm_settings.callbacks" in reply.json()["error"]["message"]
 
 
-def test_metrics_auth_as_litellm(start_proxy: Callable[..., BackgroundProxy], deployment: Callable[..., dict[str, Any]]) -> None:
+def test_metrics_auth_as_litellm(
+    start_proxy: Callable[..., BackgroundProxy], deployment: Callable[..., dict[str, Any]]
+) -> None:
     proxy = start_proxy(
         {
             "model_list": [deployment("gemini-vision", VISION)],
@@ -159,12 +165,16 @@ def test_dialect_endpoints_are_counted(
         assert stream.get_final_text()
     found = samples(proxy)
     requests = "litellm_proxy_total_requests_metric_total"
-    assert total(found, requests, requested_model="gemini", status_code="200", api_key_alias="master_key") == 2
+    assert (
+        total(found, requests, requested_model="gemini", status_code="200", api_key_alias="master_key") == 2
+    )
     assert total(found, "litellm_deployment_success_responses_total", requested_model="gemini") == 2
     assert total(found, "litellm_request_total_latency_metric_count", requested_model="gemini") == 2
 
 
-def test_other_callbacks_are_warned_by_name(write_config: Callable[..., Any], deployment: Callable[..., dict[str, Any]]) -> None:
+def test_other_callbacks_are_warned_by_name(
+    write_config: Callable[..., Any], deployment: Callable[..., dict[str, Any]]
+) -> None:
     from engine.proxy import load_config
 
     config = load_config(

@@ -32,7 +32,11 @@ def test_imports_without_the_optional_packages() -> None:
 
 
 def test_tracing_sdk_is_not_loaded_when_traces_are_off() -> None:
-    code = "import sys, engine.proxy.app; from engine.proxy.observability import build; build(('prometheus',));"
+    code = (
+        "import sys, engine.proxy.app; from engine.proxy.observability import build; build(('prometheus',));"
+    )
     code += "print(any(m.startswith('opentelemetry') for m in sys.modules))"
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT)}
+    )
     assert done.stdout.strip() == "False", done.stderr

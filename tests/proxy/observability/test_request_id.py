@@ -24,7 +24,10 @@ def proxy(
     return start_proxy(
         {
             "model_list": [deployment("gemini-vision", VISION)],
-            "general_settings": {"master_key": MASTER_KEY, "database_url": f"sqlite:///{tmp_path / 'store.db'}"},
+            "general_settings": {
+                "master_key": MASTER_KEY,
+                "database_url": f"sqlite:///{tmp_path / 'store.db'}",
+            },
         }
     )
 
@@ -73,7 +76,9 @@ def test_invalid_ids_are_replaced(proxy: BackgroundProxy, bad: str) -> None:
 
 
 def test_error_bodies_and_other_routes_carry_the_id(proxy: BackgroundProxy) -> None:
-    reply = httpx.post(proxy.url + "/v1/chat/completions", json={"model": "nope", "messages": HELLO}, headers=AUTH)
+    reply = httpx.post(
+        proxy.url + "/v1/chat/completions", json={"model": "nope", "messages": HELLO}, headers=AUTH
+    )
     assert reply.status_code == 404
     assert reply.json()["error"]["request_id"] == reply.headers["x-request-id"]
     unknown = httpx.get(proxy.url + "/v1/nowhere", headers={"x-request-id": "mine-1"})

@@ -51,12 +51,16 @@ def by_name(spans: Any) -> dict[str, list[Any]]:
     return out
 
 
-def test_request_span_with_children_and_incoming_trace(traced: tuple[BackgroundProxy, Any], emulator: Any) -> None:
+def test_request_span_with_children_and_incoming_trace(
+    traced: tuple[BackgroundProxy, Any], emulator: Any
+) -> None:
     proxy, exporter = traced
     emulator.script("gemini-1.0-pro-vision-001", [{"status": 503}])  # first attempt fails, second answers
     headers = {"authorization": f"Bearer {MASTER_KEY}", "traceparent": f"00-{TRACE_ID}-{PARENT}-01"}
     reply = httpx.post(
-        proxy.url + "/v1/chat/completions", json={"model": "gemini-vision", "messages": HELLO}, headers=headers
+        proxy.url + "/v1/chat/completions",
+        json={"model": "gemini-vision", "messages": HELLO},
+        headers=headers,
     )
     assert reply.status_code == 200
     spans = by_name(exporter.get_finished_spans())
