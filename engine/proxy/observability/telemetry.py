@@ -77,13 +77,15 @@ class Trail(NullTrail):
                 request_id.current() or "",
                 None if started is None else started[1],
             )
+            if not self.span.is_recording():  # not sampled: no child spans either (the SDK's no-op span)
+                self.span = None
         CURRENT.set(self)
 
     def authenticated(self, caller: Any) -> None:
         self.caller = caller
         if self.span is not None:
             tracing = self.telemetry.tracing
-            start = self.span.start_time  # auth is the first thing a request does
+            start = getattr(self.span, "start_time", None)  # auth comes first (None: a span not sampled)
             auth = tracing.child(self.span, "auth", start)
             auth.set_attribute("vertexlate.key_alias", caller.alias)
             auth.end()
@@ -100,20 +102,26 @@ class Trail(NullTrail):
         """``invoke`` timed per upstream attempt (metrics, a CLIENT span each under one routing span)."""
         tracing = self.telemetry.tracing
         metrics = self.telemetry.metrics
+        if self.span is None:
+            tracing = None  # telemetry without traces, or this request's trace not sampled
         if tracing is not None:
-            self.route = tracing.child(self.span, "route")
-            self.route.set_attribute("gen_ai.request.model", self.name or "")
+            self.route = tracing.child(
+                self.span, "route", attributes={"gen_ai.request.model": self.name or ""}
+            )
 
         async def attempt(deployment: Any) -> Any:
             span = None
             if tracing is not None:
+                operation = tracing.operation(self.operation)
+                attributes = {
+                    "gen_ai.operation.name": operation,
+                    "gen_ai.provider.name": tracing.provider_name,
+                    "gen_ai.request.model": deployment.model,
+                    "vertexlate.deployment": deployment.id,
+                }
                 span = tracing.child(
-                    self.route, f"{tracing.operation(self.operation)} {deployment.model}", client=True
+                    self.route, f"{operation} {deployment.model}", client=True, attributes=attributes
                 )
-                span.set_attribute("gen_ai.operation.name", tracing.operation(self.operation))
-                span.set_attribute("gen_ai.provider.name", tracing.provider_name)
-                span.set_attribute("gen_ai.request.model", deployment.model)
-                span.set_attribute("vertexlate.deployment", deployment.id)
             start = time.perf_counter()
             try:
                 result = await invoke(deployment)

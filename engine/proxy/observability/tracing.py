@@ -91,10 +91,19 @@ class Tracing:
         """``gen_ai.operation.name`` for an endpoint's engine function."""
         return OPERATIONS.get(function, function)
 
-    def child(self, parent: Any, name: str, start_ns: int | None = None, client: bool = False) -> Any:
+    def child(
+        self,
+        parent: Any,
+        name: str,
+        start_ns: int | None = None,
+        client: bool = False,
+        attributes: dict[str, Any] | None = None,
+    ) -> Any:
         context = self._trace.set_span_in_context(parent)
         kind = self.kind.CLIENT if client else self.kind.INTERNAL
-        return self.tracer.start_span(name, context=context, kind=kind, start_time=start_ns)
+        return self.tracer.start_span(
+            name, context=context, kind=kind, start_time=start_ns, attributes=attributes
+        )
 
     def fail(self, span: Any, error: Any) -> None:
         status = getattr(error, "status_code", None)
