@@ -77,7 +77,11 @@ def routes(proxy: Proxy) -> list[Route]:
     for name in ("liveliness", "liveness"):  # LiteLLM's spelling, and the usual one
         table.append(Route(f"/health/{name}", proxy.liveliness, methods=["GET"]))
     table.append(Route("/health/readiness", proxy.readiness, methods=["GET"]))
-    table.append(Route("/metrics", exposition.route(proxy), methods=["GET"]))  # Prometheus (LiteLLM's path)
+    for path in (
+        "/metrics",
+        "/metrics/",
+    ):  # Prometheus (LiteLLM's path; its Grafana setup scrapes "/metrics/")
+        table.append(Route(path, exposition.route(proxy), methods=["GET"]))
     table += dialects.routes(proxy)  # /v1/messages, /v1/responses, /vertex_ai/...
     return table
 

@@ -130,6 +130,7 @@ def test_metrics_auth_as_litellm(
         }
     )
     assert httpx.get(proxy.url + "/metrics").status_code == 401
+    assert httpx.get(proxy.url + "/metrics/").status_code == 401  # the path LiteLLM's Grafana setup scrapes
     assert samples(proxy, authorization=f"Bearer {MASTER_KEY}") is not None
 
 

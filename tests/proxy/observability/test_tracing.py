@@ -109,3 +109,60 @@ def test_an_error_reply_marks_the_span(traced: tuple[BackgroundProxy, Any]) -> N
     assert root.status.status_code.name == "ERROR"
     assert root.attributes["http.response.status_code"] == 401
     assert "auth" not in spans and "route" not in spans
+
+
+def test_otlp_http_export_from_the_environment(
+    start_proxy: Callable[..., BackgroundProxy],
+    deployment: Callable[..., dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """OTEL_EXPORTER_OTLP_ENDPOINT alone turns traces on; spans reach an OTLP/HTTP receiver on loopback."""
+    pytest.importorskip("opentelemetry.exporter.otlp.proto.http")
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    received: list[tuple[str, str, bytes]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            body = self.rfile.read(int(self.headers["content-length"]))
+            received.append((self.path, self.headers["content-type"], body))
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
+        proxy = start_proxy(
+            {
+                "model_list": [deployment("gemini-vision", VISION)],
+                "general_settings": {"master_key": MASTER_KEY},
+            }
+        )
+        assert proxy.proxy.telemetry.tracing is not None
+        headers = {"authorization": f"Bearer {MASTER_KEY}", "traceparent": f"00-{TRACE_ID}-{PARENT}-01"}
+        body = {"model": "gemini-vision", "messages": HELLO}
+        assert httpx.post(proxy.url + "/v1/chat/completions", json=body, headers=headers).status_code == 200
+        proxy.stop()  # shutdown flushes the batch processor
+    finally:
+        server.shutdown()
+    assert received and all(path == "/v1/traces" for path, _, _ in received)
+    assert received[0][1] == "application/x-protobuf"
+    spans = []
+    for _, _, raw in received:
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(raw)
+        for resource in request.resource_spans:
+            service = {a.key: a.value.string_value for a in resource.resource.attributes}["service.name"]
+            assert service == "vertexlate-proxy"
+            spans += [s for scope in resource.scope_spans for s in scope.spans]
+    names = {s.name for s in spans}
+    assert {"POST /v1/chat/completions", "auth", "route"} <= names
+    assert {s.trace_id.hex() for s in spans} == {TRACE_ID}
