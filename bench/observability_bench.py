@@ -67,10 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     setups = {"off": Telemetry(groups=groups), "metrics": Telemetry(Metrics(), groups=groups)}
     try:
         from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
 
         from engine.proxy.observability.tracing import Tracing
-
-        from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
 
         setups["metrics+traces"] = Telemetry(Metrics(), Tracing(TracerProvider()), groups=groups)
         unsampled = Tracing(TracerProvider(sampler=TraceIdRatioBased(0.0)))
