@@ -173,24 +173,30 @@ class Proxy:
     def account(
         self,
         caller: Caller,
-        endpoint: Endpoint,
+        endpoint: Endpoint | str,
         name: str | None,
         started: float,
         result: Any = None,
         lease: Lease | None = None,
         error: APIError | None = None,
     ) -> float | None:
-        """Record one finished request in the store (no I/O: batched); its cost, or None when unknown."""
+        """Record one finished request in the store (no I/O: batched); its cost, or None when unknown.
+
+        ``endpoint`` is the chat-like endpoint, or the call type of another route (dialects,
+        pass-through, files and jobs). A dialect reply's usage in OpenAI's names rides in its
+        ``_hidden_params["openai_usage"]`` (engine/dialects/priced.py).
+        """
         hidden = getattr(result, "_hidden_params", None) or {}
         cost = hidden.get("response_cost") if error is None else None
         if self.store is not None:
             self.store.record(
                 caller,
                 request_id=None,
-                call_type=endpoint.function,
+                call_type=endpoint if isinstance(endpoint, str) else endpoint.function,
                 model_group=name,
                 deployment=lease.deployment if lease is not None else None,
                 result=result,
+                usage=hidden.get("openai_usage"),
                 cost=cost,
                 started=started,
                 status="success" if error is None else "failure",

@@ -67,9 +67,14 @@ class Store:
         started: float,
         status: str = "success",
         error_type: str | None = None,
+        usage: dict[str, Any] | None = None,
     ) -> None:
-        """One spend log row for a finished request (no I/O here: the writer batches it)."""
-        usage = result.get("usage") if isinstance(result, dict) else None
+        """One spend log row for a finished request (no I/O here: the writer batches it).
+
+        ``usage`` in OpenAI's names when the result's own is another format's (a dialect's).
+        """
+        if usage is None:
+            usage = result.get("usage") if isinstance(result, dict) else None
         if not isinstance(usage, dict):
             usage = {}
         prompt_details = usage.get("prompt_tokens_details")
