@@ -100,7 +100,14 @@ class Target:
 
 def google_error(error: APIError) -> Response:
     """Google's error body, which google-genai reads."""
-    status = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
+    status = {
+        400: "INVALID_ARGUMENT",
+        401: "UNAUTHENTICATED",
+        403: "PERMISSION_DENIED",
+        404: "NOT_FOUND",
+        429: "RESOURCE_EXHAUSTED",
+        503: "UNAVAILABLE",
+    }
     body = {
         "error": {
             "code": error.status_code,
@@ -108,7 +115,11 @@ def google_error(error: APIError) -> Response:
             "status": status.get(error.status_code, "INTERNAL"),
         }
     }
-    return Response(json.dumps(body), status_code=error.status_code, media_type="application/json")
+    retry_after = (error.headers or {}).get("retry-after")
+    headers = {"retry-after": str(retry_after)} if retry_after is not None else None
+    return Response(
+        json.dumps(body), status_code=error.status_code, media_type="application/json", headers=headers
+    )
 
 
 def host_for(location: str) -> str:

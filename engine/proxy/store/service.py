@@ -93,7 +93,7 @@ class Store:
         ``usage`` in OpenAI's names when the result's own is another format's (a dialect's).
         """
         if usage is None:
-            usage = result.get("usage") if isinstance(result, dict) else None
+            usage = dict.get(result, "usage") if isinstance(result, dict) else None  # no lazy wrapping
         if not isinstance(usage, dict):
             usage = {}
         prompt_details = usage.get("prompt_tokens_details")

@@ -18,7 +18,7 @@ import pytest
 
 from engine.proxy import BackgroundProxy
 from engine.proxy.store.records import hash_key
-from tests.proxy.conftest import MASTER_KEY
+from tests.proxy.conftest import MASTER_KEY, FakeClock
 
 MASTER = {"authorization": f"Bearer {MASTER_KEY}"}
 COST = "x-litellm-response-cost"
@@ -30,12 +30,18 @@ def admin(proxy: BackgroundProxy, method: str, path: str, **kwargs: Any) -> http
 
 
 @pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()  # rate windows on the proxy's clock: no minute boundary in mid-test
+
+
+@pytest.fixture
 def proxy(
     start_proxy: Callable[..., BackgroundProxy],
     deployment: Callable[..., dict[str, Any]],
     database_url: str,
     emulator: Any,
     service_account: dict[str, Any],
+    clock: FakeClock,
 ) -> BackgroundProxy:
     return start_proxy(
         {
@@ -50,7 +56,8 @@ def proxy(
                 "api_base": emulator.url,
             },
             "general_settings": {"master_key": MASTER_KEY, "database_url": database_url},
-        }
+        },
+        clock=clock,
     )
 
 
@@ -135,3 +142,24 @@ def test_resource_routes_write_rows(proxy: BackgroundProxy) -> None:
     rows = _logs(proxy, key)
     assert [(r["call_type"], r["status"]) for r in rows] == [("aretrieve_batch", "failure")]
     assert rows[0]["metadata"]["error_type"]
+
+
+def test_limits_answer_429_with_retry_after_on_every_route(proxy: BackgroundProxy, clock: FakeClock) -> None:
+    made = admin(proxy, "POST", "/key/generate", json={"rpm_limit": 1}).json()["key"]
+    client = anthropic.Anthropic(api_key=made, base_url=proxy.url, max_retries=0)
+    client.messages.create(model="gemini", max_tokens=16, messages=HELLO)
+    with pytest.raises(anthropic.RateLimitError) as limited:
+        client.messages.create(model="gemini", max_tokens=16, messages=HELLO)
+    assert limited.value.body["error"]["type"] == "rate_limit_error"
+    assert 1 <= int(limited.value.response.headers["retry-after"]) <= 60
+    path = "/vertex_ai/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-flash"
+    reply = httpx.post(
+        proxy.url + path + ":generateContent",
+        json={"contents": [{"role": "user", "parts": [{"text": "hi"}]}]},
+        headers={"authorization": f"Bearer {made}"},
+        timeout=30,
+    )
+    assert reply.status_code == 429 and reply.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
+    assert 1 <= int(reply.headers["retry-after"]) <= 60
+    clock.advance(60)
+    client.messages.create(model="gemini", max_tokens=16, messages=HELLO)
