@@ -61,6 +61,13 @@ def error_response(error: APIError) -> Response:
     return Response(body, status_code=error.status_code, media_type=JSON, headers=headers)
 
 
+def client_closed() -> APIError:
+    """What a spend row records for a request its client abandoned before the answer."""
+    error = APIError("the client closed the request", status_code=CLIENT_CLOSED, llm_provider="proxy")
+    error.type = "client_closed"
+    return error
+
+
 def internal_error(where: str) -> Response:
     log.exception("unexpected error while handling %s", where)
     return error_response(
@@ -348,6 +355,7 @@ class Proxy:
         if guard.fired:  # the router released the deployment when the cancellation reached it
             self.disconnects += 1
             caller.done(0)
+            self.account(caller, endpoint, name, started, error=client_closed())
             return Response(status_code=CLIENT_CLOSED)
         headers = {"x-vertexlate-deployment": lease.deployment.id}
         if stream:

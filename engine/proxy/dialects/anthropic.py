@@ -29,7 +29,7 @@ from engine.proxy.dialects.common import (
     closed,
     routed,
 )
-from engine.proxy.handlers import COST_HEADER, Proxy
+from engine.proxy.handlers import COST_HEADER, Proxy, client_closed
 from engine.proxy.streaming import dumps
 
 log = logging.getLogger("vertexlate.proxy")
@@ -162,6 +162,7 @@ class Messages:
         outcome = await routed(self.proxy, request, name, invoke)
         if outcome is None:
             caller.done(0)
+            self.proxy.account(caller, MESSAGES, name, started, error=client_closed())
             return closed()
         result, lease = outcome
         headers = {"x-vertexlate-deployment": lease.deployment.id}
@@ -197,6 +198,7 @@ class Messages:
 
                 outcome = await routed(self.proxy, request, name, invoke)
                 if outcome is None:
+                    self.proxy.account(caller, COUNT, name, started, error=client_closed())
                     return closed()
                 result, lease = outcome
                 lease.release(0)

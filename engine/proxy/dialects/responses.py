@@ -22,7 +22,14 @@ from engine.dialects.store import MemoryStore, ResponseStore
 from engine.errors import APIError, InternalServerError
 from engine.proxy.config import Deployment
 from engine.proxy.dialects.common import DialectStream, call_options, check_model, closed, routed
-from engine.proxy.handlers import COST_HEADER, JSON, Proxy, error_response, internal_error
+from engine.proxy.handlers import (
+    COST_HEADER,
+    JSON,
+    Proxy,
+    client_closed,
+    error_response,
+    internal_error,
+)
 from engine.proxy.streaming import dumps
 
 log = logging.getLogger("vertexlate.proxy")
@@ -97,6 +104,7 @@ class Responses:
         outcome = await routed(self.proxy, request, name, invoke)
         if outcome is None:
             caller.done(0)
+            self.proxy.account(caller, CALL_TYPE, name, started, error=client_closed())
             return closed()
         result, lease = outcome
         headers = {"x-vertexlate-deployment": lease.deployment.id}
