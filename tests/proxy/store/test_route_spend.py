@@ -36,9 +36,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def proxy(
+    database_url: str,  # first: torn down (schema dropped) after the proxy has stopped
     start_proxy: Callable[..., BackgroundProxy],
     deployment: Callable[..., dict[str, Any]],
-    database_url: str,
     emulator: Any,
     service_account: dict[str, Any],
     clock: FakeClock,
