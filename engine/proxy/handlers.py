@@ -69,6 +69,13 @@ def error_response(error: APIError) -> Response:
     return Response(body, status_code=error.status_code, media_type=JSON, headers=headers)
 
 
+def client_closed() -> APIError:
+    """What a spend row records for a request its client abandoned before the answer."""
+    error = APIError("the client closed the request", status_code=CLIENT_CLOSED, llm_provider="proxy")
+    error.type = "client_closed"
+    return error
+
+
 def internal_error(where: str) -> Response:
     log.exception("unexpected error while handling %s", where)
     return error_response(
@@ -204,24 +211,30 @@ class Proxy:
     def account(
         self,
         caller: Caller,
-        endpoint: Endpoint,
+        endpoint: Endpoint | str,
         name: str | None,
         started: float,
         result: Any = None,
         lease: Lease | None = None,
         error: APIError | None = None,
     ) -> float | None:
-        """Record one finished request in the store (no I/O: batched); its cost, or None when unknown."""
+        """Record one finished request in the store (no I/O: batched); its cost, or None when unknown.
+
+        ``endpoint`` is the chat-like endpoint, or the call type of another route (dialects,
+        pass-through, files and jobs). A dialect reply's usage in OpenAI's names rides in its
+        ``_hidden_params["openai_usage"]`` (engine/dialects/priced.py).
+        """
         hidden = getattr(result, "_hidden_params", None) or {}
         cost = hidden.get("response_cost") if error is None else None
         if self.store is not None:
             self.store.record(
                 caller,
                 request_id=request_id.spend_id(),
-                call_type=endpoint.function,
+                call_type=endpoint if isinstance(endpoint, str) else endpoint.function,
                 model_group=name,
                 deployment=lease.deployment if lease is not None else None,
                 result=result,
+                usage=hidden.get("openai_usage"),
                 cost=cost,
                 started=started,
                 status="success" if error is None else "failure",
@@ -389,6 +402,7 @@ class Proxy:
         if guard.fired:  # the router released the deployment when the cancellation reached it
             self.disconnects += 1
             caller.done(0)
+            self.account(caller, endpoint, name, started, error=client_closed())
             return Response(status_code=CLIENT_CLOSED)
         headers = {"x-vertexlate-deployment": lease.deployment.id}
         if stream:

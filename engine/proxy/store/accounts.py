@@ -11,6 +11,7 @@ spend per budget period there; the database stays the record).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -96,6 +97,7 @@ class Accounts:
         self.clock = time.monotonic
         self.window_clock = time.monotonic  # rpm/tpm windows: the proxy's clock (a test's fake one)
         self.shared: Any = None  # engine.proxy.shared.state.RedisState when spend is shared through Redis
+        self._refreshing: dict[str, asyncio.Future[_Entry]] = {}  # one lookup per key at a time
 
     # ----------------------------------------------------------------- cache control
     def invalidate(self, token: str | None = None) -> None:
@@ -111,7 +113,7 @@ class Accounts:
         token = hash_key(key)
         entry = self.entries.get(token)
         if entry is None or self.clock() - entry.fetched > self.ttl:
-            entry = await self._refresh(token, entry)
+            entry = await self._refresh_once(token, entry)
         if entry.caller is None:
             return None
         if entry.blocked:
@@ -125,6 +127,37 @@ class Accounts:
             if budget.max_budget is not None and budget.spend >= budget.max_budget:
                 raise budget_exceeded(budget)
         return entry.caller
+
+    async def _refresh_once(self, token: str, stale: _Entry | None) -> _Entry:
+        """:meth:`_refresh`, shared by every request that finds the key missing or expired meanwhile.
+
+        Why: when a busy key's entry expires, each of its concurrent requests would
+        otherwise run the same three lookups; they wait for the one already running.
+        """
+        pending = self._refreshing.get(token)
+        if pending is not None:
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this request was cancelled
+                return await self._refresh_once(token, stale)  # the one looking it up was: look again
+        future: asyncio.Future[_Entry] = asyncio.get_running_loop().create_future()
+        self._refreshing[token] = future
+        try:
+            entry = await self._refresh(token, stale)
+        except BaseException as exc:
+            if isinstance(exc, Exception):
+                future.set_exception(exc)
+                future.exception()  # retrieved: no "never retrieved" warning when nobody waited
+            else:
+                future.cancel()
+            raise
+        else:
+            future.set_result(entry)
+            return entry
+        finally:
+            del self._refreshing[token]
 
     async def _refresh(self, token: str, stale: _Entry | None) -> _Entry:
         try:
