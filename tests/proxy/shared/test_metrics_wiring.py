@@ -45,7 +45,11 @@ def test_cache_hits_and_misses_are_counted(
     proxy = start_proxy(
         {
             "model_list": [deployment("flash", FLASH)],
-            "litellm_settings": {"cache": True, "cache_params": {"type": "local"}, "callbacks": ["prometheus"]},
+            "litellm_settings": {
+                "cache": True,
+                "cache_params": {"type": "local"},
+                "callbacks": ["prometheus"],
+            },
             "general_settings": {"master_key": MASTER_KEY},
         }
     )
