@@ -46,7 +46,7 @@ class EmulatorState:
     """Shared, lock-protected state of one emulator instance."""
 
     job_step_seconds: float = 0.2
-    # Claude on Vertex documents exactly this value; widen to accept others.
+    # anthropic_version values accepted besides the dated ones (engine/emulator/anthropic.py).
     anthropic_versions: tuple[str, ...] = ("vertex-2023-10-16",)
     # Cloud Storage (e.g. a gcp-storage-emulator URL) where succeeded batch jobs write predictions.jsonl.
     storage_url: str | None = None
