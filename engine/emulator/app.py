@@ -72,10 +72,14 @@ def create_app(state: EmulatorState | None = None) -> Starlette:
             StarletteRoute("/storage/v1/b/{bucket}", storage_call(storage.bucket_call), methods=["GET"]),
             StarletteRoute("/storage/v1/b/{bucket}/o", storage_call(storage.list_objects), methods=["GET"]),
             StarletteRoute(
-                "/storage/v1/b/{bucket}/o/{name:path}", storage_call(storage.object_call), methods=["GET", "DELETE"]
+                "/storage/v1/b/{bucket}/o/{name:path}",
+                storage_call(storage.object_call),
+                methods=["GET", "DELETE"],
             ),
             StarletteRoute(
-                "/download/storage/v1/b/{bucket}/o/{name:path}", storage_call(storage.object_call), methods=["GET"]
+                "/download/storage/v1/b/{bucket}/o/{name:path}",
+                storage_call(storage.object_call),
+                methods=["GET"],
             ),
             StarletteRoute("/{path:path}", api, methods=methods),
         ]

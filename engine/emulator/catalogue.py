@@ -76,7 +76,9 @@ class Catalogue:
         found = self.entries.get((publisher, model))
         if found is not None or "@" in model:
             return found
-        versions = [e for (p, m), e in self.entries.items() if p == publisher and m.partition("@")[0] == model]
+        versions = [
+            e for (p, m), e in self.entries.items() if p == publisher and m.partition("@")[0] == model
+        ]
         return versions[0] if len(versions) == 1 else None
 
 

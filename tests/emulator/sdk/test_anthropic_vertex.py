@@ -85,8 +85,13 @@ def test_thinking(claude: anthropic.AnthropicVertex) -> None:
 
 def test_count_tokens(claude: anthropic.AnthropicVertex, emulator: Emulator) -> None:
     counted = claude.messages.count_tokens(model=CLAUDE, messages=HELLO)
-    assert counted.input_tokens == claude.messages.create(model=CLAUDE, max_tokens=8, messages=HELLO).usage.input_tokens
-    assert emulator.requests("count-tokens")[-1]["path"].endswith("/publishers/anthropic/models/count-tokens:rawPredict")
+    assert (
+        counted.input_tokens
+        == claude.messages.create(model=CLAUDE, max_tokens=8, messages=HELLO).usage.input_tokens
+    )
+    assert emulator.requests("count-tokens")[-1]["path"].endswith(
+        "/publishers/anthropic/models/count-tokens:rawPredict"
+    )
 
 
 def test_invalid_request_error(claude: anthropic.AnthropicVertex) -> None:
@@ -110,14 +115,20 @@ def test_overloaded(claude: anthropic.AnthropicVertex, emulator: Emulator, strea
         else:
             claude.messages.create(model=CLAUDE, max_tokens=64, messages=HELLO)
     assert isinstance(caught.value, anthropic.APIStatusError) and caught.value.status_code == 529
-    assert caught.value.body == {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    assert caught.value.body == {
+        "type": "error",
+        "error": {"type": "overloaded_error", "message": "Overloaded"},
+    }
 
 
 def test_scripted_anthropic_rate_limit(claude: anthropic.AnthropicVertex, emulator: Emulator) -> None:
     emulator.script(CLAUDE, [{"status": 429, "error_type": "rate_limit_error", "message": "slow down"}])
     with pytest.raises(anthropic.RateLimitError) as caught:
         claude.messages.create(model=CLAUDE, max_tokens=64, messages=HELLO)
-    assert caught.value.body == {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}
+    assert caught.value.body == {
+        "type": "error",
+        "error": {"type": "rate_limit_error", "message": "slow down"},
+    }
 
 
 def test_unknown_model_is_vertex_404(claude: anthropic.AnthropicVertex) -> None:
