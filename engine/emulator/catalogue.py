@@ -40,6 +40,7 @@ class Entry:
     methods: frozenset[str]
     stage: str = "GA"
     retired: bool = False
+    open_source: str = "PROPRIETARY"
 
     @property
     def name(self) -> str:
@@ -55,8 +56,9 @@ class Entry:
         return {
             "name": self.name,
             "versionId": version or "default",
-            "openSourceCategory": "PROPRIETARY" if self.publisher == "google" else "THIRD_PARTY_OWNED_OSS",
+            "openSourceCategory": self.open_source,
             "launchStage": self.stage,
+            "versionState": "VERSION_STATE_STABLE" if self.stage == "GA" else "VERSION_STATE_UNSTABLE",
             "publisherModelTemplate": f"projects/{{project}}/locations/{{location}}/{self.name}",
         }
 
@@ -67,6 +69,7 @@ class Catalogue:
 
     entries: dict[tuple[str, str], Entry]
     formats: dict[str, frozenset[str]]
+    by_base: dict[tuple[str, str], Entry]  # a bare id -> its only dated version
 
     def find(self, publisher: str, model: str) -> Entry | None:
         """The entry for ``model``; a bare id also finds its one dated version (``claude-x`` → ``claude-x@2025...``).
@@ -74,16 +77,12 @@ class Catalogue:
         Why: Vertex resolves a publisher model without ``@version`` to its default version.
         """
         found = self.entries.get((publisher, model))
-        if found is not None or "@" in model:
-            return found
-        versions = [
-            e for (p, m), e in self.entries.items() if p == publisher and m.partition("@")[0] == model
-        ]
-        return versions[0] if len(versions) == 1 else None
+        return found if found is not None else self.by_base.get((publisher, model))
 
 
 def _parse(data: dict[str, Any]) -> Catalogue:
     formats = {name: frozenset(methods) for name, methods in data["formats"].items()}
+    open_source = data.get("open_source") or {}
     entries: dict[tuple[str, str], Entry] = {}
     for publisher, by_format in data["publishers"].items():
         for kind, models in by_format.items():
@@ -96,8 +95,13 @@ def _parse(data: dict[str, Any]) -> Catalogue:
                     formats[kind],
                     stage=facts.get("stage", "GA"),
                     retired=bool(facts.get("retired", False)),
+                    open_source=open_source.get(kind, "PROPRIETARY"),
                 )
-    return Catalogue(entries, formats)
+    bare: dict[tuple[str, str], list[Entry]] = {}
+    for (publisher, model), entry in entries.items():
+        if "@" in model:
+            bare.setdefault((publisher, model.partition("@")[0]), []).append(entry)
+    return Catalogue(entries, formats, {k: v[0] for k, v in bare.items() if len(v) == 1})
 
 
 @lru_cache(maxsize=1)

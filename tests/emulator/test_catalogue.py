@@ -14,6 +14,7 @@ import pytest
 
 from engine.emulator import Emulator, catalogue
 from engine.emulator.catalogue import GEMINI_THROUGH_PREDICT
+from engine.emulator.discovery import validator
 from engine.registry import Registry
 from engine.request import Place, render_url
 
@@ -53,7 +54,13 @@ def _spec_calls() -> set[tuple[str, str, str]]:
 
 def test_every_spec_model_is_in_the_emulator_catalogue() -> None:
     calls = _spec_calls()
-    assert len(calls) > 100  # the derivation found the specs' models
+    assert len(calls) > 100  # the derivation found the specs' models, in each URL form
+    assert {
+        ("google", "gemini-2.5-flash", "generateContent"),
+        ("anthropic", "claude-opus-4-6", "rawPredict"),
+        ("meta", "llama-3.3-70b-instruct-maas", "chat/completions"),
+        ("google", "gemini-2.5-flash-tts", "text:synthesize"),
+    } <= calls
     missing = sorted(c for c in calls if c not in KNOWN_DIFFERENCES and catalogue.find(c[0], c[1]) is None)
     assert missing == [], "spec models the emulator's catalogue does not list"
     wrong = sorted(
@@ -85,6 +92,14 @@ def test_catalogue_lookup() -> None:
         "openai-chat",
         "tts",
     } <= formats
+
+
+def test_publisher_model_json_fits_the_discovery_schema() -> None:
+    check = validator("aiplatform.v1", "GoogleCloudAiplatformV1PublisherModel")
+    problems = {
+        e.name: [x.message for x in check.iter_errors(e.publisher_model())] for e in catalogue.entries()
+    }
+    assert {name: found for name, found in problems.items() if found} == {}
 
 
 def test_unknown_publisher_model_is_vertex_404(client: httpx.Client) -> None:
