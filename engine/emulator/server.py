@@ -160,7 +160,7 @@ class Emulator:
         self.state.advance(seconds)
 
     def reset(self) -> None:
-        """Forget scripts, log, unknown models and resources (credentials stay valid)."""
+        """Forget scripts, log, unknown and accepted models, resources and stored objects (credentials stay)."""
         self.state.reset()
 
 
