@@ -31,7 +31,7 @@ from urllib.parse import quote
 import httpx
 from starlette.responses import JSONResponse, Response
 
-from engine.emulator import storage
+from engine.emulator import catalogue, storage
 from engine.emulator.errors import google_error, not_found
 from engine.emulator.gemini import _events, _merge, default_reply
 from engine.emulator.reply import Reply
@@ -202,6 +202,24 @@ def _read_builtin(call: Call, bucket: str, name: str) -> str | None:
     return blob.data.decode("utf-8", "replace") if blob is not None else None
 
 
+PUBLISHER_MODEL_NAME = re.compile(r"(?:projects/[^/]+/locations/[^/]+/)?publishers/([^/]+)/models/([^/]+)")
+
+
+def _unserved_model(call: Call, kind: Kind) -> Response | None:
+    """Vertex's 400 for a batch job on a publisher model it does not serve.
+
+    Text from googleapis/python-genai#704: ``{"code": 400, "message": "Do not support publisher
+    model gemini-2.5-flash-preview-04-17", "status": "INVALID_ARGUMENT"}``.
+    """
+    named = PUBLISHER_MODEL_NAME.fullmatch(str(call.body.get("model", "")))
+    if kind.collection != "batchPredictionJobs" or named is None or call.state.accept_any_model:
+        return None
+    publisher, model = named.groups()
+    if call.state.is_accepted(model) or catalogue.find(publisher, model) is not None:
+        return None
+    return google_error(400, f"Do not support publisher model {model}")
+
+
 def _parent(call: Call) -> str:
     return f"projects/{call.params['project']}/locations/{call.params['location']}"
 
@@ -252,6 +270,9 @@ def handler(kind: Kind, method: str) -> Handler:
             absent = [f for f in kind.required if not call.body.get(f)]
             if absent:
                 return google_error(400, f"{absent[0]} is required.")
+            refused = _unserved_model(call, kind)
+            if refused is not None:
+                return refused
             stored = _new(call, kind)
             store[stored["name"]] = stored
             return JSONResponse(view(call, stored))

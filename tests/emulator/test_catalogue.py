@@ -169,3 +169,19 @@ def test_accept_any_model_restores_the_echo() -> None:
             headers={"Authorization": f"Bearer {token}"},
         )
         assert answer.json()["candidates"][0]["content"]["parts"][0]["text"] == "Echo: hi"
+
+
+def test_batch_job_on_an_unknown_model_is_refused(client: httpx.Client) -> None:
+    job = {
+        "displayName": "x",
+        "model": "publishers/google/models/gemini-9.9-ultra",
+        "inputConfig": {"instancesFormat": "jsonl", "gcsSource": {"uris": ["gs://b/in.jsonl"]}},
+        "outputConfig": {"predictionsFormat": "jsonl", "gcsDestination": {"outputUriPrefix": "gs://b/out"}},
+    }
+    answer = client.post(f"{parent_path()}/batchPredictionJobs", json=job)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == {
+        "code": 400,
+        "message": "Do not support publisher model gemini-9.9-ultra",
+        "status": "INVALID_ARGUMENT",
+    }
