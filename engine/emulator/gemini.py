@@ -86,6 +86,37 @@ def default_reply(body: dict[str, Any]) -> Reply:
     )
 
 
+# GenerationConfig.responseFormat[].audio.mimeType (AudioResponseFormat, aiplatform v1) -> the inlineData
+# Google returns. Without one: raw 16-bit PCM ("audio/L16;codec=pcm;rate=24000"), as the earlier TTS models
+# answer (https://docs.cloud.google.com/gemini-enterprise-agent-platform/models/text-to-speech/migration-guide).
+# MP3 and Ogg Opus are stand-ins with the right magic bytes (media.stand_in); WAV, L16, A-law, mu-law are real.
+AUDIO_FORMATS = {"AUDIO_MP3": "audio/mpeg", "AUDIO_OGG_OPUS": "audio/ogg", "AUDIO_WAV": "audio/wav"}
+
+
+def _audio(text: str, config: dict[str, Any]) -> tuple[str, bytes]:
+    """The mime type and bytes of the generated speech for ``text``."""
+    wanted = next(
+        (
+            f.get("audio") or {}
+            for f in config.get("responseFormat") or []
+            if isinstance(f, dict) and "audio" in f
+        ),
+        {},
+    )
+    rate = int(wanted.get("sampleRate") or 24000)
+    pcm = media.pcm16(text, 0.3, rate)
+    kind = wanted.get("mimeType") or "AUDIO_L16"
+    if kind == "AUDIO_WAV":
+        return "audio/wav", media.wav(pcm, rate)
+    if kind == "AUDIO_MULAW":
+        return "audio/wav", media.wav_g711(media.mulaw(pcm), rate, 7)
+    if kind == "AUDIO_ALAW":
+        return "audio/wav", media.wav_g711(media.alaw(pcm), rate, 6)
+    if kind in AUDIO_FORMATS:
+        return AUDIO_FORMATS[kind], media.stand_in(kind.removeprefix("AUDIO_"), text)
+    return f"audio/L16;codec=pcm;rate={rate}", pcm
+
+
 def _answer_parts(reply: Reply, body: dict[str, Any]) -> list[list[dict[str, Any]]]:
     """Parts grouped per stream chunk: thought, text pieces, function calls, media."""
     groups: list[list[dict[str, Any]]] = []
@@ -98,17 +129,8 @@ def _answer_parts(reply: Reply, body: dict[str, Any]) -> list[list[dict[str, Any
             groups.append([{"codeExecutionResult": result}])
     modalities = _config(body).get("responseModalities") or []
     if reply.text is not None and "AUDIO" in modalities:
-        pcm = media.pcm16(reply.text, 0.3)
-        groups.append(
-            [
-                {
-                    "inlineData": {
-                        "mimeType": "audio/L16;codec=pcm;rate=24000",
-                        "data": base64.b64encode(pcm).decode(),
-                    }
-                }
-            ]
-        )
+        mime, audio = _audio(reply.text, _config(body))
+        groups.append([{"inlineData": {"mimeType": mime, "data": base64.b64encode(audio).decode()}}])
     elif reply.text is not None:
         groups.extend([[{"text": piece}] for piece in chunks(reply.text)])
     if reply.function_calls:
