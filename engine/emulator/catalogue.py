@@ -53,13 +53,14 @@ class Entry:
         Field names from the v1 discovery document's GoogleCloudAiplatformV1PublisherModel.
         """
         base, _, version = self.model.partition("@")
+        name = f"publishers/{self.publisher}/models/{base}"  # Vertex names the model, the version apart
         return {
-            "name": self.name,
+            "name": name,
             "versionId": version or "default",
             "openSourceCategory": self.open_source,
             "launchStage": self.stage,
             "versionState": "VERSION_STATE_STABLE" if self.stage == "GA" else "VERSION_STATE_UNSTABLE",
-            "publisherModelTemplate": f"projects/{{project}}/locations/{{location}}/{self.name}",
+            "publisherModelTemplate": f"projects/{{project}}/locations/{{location}}/{name}",
         }
 
 

@@ -17,7 +17,7 @@ import json
 import re
 from typing import Any
 
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from engine.emulator import media
 from engine.emulator.catalogue import gemini_problem
@@ -35,8 +35,9 @@ from engine.emulator.text import (
     prompt_tokens,
     signature_for,
 )
-from engine.emulator.validation import invalid
+from engine.emulator.validation import encode, parse, respond
 
+RESPONSE = "GoogleCloudAiplatformV1GenerateContentResponse"
 SAFETY_RATINGS = [
     {
         "category": "HARM_CATEGORY_DANGEROUS_CONTENT",
@@ -303,7 +304,7 @@ def _cached_tokens(call: Call) -> int | Response:
 
 
 async def _generate(call: Call, streaming: bool) -> Response:
-    problem = invalid(call.body, "GoogleCloudAiplatformV1GenerateContentRequest")
+    problem = parse(call, "GoogleCloudAiplatformV1GenerateContentRequest")
     if problem:
         return problem
     if (refused := gemini_problem(call.params.get("model"), call.body)) is not None:
@@ -328,7 +329,9 @@ async def _generate(call: Call, streaming: bool) -> Response:
         return done
     events = _events(call, reply, cached)
     if not streaming:
-        return JSONResponse(_candidates(_merge(events), _config(call.body).get("candidateCount")))
+        merged = _candidates(_merge(events), _config(call.body).get("candidateCount"))
+        return respond(call, merged, RESPONSE)
+    events = [encode(call, event, RESPONSE) for event in events]
     framing = GEMINI_SSE if call.query.get("alt") == "sse" else GEMINI_ARRAY
     return stream(events, framing, reply)
 
@@ -345,7 +348,7 @@ async def stream_generate_content(call: Call) -> Response:
 
 async def count_tokens_handler(call: Call) -> Response:
     """``:countTokens``: totalTokens and billable characters of the prompt."""
-    problem = invalid(call.body, "GoogleCloudAiplatformV1CountTokensRequest")
+    problem = parse(call, "GoogleCloudAiplatformV1CountTokensRequest")
     if problem:
         return problem
     done = await early(call.reply(Reply()))
@@ -354,13 +357,12 @@ async def count_tokens_handler(call: Call) -> Response:
     prompt = {"contents": call.body.get("contents"), "systemInstruction": call.body.get("systemInstruction")}
     tokens = prompt_tokens(prompt)
     characters = sum(len("".join(t.split())) for t in collect_texts(prompt))
-    return JSONResponse(
-        {
-            "totalTokens": tokens,
-            "totalBillableCharacters": characters,
-            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": tokens}],
-        }
-    )
+    counted = {
+        "totalTokens": tokens,
+        "totalBillableCharacters": characters,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": tokens}],
+    }
+    return respond(call, counted, "GoogleCloudAiplatformV1CountTokensResponse")
 
 
 ROUTES: list[Route] = [

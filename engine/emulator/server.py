@@ -77,14 +77,21 @@ class Emulator:
         job_step_seconds: float = 0.2,
         accept_any_model: bool = False,
         storage_url: str | None = None,
+        strict: bool = False,
     ) -> None:
+        """``strict``: refuse non-canonical proto3 JSON spellings (snake_case names, integer enums);
+        ``accept_any_model``: answer publisher models outside the catalogue; ``storage_url``: an external
+        Cloud Storage for batch input and output (default: the built-in one)."""
         self.host = host
         self.port = port
         self.state = (
             state
             if state is not None
             else EmulatorState(
-                job_step_seconds=job_step_seconds, accept_any_model=accept_any_model, storage_url=storage_url
+                job_step_seconds=job_step_seconds,
+                strict=strict,
+                accept_any_model=accept_any_model,
+                storage_url=storage_url,
             )
         )
         self._server: _Server | None = None
@@ -171,6 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one")
     parser.add_argument("--job-step", type=float, default=0.2, help="seconds per job state transition")
     parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse non-canonical proto3 JSON spellings (snake_case field names, integer enums) with a 400",
+    )
+    parser.add_argument(
         "--accept-any-model",
         action="store_true",
         help="answer any publisher model name (default: only the emulator's catalogue; others get Vertex's 404)",
@@ -196,7 +208,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Cloud Storage: {where}", flush=True)
 
     state = EmulatorState(
-        job_step_seconds=args.job_step, accept_any_model=args.accept_any_model, storage_url=args.storage_url
+        job_step_seconds=args.job_step,
+        strict=args.strict,
+        accept_any_model=args.accept_any_model,
+        storage_url=args.storage_url,
     )
     server = _Server(_config(state), on_ready=ready)
     try:

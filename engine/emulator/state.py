@@ -52,6 +52,8 @@ class EmulatorState:
     storage_url: str | None = None
     # Answer any publisher model name (the emulator's behaviour before it had a catalogue).
     accept_any_model: bool = False
+    # Strict mode: refuse non-canonical proto3 JSON spellings (snake_case names, integer enums).
+    strict: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     accounts: dict[str, ServiceAccount] = field(default_factory=dict)
     tokens: dict[str, AccessToken] = field(default_factory=dict)

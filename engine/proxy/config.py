@@ -18,6 +18,13 @@ from typing import Any
 
 from engine.proxy.operations import OPERATIONS
 from engine.proxy.provider_settings import Providers, provider_settings
+from engine.proxy.shared.settings import (
+    CALL_TYPES,
+    CacheSettings,
+    RedisSettings,
+    cache_settings,
+    shared_redis,
+)
 from engine.proxy.source import ConfigError, Source, read, resolve_env, schema_problems
 
 log = logging.getLogger("vertexlate.proxy")
@@ -106,6 +113,10 @@ class ProxyConfig:
     default_vertex_config: dict[str, Any] = field(
         default_factory=dict, repr=False
     )  # the Vertex AI pass-through's
+    redis: RedisSettings | None = field(
+        default=None, repr=False
+    )  # shared limits and cooldowns (None: in-process)
+    cache: CacheSettings | None = field(default=None, repr=False)  # the response cache (None: off)
 
     @property
     def auth_required(self) -> bool:
@@ -130,6 +141,7 @@ def load_config(path: str | Path) -> ProxyConfig:
     config = _build(source, environment)
     if source.problems:
         raise ConfigError(source.problems)
+    warnings += _cache_warnings(source, config.cache)
     config.warnings = warnings
     if warnings:
         log.warning("config: %d unsupported keys are ignored:\n  %s", len(warnings), "\n  ".join(warnings))
@@ -205,6 +217,14 @@ def _build(source: Source, environment: dict[str, str]) -> ProxyConfig:
         groups.setdefault(deployment.model_name, []).append(deployment)
     known = {entry["model_name"] for entry in data["model_list"]}
     fallbacks = {kind: _fallbacks(source, kind, known) for kind in FALLBACK_KINDS}
+    redis = shared_redis(router, os.environ)
+    cache = cache_settings(litellm, redis, os.environ)
+    if cache is not None and cache.type == "redis" and cache.redis is None:
+        source.problem(
+            ("litellm_settings", "cache_params", "type"),
+            "a redis cache needs a Redis: set cache_params host/port (or url), router_settings.redis_host, "
+            "or REDIS_HOST / REDIS_URL",
+        )
     return ProxyConfig(
         path=source.path,
         deployments=deployments,
@@ -229,7 +249,20 @@ def _build(source: Source, environment: dict[str, str]) -> ProxyConfig:
         database_url=_database_url(general),
         key_cache_ttl=float(general.get("user_api_key_cache_ttl", DEFAULT_KEY_CACHE_TTL)),
         default_vertex_config=_default_vertex_config(source),
+        redis=redis,
+        cache=cache,
     )
+
+
+def _cache_warnings(source: Source, cache: CacheSettings | None) -> list[str]:
+    """LiteLLM call types this proxy does not cache (it serves them elsewhere or not at all): named, not lost."""
+    if cache is None:
+        return []
+    where = source.where(("litellm_settings", "cache_params", "supported_call_types"))
+    return [
+        f"{where}: call type {kind!r} is not cached by this proxy (it caches {', '.join(sorted(CALL_TYPES))})"
+        for kind in sorted(cache.call_types - CALL_TYPES)
+    ]
 
 
 def _database_url(general: dict[str, Any]) -> str | None:

@@ -115,7 +115,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4000)
     parser.add_argument(
-        "--workers", type=int, default=1, help="worker processes (each enforces rpm/tpm on its own)"
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (limits and cooldowns are shared only through Redis: router_settings.redis_host)",
     )
     parser.add_argument(
         "--graceful-timeout", type=float, default=None, help="seconds to finish requests on shutdown"
@@ -153,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     grace = args.graceful_timeout if args.graceful_timeout is not None else config.graceful_shutdown_timeout
     server = args.server
+    warn_per_worker(config, args.workers)
     print(
         f"vertexlate proxy ({server}): {len(config.deployments)} deployments of {', '.join(config.groups)} "
         f"on http://{args.host}:{args.port}",
@@ -174,6 +178,21 @@ def main(argv: list[str] | None = None) -> int:
     freeze_heap()
     ProxyServer(uvicorn.Config(app, **_uvicorn_options(args, grace)), app.proxy).run()
     return 0
+
+
+def warn_per_worker(config: ProxyConfig, workers: int) -> list[str]:
+    """Several workers without Redis each keep their own limits: say so at start-up (and return what was said)."""
+    said = []
+    if workers > 1 and config.redis is None:
+        said.append(
+            f"--workers {workers} without Redis: rpm/tpm/parallel limits and cooldowns are kept per worker "
+            f"(up to {workers} times each limit); set router_settings.redis_host or REDIS_URL to share them"
+        )
+    if workers > 1 and config.cache is not None and config.cache.type == "local":
+        said.append(f"--workers {workers}: cache_params.type local keeps one cache per worker")
+    for message in said:
+        log.warning("%s", message)
+    return said
 
 
 def _export(args: argparse.Namespace, grace: float) -> None:
