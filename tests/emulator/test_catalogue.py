@@ -185,3 +185,15 @@ def test_batch_job_on_an_unknown_model_is_refused(client: httpx.Client) -> None:
         "message": "Do not support publisher model gemini-9.9-ultra",
         "status": "INVALID_ARGUMENT",
     }
+
+
+def test_get_publisher_model_answers_from_the_catalogue(client: httpx.Client) -> None:
+    got = client.get("/v1/publishers/anthropic/models/claude-sonnet-4-5").json()
+    assert got["name"] == "publishers/anthropic/models/claude-sonnet-4-5" and got["versionId"] == "20250929"
+    preview = client.get(f"{parent_path()}/publishers/google/models/gemini-3-pro-preview").json()
+    assert preview["launchStage"] == "PUBLIC_PREVIEW" and preview["versionState"] == "VERSION_STATE_UNSTABLE"
+    missing = client.get("/v1/publishers/google/models/gemini-9.9-ultra")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["message"].startswith(
+        "Publisher Model `publishers/google/models/gemini-9.9-ultra` was not found"
+    )
