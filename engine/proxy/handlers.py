@@ -22,6 +22,9 @@ from engine.errors import APIError, BadRequestError, InternalServerError, NotFou
 from engine.proxy.config import Deployment, ProxyConfig
 from engine.proxy.intake import MIB, read_body, replay_error
 from engine.proxy.keys import Caller, KeyTable
+from engine.proxy.observability import NULL_TRAIL, request_id
+from engine.proxy.observability import build as build_telemetry
+from engine.proxy.observability.logs import register_secret
 from engine.proxy.operations import CLIENT_FORBIDDEN, CLIENT_IGNORED, Endpoint
 from engine.proxy.router import Lease, Router
 from engine.proxy.streaming import DisconnectGuard, EventStream, ShutdownSignal, dumps
@@ -55,6 +58,9 @@ def error_response(error: APIError) -> Response:
         headers["retry-after"] = str(retry_after)
     payload = error.to_openai_error()
     fields = payload["error"]
+    rid = request_id.current()
+    if rid is not None:  # the id the reply's x-request-id header carries, for bug reports and log searches
+        fields["request_id"] = rid
     for name in ("message", "param", "code"):
         value = fields.get(name)
         if isinstance(value, str) and len(value) > MAX_MESSAGE:
@@ -143,9 +149,9 @@ class Proxy:
         self.shared: Shared | None = None  # Redis-backed limits and the response cache, when configured
         self.cache: ResponseCache | None = None
         if config.redis is not None or config.cache is not None:
-            from engine.proxy.shared.runtime import build
+            from engine.proxy.shared.runtime import build as build_shared
 
-            self.shared = build(config, clock)
+            self.shared = build_shared(config, clock)
             self.cache = self.shared.cache
             if self.shared.backend.shared:
                 self.keys.shared = self.shared.backend
@@ -160,6 +166,14 @@ class Proxy:
         self._idle: asyncio.Event | None = None
         self.disconnects = 0  # requests abandoned by their client (upstream cancelled)
         self.store: Store | None = None  # the database (virtual keys, spend logs); opened by start()
+        # metrics and traces (engine/proxy/observability)
+        self.telemetry = build_telemetry(config.callbacks, config.groups)
+        self.router.observer = self.telemetry
+        if self.shared is not None:
+            for client in self.shared.clients:
+                client.on_failure = self.telemetry.metrics.redis_failure
+        for secret in (config.master_key, *(k.key for k in config.keys)):
+            register_secret(secret)  # never in a log line
 
     # ------------------------------------------------------------------ the store (accounting hook)
     async def start(self) -> None:
@@ -174,6 +188,7 @@ class Proxy:
         self.store.accounts.window_clock = self.router.clock
         if self.shared is not None and self.shared.backend.shared:
             self.store.accounts.shared = self.shared.backend  # budgets: every process's spend at once
+        self.store.writer.on_failure = self.telemetry.metrics.db_failure
         self.keys.virtual = self.store.accounts.authenticate
 
     async def stop(self) -> None:
@@ -184,6 +199,7 @@ class Proxy:
             store, self.store = self.store, None
             self.keys.virtual = None
             await store.close()
+        self.telemetry.shutdown()
 
     def account(
         self,
@@ -201,7 +217,7 @@ class Proxy:
         if self.store is not None:
             self.store.record(
                 caller,
-                request_id=None,
+                request_id=request_id.spend_id(),
                 call_type=endpoint.function,
                 model_group=name,
                 deployment=lease.deployment if lease is not None else None,
@@ -312,25 +328,28 @@ class Proxy:
     async def handle(self, request: Request, endpoint: Endpoint) -> Response:
         """One OpenAI POST endpoint, start to finish; every failure leaves as OpenAI's error JSON."""
         started = time.time()
+        trail = self.telemetry.begin(request, endpoint)
         try:
             caller = await self.keys.aauthenticate(request.headers.get("authorization"))
+            trail.authenticated(caller)
             body = await self._body(request)
+            trail.named(body.get("model"))
             name = self._model(body, caller, endpoint)
             caller = await self.keys.admit(caller, defer=True)  # checked with the routing (one round trip)
         except APIError as exc:
-            return error_response(exc)
-        except Exception:
-            return internal_error(request.url.path)
+            return trail.finish(error_response(exc), exc)
+        except Exception as exc:
+            return trail.finish(internal_error(request.url.path), exc)
         try:
-            return await self._serve(request, endpoint, caller, name, body, started)
+            return trail.finish(await self._serve(request, endpoint, caller, name, body, started, trail))
         except APIError as exc:
             caller.done(0)
             self.account(caller, endpoint, name, started, error=exc)
-            return error_response(exc)
-        except Exception:
+            return trail.finish(error_response(exc), exc)
+        except Exception as exc:
             caller.done(0)
             self.account(caller, endpoint, name, started, error=InternalServerError("internal error"))
-            return internal_error(request.url.path)
+            return trail.finish(internal_error(request.url.path), exc)
 
     async def _serve(
         self,
@@ -340,6 +359,7 @@ class Proxy:
         name: str,
         body: dict[str, Any],
         started: float = 0.0,
+        trail: Any = NULL_TRAIL,
     ) -> Response:
         stream = endpoint.streams and bool(body.get("stream"))
         lookup = None
@@ -348,8 +368,10 @@ class Proxy:
             if lookup is not None and lookup.read:
                 hit = await self.cache.get(lookup)
                 if hit is not None and (hit.kind == "stream") == stream:
+                    self.telemetry.metrics.cache_hit(name, caller)
                     await self.keys.settle(caller)
                     return self._cached(hit.body, lookup, stream, body, caller, endpoint, name, started)
+                self.telemetry.metrics.cache_miss(name, caller)
 
         async def invoke(deployment: Deployment) -> Any:
             kwargs = self._kwargs(deployment, endpoint, body, stream)
@@ -362,7 +384,7 @@ class Proxy:
 
         async with DisconnectGuard(request.receive) as guard:
             result, lease = await self.router.call(
-                name, endpoint.operation, invoke, caller if caller.pending else None
+                name, endpoint.operation, trail.wrap(invoke), caller if caller.pending else None
             )
         if guard.fired:  # the router released the deployment when the cancellation reached it
             self.disconnects += 1

@@ -178,6 +178,7 @@ class Router:
         self.sleep = sleep  # waits between retries; tests pass one that advances their clock
         self.rng = rng or random.Random()
         self.backend: StateBackend = backend or LocalState(clock)
+        self.observer: Any = None  # metrics hooks: cooled_down, retry, fallback (engine/proxy/observability)
         self.states: dict[str, list[DeploymentState]] = {
             name: [
                 DeploymentState(d, Usage(d.rpm, d.tpm, d.max_parallel_requests, clock, name=f"dep:{d.id}"))
@@ -216,6 +217,8 @@ class Router:
             state, error.status_code == 429, self.config.allowed_fails, seconds
         )
         if cooled:
+            if self.observer is not None:
+                self.observer.cooled_down(state.deployment, error)
             log.warning(
                 "deployment %s answered %s; cooling down for %gs",
                 state.deployment.id,
@@ -247,12 +250,19 @@ class Router:
         except (ContextWindowExceededError, ContentPolicyViolationError) as exc:
             error, exhausted = exc, False
         for fallback in self._fallbacks_for(name, operation, error, exhausted):
+            cause = error
             try:
-                return await self._call_group(fallback, operation, invoke)
+                answer = await self._call_group(fallback, operation, invoke)
             except GroupFailed as exc:
                 error = exc.error
             except (ContextWindowExceededError, ContentPolicyViolationError) as exc:
                 error = exc
+            else:
+                if self.observer is not None:
+                    self.observer.fallback(name, fallback, cause, True)
+                return answer
+            if self.observer is not None:
+                self.observer.fallback(name, fallback, cause, False)
         raise error
 
     def _fallbacks_for(self, name: str, operation: str, error: APIError, exhausted: bool) -> list[str]:
@@ -288,11 +298,15 @@ class Router:
                 if state is not None:
                     await self.sleep(retry_delay(retries, last.headers if last else None))
                     retries += 1
+                    if self.observer is not None:
+                        self.observer.retry(name)
                 elif reason == "cooldown":
                     wait = self._wait_for_cooldown(name, operation, deadline)
                     if wait is not None:  # every deployment is cooling down: wait for the first to return
                         await self.sleep(wait)
                         retries += 1
+                        if self.observer is not None:
+                            self.observer.retry(name)
                         tried.clear()
                         continue
             if state is None:

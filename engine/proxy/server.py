@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import logging.config
 import os
 import socket
 import sys
@@ -28,6 +29,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from engine.proxy.app import CONFIG_ENV, GRACE_ENV, create_app, freeze_heap
 from engine.proxy.config import ProxyConfig, load_config
 from engine.proxy.handlers import Proxy
+from engine.proxy.observability.exposition import prepare_workers
+from engine.proxy.observability.logs import uvicorn_log_config
 from engine.proxy.source import ConfigError
 
 log = logging.getLogger("vertexlate.proxy")
@@ -104,6 +107,7 @@ def _uvicorn_options(args: argparse.Namespace, grace: float) -> dict[str, Any]:
         "access_log": args.access_log,
         "log_level": args.log_level,
         "lifespan": "on",
+        **({"log_config": uvicorn_log_config(args.log_level)} if args.log_format == "json" else {}),
     }
 
 
@@ -128,6 +132,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--no-access-log", dest="access_log", action="store_false")
     parser.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="json: one JSON object per line, with the request id, secrets masked",
+    )
+    parser.add_argument(
         "--server",
         default="uvicorn",
         choices=["uvicorn", "granian"],
@@ -139,6 +149,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Validate the config, then serve until SIGINT/SIGTERM; 2 on a config error."""
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.log_format == "json":  # before the config is read, so its warnings are JSON lines too
+        logging.config.dictConfig(uvicorn_log_config(args.log_level))
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -157,11 +169,16 @@ def main(argv: list[str] | None = None) -> int:
     grace = args.graceful_timeout if args.graceful_timeout is not None else config.graceful_shutdown_timeout
     server = args.server
     warn_per_worker(config, args.workers)
-    print(
+    banner = (
         f"vertexlate proxy ({server}): {len(config.deployments)} deployments of {', '.join(config.groups)} "
-        f"on http://{args.host}:{args.port}",
-        file=sys.stderr,
+        f"on http://{args.host}:{args.port}"
     )
+    if args.log_format == "json":
+        log.warning("%s", banner)
+    else:
+        print(banner, file=sys.stderr)
+    if prepare_workers(args.workers):  # the workers' metrics go to files /metrics sums up
+        log.info("metrics: multiprocess mode in %s", os.environ["PROMETHEUS_MULTIPROC_DIR"])
     if server == "granian":
         return _granian(args, grace)
     if args.workers > 1:

@@ -63,6 +63,8 @@ class SharedRedis:
         self._queue: list[tuple[AsyncScript, list[Any], asyncio.Future[Any]]] = []
         self._scheduled = False
         self.failures = 0  # failed commands since start (every one, not once per outage)
+        # called with (operation, error) on every failure: the proxy's redis-failure metric
+        self.on_failure: Callable[[str, BaseException | None], None] | None = None
         self.outages = 0
         self.down_since: float | None = None
         self._retry_at = 0.0
@@ -117,6 +119,8 @@ class SharedRedis:
                 continue
             if isinstance(reply, Exception):  # a script error: this call fails open, the others stand
                 self.failures += 1
+                if self.on_failure is not None:
+                    self.on_failure("evalsha", reply)
                 reply = None
             future.set_result(reply)
 
@@ -158,6 +162,8 @@ class SharedRedis:
     def failed(self, exc: BaseException) -> None:
         """Count one failed command; the first of an outage is logged (with the error, never the URL)."""
         self.failures += 1
+        if self.on_failure is not None:
+            self.on_failure("command", exc)
         now = self.clock()
         if self.down_since is None:
             self.down_since = now
