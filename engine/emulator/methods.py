@@ -25,6 +25,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
+from engine.emulator import catalogue
 from engine.emulator.errors import not_found
 from engine.emulator.reply import Reply
 from engine.emulator.routing import (
@@ -141,7 +142,9 @@ async def get_publisher_model(call: Call) -> Response:
     failed = await early(call.reply(Reply()))
     if failed is not None:
         return failed
-    found = publisher_model(call.params["publisher"], call.params["model"])
+    publisher, model = call.params["publisher"], call.params["model"]
+    entry = catalogue.find(publisher, model)  # None only for accepted made-up names (routing checked it)
+    found = entry.publisher_model() if entry is not None else publisher_model(publisher, model)
     return respond(call, found, "GoogleCloudAiplatformV1PublisherModel")
 
 

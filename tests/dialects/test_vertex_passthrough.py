@@ -203,9 +203,7 @@ def test_anthropic_vertex_sdk_streams_through(passthrough: Any, emulator: Any) -
     with claude.messages.stream(
         model="claude-sonnet-4@20250514",
         max_tokens=64,
-        messages=[{"role": "user", "content": "hi Claude"}],
-        # this SDK's default anthropic_version is newer than the emulator accepts (issue 18)
-        extra_body={"anthropic_version": "vertex-2023-10-16"},
+        messages=[{"role": "user", "content": "hi Claude"}],  # the SDK's own anthropic_version
     ) as stream:
         text = "".join(stream.text_stream)
     assert text == "Echo: hi Claude"

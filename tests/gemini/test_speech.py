@@ -144,6 +144,7 @@ def test_pcm_only_model_refuses_other_formats(emulator: Any, vx: dict[str, Any])
 
 
 def test_catch_all_takes_newest_defaults(emulator: Any, vx: dict[str, Any]) -> None:
+    emulator.accept_models("gemini-9.9-flash-tts")  # made up: outside the emulator's catalogue
     engine.speech(model="vertex_ai/gemini-9.9-flash-tts", input="hi", voice="Zephyr", **_global(vx))
     config = _sent(emulator, "gemini-9.9-flash-tts")["body"]["generationConfig"]
     assert config["speechConfig"] == {"voiceConfig": {"voice": "Zephyr"}} and "responseFormat" in config
