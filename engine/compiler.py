@@ -91,10 +91,47 @@ class Extractor:
         self._plain = (
             self.join is None and self.table is None and self.default is None and self.transform is None
         )
+        self.fn = self._specialized()
+
+    def _specialized(self) -> Callable[[Any], Any]:
+        """One closure doing only the steps this extractor has (no per-call attribute checks)."""
+        search, join, table, default, transform = (
+            self.path.search,
+            self.join,
+            self.table,
+            self.default,
+            self.transform,
+        )
+        if self._plain:
+            return search
+        if join is None and table is None and default is None and transform is not None:
+
+            def transformed(data: Any) -> Any:
+                return transform(search(data))
+
+            return transformed
+        if join is not None and table is None and default is None and transform is None:
+
+            def joined(data: Any) -> Any:
+                value = search(data)
+                if isinstance(value, list):
+                    return join.join(str(v) for v in value if v is not None) if value else None
+                return value
+
+            return joined
+        if table is not None and join is None and transform is None:
+
+            def mapped(data: Any) -> Any:
+                value = search(data)
+                return default if value is None else table.get(value, default)
+
+            return mapped
+        return self._steps
 
     def __call__(self, data: Any) -> Any:
-        if self._plain:
-            return self.path.search(data)
+        return self.fn(data)
+
+    def _steps(self, data: Any) -> Any:
         value = self.path.search(data)
         if self.join is not None and isinstance(value, list):
             value = self.join.join(str(v) for v in value if v is not None) if value else None
@@ -105,11 +142,6 @@ class Extractor:
         if self.transform is not None:
             value = self.transform(value)
         return value
-
-    @property
-    def fn(self) -> Callable[[Any], Any]:
-        """The cheapest callable with this extractor's result: the compiled path itself when it is bare."""
-        return self.path.search if self._plain else self
 
     @property
     def guard(self) -> tuple[str, ...]:
