@@ -132,7 +132,11 @@ def _flatten(node: dict[str, Any]) -> Getter:
 def _comparator(node: dict[str, Any]) -> Getter:
     left, right = (_compile(child) for child in node["children"])
     literal = node["children"][1]
-    if node["value"] in ("eq", "ne") and literal["type"] == "literal" and isinstance(literal["value"], (str, bool)):
+    if (
+        node["value"] in ("eq", "ne")
+        and literal["type"] == "literal"
+        and isinstance(literal["value"], (str, bool))
+    ):
         # A string or boolean literal on the right (``[?thought == `true`]``, ``[?modality=='TEXT']``), the
         # common filter: JMESPath equality with it is Python's ``==`` for a string, identity for a boolean
         # (``true != 1``), so no _equals call per item.

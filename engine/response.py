@@ -30,7 +30,8 @@ from engine.types import (
 )
 
 _CHOICE_KEYS = frozenset({"index", "finish_reason", "logprobs", "tool_calls", "content"})
-_DELTA_SKIP = frozenset({"index", "finish_reason", "logprobs", "tool_calls"})  # not copied into a delta as they are
+# Choice fields not copied into a delta as they are:
+_DELTA_SKIP = frozenset({"index", "finish_reason", "logprobs", "tool_calls"})
 
 
 def new_id(prefix: str = "chatcmpl-") -> str:

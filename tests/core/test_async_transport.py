@@ -346,8 +346,6 @@ async def test_an_upstream_that_stops_reading_is_a_write_timeout() -> None:
 async def test_a_request_the_kernel_takes_at_once_arms_no_write_timer(vx: dict[str, Any]) -> None:
     import httpx
 
-    reply = await engine.acompletion(
-        model=MODEL, messages=HELLO, timeout=httpx.Timeout(30, write=0.05), **vx
-    )
+    reply = await engine.acompletion(model=MODEL, messages=HELLO, timeout=httpx.Timeout(30, write=0.05), **vx)
     assert reply.choices[0].message.content
     assert not any(conn.write_deadline for conn in aio.transport().pool()._members)
