@@ -30,7 +30,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from proxy_bench import KEY, MESSAGES, start_upstream, write_config  # noqa: E402
+from proxy_bench import KEY, MESSAGES, write_config  # noqa: E402
+
+
+def start_upstream(cpu: None, stream_seconds: float) -> tuple[Any, str]:
+    import subprocess
+
+    argv = [sys.executable, str(ROOT / "bench" / "fast_upstream.py"), "--stream-seconds", str(stream_seconds)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().split()[-1]
 
 
 def scope(body: bytes) -> dict[str, Any]:
@@ -124,17 +133,21 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print the top of a cProfile table")
     parser.add_argument("--plain", action="store_true", help="non-streaming requests instead")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--stream-seconds", type=float, default=0.0, help="upstream spreads each stream over this long"
+    )
     parser.add_argument("--against", type=Path, help="another checkout, measured in the same run")
     args = parser.parse_args()
     if args.against is not None:
         return compare(args)
     sys.path.insert(0, os.environ.get("PYTHONPATH", str(ROOT)).split(os.pathsep)[0])
-    from engine.proxy.app import create_app
+    from engine.proxy.app import create_app, freeze_heap
 
-    upstream, url = start_upstream(None)
+    upstream, url = start_upstream(None, args.stream_seconds)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             app = create_app(write_config(Path(tmp), url))
+            freeze_heap()  # as `vertexlate serve` does after loading the config
             payload = {"model": "bench-chat", "messages": MESSAGES, "stream": not args.plain}
             body = json.dumps(payload).encode()
             loop = asyncio.new_event_loop()
