@@ -204,8 +204,8 @@ def gc_thresholds() -> tuple[int, int, int]:
     Why not CPython's 700/10/10: with thousands of open streams their objects survive the young
     collections, so full collections came every few seconds and each walked all of them; measured
     with ``bench/stream_profile.py --concurrency 2000 --stream-seconds 2`` (gc callbacks timing
-    each pass), 7 full passes took 3.2 s of a 2,000-stream run and the CPU per stream fell from
-    1,617 to 1,083 us with these values (one full pass). Streams' garbage is mostly acyclic
+    each pass), 7 full passes took 3.2 s of a 2,000-stream run, one with these values, and the
+    CPU per stream fell by about 10% (README "Benchmarks"). Streams' garbage is mostly acyclic
     (freed by reference counting), so memory stays flat (bench/slow_streams.py reports the peak RSS).
     """
     raw = os.environ.get(GC_ENV)
