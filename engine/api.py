@@ -845,9 +845,10 @@ async def aimage_generation(prompt: str | None = None, model: str | None = None,
 
 
 def speech(model: str, input: str | None = None, voice: Any = None, **kwargs: Any) -> Any:  # noqa: A002
-    """OpenAI ``/audio/speech`` against Cloud Text-to-Speech; returns :class:`engine.types.SpeechResponse`.
+    """OpenAI ``/audio/speech`` against Cloud Text-to-Speech, or generateContent for the Gemini TTS models
+    (specs/gemini_tts.yaml); returns :class:`engine.types.SpeechResponse`.
 
-    ``model="vertex_ai/"`` is enough: the service has no model parameter.
+    ``model="vertex_ai/"`` is enough for Cloud Text-to-Speech: the service has no model parameter.
     """
     return run("speech", {"model": model, "input": input, "voice": voice, **kwargs})
 

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
 
-from engine.emulator import anthropic, gemini, openai_compat, predict, resources, tts
+from engine.emulator import anthropic, gemini, methods, openai_compat, predict, resources, tts
 from engine.emulator.auth import token_endpoint
 from engine.emulator.control import control
 from engine.emulator.metadata import metadata, root
@@ -28,6 +28,7 @@ API_ROUTES: list[Route] = [
     *predict.ROUTES,
     *resources.ROUTES,
     *tts.ROUTES,
+    *methods.ROUTES,
 ]
 
 

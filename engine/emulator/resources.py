@@ -33,11 +33,12 @@ from starlette.responses import JSONResponse, Response
 
 from engine.emulator.errors import google_error, not_found
 from engine.emulator.gemini import _events, _merge, default_reply
+from engine.emulator.methods import remember_operation
 from engine.emulator.reply import Reply
 from engine.emulator.routing import PREFIX, Call, Handler, ModelKey, Route, route
 from engine.emulator.streaming import fault
 from engine.emulator.text import prompt_tokens
-from engine.emulator.validation import invalid
+from engine.emulator.validation import parse, respond
 
 TERMINAL = ("JOB_STATE_SUCCEEDED", "JOB_STATE_CANCELLED", "JOB_STATE_FAILED")
 
@@ -231,7 +232,7 @@ def handler(kind: Kind, method: str) -> Handler:
             return failed
         store = call.state.collection(kind.collection)
         if method == "create":
-            problem = invalid(call.body, kind.schema)
+            problem = parse(call, kind.schema)
             if problem:
                 return problem
             absent = [f for f in kind.required if not call.body.get(f)]
@@ -239,14 +240,15 @@ def handler(kind: Kind, method: str) -> Handler:
                 return google_error(400, f"{absent[0]} is required.")
             stored = _new(call, kind)
             store[stored["name"]] = stored
-            return JSONResponse(view(call, stored))
+            return respond(call, view(call, stored), kind.schema)
         if method == "list":
             prefix = f"{_parent(call)}/{kind.collection}/"
             found = [(s, view(call, s)) for n, s in store.items() if n.startswith(prefix)]
             for stored, public in found:
                 await _export(call, stored, public)
             items = [public for _, public in found]
-            return JSONResponse({kind.collection: items} if items else {})
+            listing = f"GoogleCloudAiplatformV1List{kind.collection[0].upper()}{kind.collection[1:]}Response"
+            return respond(call, {kind.collection: items} if items else {}, listing)
         name = f"{_parent(call)}/{kind.collection}/{call.params['id']}"
         stored = store.get(name)
         if stored is None:
@@ -254,16 +256,16 @@ def handler(kind: Kind, method: str) -> Handler:
         if method == "get":
             public = view(call, stored)
             await _export(call, stored, public)
-            return JSONResponse(public)
+            return respond(call, public, kind.schema)
         if method == "patch":
-            problem = invalid(call.body, kind.schema)
+            problem = parse(call, kind.schema)
             if problem:
                 return problem
             if "ttl" in call.body:
                 stored["expireTime"] = _stamp(time.time() + _ttl_seconds(call.body["ttl"]))
             stored.update({k: v for k, v in call.body.items() if k in ("expireTime", "displayName")})
             stored["updateTime"] = _stamp(time.time())
-            return JSONResponse(view(call, stored))
+            return respond(call, view(call, stored), kind.schema)
         if method == "cancel":
             state = view(call, stored)["state"]
             if state in TERMINAL or state == "JOB_STATE_CANCELLING":
@@ -275,18 +277,21 @@ def handler(kind: Kind, method: str) -> Handler:
         del store[name]
         if kind.job:
             return JSONResponse(
-                {
-                    "name": f"{name}/operations/{call.state.next_id()}",
-                    "done": True,
-                    "metadata": {
-                        "@type": "type.googleapis.com/google.cloud.aiplatform.v1.DeleteOperationMetadata",
-                        "genericMetadata": {
-                            "createTime": _stamp(time.time()),
-                            "updateTime": _stamp(time.time()),
+                remember_operation(
+                    call,
+                    {
+                        "name": f"{name}/operations/{call.state.next_id()}",
+                        "done": True,
+                        "metadata": {
+                            "@type": "type.googleapis.com/google.cloud.aiplatform.v1.DeleteOperationMetadata",
+                            "genericMetadata": {
+                                "createTime": _stamp(time.time()),
+                                "updateTime": _stamp(time.time()),
+                            },
                         },
+                        "response": {"@type": "type.googleapis.com/google.protobuf.Empty"},
                     },
-                    "response": {"@type": "type.googleapis.com/google.protobuf.Empty"},
-                }
+                )
             )
         return JSONResponse({})
 

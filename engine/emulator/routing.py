@@ -23,7 +23,9 @@ from engine.emulator.errors import google_error, not_found
 from engine.emulator.reply import Reply, build
 from engine.emulator.state import EmulatorState
 
-PREFIX = r"^/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/"
+# Vertex serves every route on both API versions (google-genai defaults to v1beta1).
+VERSION = r"^/(?P<version>v1|v1beta1)/"
+PREFIX = VERSION + r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/"
 PUBLISHER_MODEL = PREFIX + r"publishers/(?P<publisher>google)/models/(?P<model>[^/:]+)"
 ENDPOINT = PREFIX + r"endpoints/(?P<endpoint>[^/:]+)"
 
@@ -60,7 +62,8 @@ def path_model(params: dict[str, str], body: Any) -> str | None:
 
 def publisher_missing(params: dict[str, str]) -> str:
     """Vertex's 404 text for an unknown publisher model."""
-    name = f"projects/{params['project']}/locations/{params['location']}/publishers/{params.get('publisher', 'google')}/models/{params.get('model')}"
+    parent = f"projects/{params['project']}/locations/{params['location']}/" if "project" in params else ""
+    name = f"{parent}publishers/{params.get('publisher', 'google')}/models/{params.get('model')}"
     return (
         f"Publisher Model `{name}` was not found or your project does not have access to it. "
         "Please ensure you are using a valid model version. "

@@ -75,10 +75,14 @@ class Emulator:
         port: int = 0,
         state: EmulatorState | None = None,
         job_step_seconds: float = 0.2,
+        strict: bool = False,
     ) -> None:
+        """``strict``: refuse non-canonical proto3 JSON spellings (snake_case names, integer enums)."""
         self.host = host
         self.port = port
-        self.state = state if state is not None else EmulatorState(job_step_seconds=job_step_seconds)
+        self.state = (
+            state if state is not None else EmulatorState(job_step_seconds=job_step_seconds, strict=strict)
+        )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -158,6 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback)")
     parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one")
     parser.add_argument("--job-step", type=float, default=0.2, help="seconds per job state transition")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse non-canonical proto3 JSON spellings (snake_case field names, integer enums) with a 400",
+    )
     args = parser.parse_args(argv)
     try:
         sock = _bind(args.host, args.port)
@@ -170,7 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     def ready() -> None:
         print(f"Vertex AI emulator listening on {url}", flush=True)
 
-    server = _Server(_config(EmulatorState(job_step_seconds=args.job_step)), on_ready=ready)
+    server = _Server(
+        _config(EmulatorState(job_step_seconds=args.job_step, strict=args.strict)), on_ready=ready
+    )
     try:
         server.run(sockets=[sock])
     finally:

@@ -50,6 +50,8 @@ class EmulatorState:
     anthropic_versions: tuple[str, ...] = ("vertex-2023-10-16",)
     # Cloud Storage (e.g. a gcp-storage-emulator URL) where succeeded batch jobs write predictions.jsonl.
     storage_url: str | None = None
+    # Strict mode: refuse non-canonical proto3 JSON spellings (snake_case names, integer enums).
+    strict: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     accounts: dict[str, ServiceAccount] = field(default_factory=dict)
     tokens: dict[str, AccessToken] = field(default_factory=dict)

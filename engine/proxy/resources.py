@@ -88,7 +88,7 @@ class Resources:
                 caller = await self.proxy.keys.aauthenticate(request.headers.get("authorization"))
                 params = await arguments(request, resource, self.proxy.max_body)
                 kwargs = {**self._settings(resource, params.pop(PROVIDER, DEFAULT_PROVIDER)), **params}
-                caller.admit()
+                caller = await self.proxy.keys.admit(caller)
             except APIError as exc:
                 return error_response(exc)
             except Exception:

@@ -120,7 +120,7 @@ class Messages:
         caller = await self.proxy.keys.aauthenticate(authorization(request, "x-api-key"))
         body = await self.proxy._body(request)  # size limit, JSON checks, stream type: as for chat
         name = check_model(self.proxy, body, caller)
-        caller.admit()
+        caller = await self.proxy.keys.admit(caller)
         return caller, name, body
 
     async def create(self, request: Request) -> Response:

@@ -62,7 +62,7 @@ class Responses:
                 caller = await self.proxy.keys.aauthenticate(request.headers.get("authorization"))
                 body = await self.proxy._body(request)  # size limit, JSON checks, stream type: as for chat
                 name = check_model(self.proxy, body, caller)
-                caller.admit()
+                caller = await self.proxy.keys.admit(caller)
             except APIError as exc:
                 return error_response(exc)
             try:

@@ -150,7 +150,7 @@ class PassThrough:
                 version, project, location, rest = parse_path(request.path_params["path"])
                 target = self.target(project, location)
                 url = self.url(target, version, rest, request.url.query)
-                caller.admit()
+                caller = await self.proxy.keys.admit(caller)
             except APIError as exc:
                 return google_error(exc)
             try:

@@ -4,7 +4,9 @@ Lookups are cached in memory for ``ttl`` seconds (LiteLLM's ``user_api_key_cache
 so a request reaches the database only when its key was not seen recently. Spend is
 counted here the moment a response is priced (so budgets hold within one process at
 once) and reaches the database through :class:`~engine.proxy.store.spend.SpendWriter`.
-With several workers or proxies, each sees the others' spend after at most ``ttl``.
+With several workers or proxies, each sees the others' spend after at most ``ttl``, or at
+once when they share a Redis (``shared``: engine/proxy/shared/state.py keeps every process's
+spend per budget period there; the database stays the record).
 """
 
 from __future__ import annotations
@@ -41,12 +43,15 @@ class Budget:
     reset_at: float | None = None
     duration: str | None = None
     warned_soft: bool = False
+    shared: float = 0.0  # every process's spend this period, from Redis (0: none shared)
 
     @property
     def spend(self) -> float:
-        return self.spend_db + self.local
+        return max(self.spend_db + self.local, self.shared)
 
     def load(self, row: dict[str, Any], unwritten: float) -> None:
+        if row.get("budget_reset_at") != self.reset_at:
+            self.shared = 0.0  # a new period: the shared figure of the old one no longer applies
         self.max_budget, self.soft_budget = row.get("max_budget"), row.get("soft_budget")
         self.spend_db, self.local = float(row.get("spend") or 0.0), unwritten
         self.reset_at, self.duration = row.get("budget_reset_at"), row.get("budget_duration")
@@ -90,6 +95,7 @@ class Accounts:
         self.usages: dict[tuple[str, str], Usage] = {}
         self.clock = time.monotonic
         self.window_clock = time.monotonic  # rpm/tpm windows: the proxy's clock (a test's fake one)
+        self.shared: Any = None  # engine.proxy.shared.state.RedisState when spend is shared through Redis
 
     # ----------------------------------------------------------------- cache control
     def invalidate(self, token: str | None = None) -> None:
@@ -112,6 +118,8 @@ class Accounts:
             raise _auth_error(f"{entry.blocked.capitalize()} is blocked", "auth_error")
         if entry.expires is not None and entry.expires < time.time():
             raise _auth_error("Expired Key", "expired_key")
+        if self.shared is not None:
+            await self.shared.read_spend([b for b in entry.caller.budgets if b.max_budget is not None])
         for budget in entry.caller.budgets:
             await self._maybe_reset(budget)
             if budget.max_budget is not None and budget.spend >= budget.max_budget:
@@ -187,7 +195,7 @@ class Accounts:
             return None
         usage = self.usages.get(entity)
         if usage is None:  # counters survive refreshes; limits follow the row
-            usage = self.usages[entity] = Usage(clock=self.window_clock)
+            usage = self.usages[entity] = Usage(clock=self.window_clock, name=":".join(entity))
         usage.rpm, usage.tpm, usage.max_parallel = rpm, tpm, parallel
         return usage
 
@@ -214,6 +222,8 @@ class Accounts:
         """Count a finished request: its cost on the caller's budgets now, its row to the writer."""
         cost = row.get("spend")
         if cost:
+            if self.shared is not None:  # before counting it here: the figures it sends exclude it
+                self.shared.add_spend(caller.budgets, cost)
             for budget in caller.budgets:
                 budget.local += cost
                 if (
