@@ -349,3 +349,16 @@ async def test_a_request_the_kernel_takes_at_once_arms_no_write_timer(vx: dict[s
     reply = await engine.acompletion(model=MODEL, messages=HELLO, timeout=httpx.Timeout(30, write=0.05), **vx)
     assert reply.choices[0].message.content
     assert not any(conn.write_deadline for conn in aio.transport().pool()._members)
+
+
+def test_the_sync_pool_takes_the_transport_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No fixed cap of its own (it was 200): engine.aio.configure sizes both paths."""
+    cap = aio.LIMITS.max_connections
+    aio.configure(max_connections=5000)
+    try:
+        limits = transport.sync_limits()
+        assert limits.max_connections == 5000
+        assert limits.max_keepalive_connections == aio.LIMITS.max_idle_per_origin
+        assert limits.keepalive_expiry == aio.LIMITS.idle_expiry
+    finally:
+        aio.configure(max_connections=cap)
