@@ -33,7 +33,7 @@ def _char_index(offsets: dict[int, tuple[int, bytes]], part: int, byte: int) -> 
     return before + len(text[:byte].decode("utf-8", errors="ignore"))
 
 
-@register("gemini_url_citations", kind="extractor")
+@register("gemini_url_citations", kind="extractor", keeps_null=True)
 def gemini_url_citations(candidate: Any) -> list[dict[str, Any]] | None:
     """Extractor transform over a candidate: one ``url_citation`` per (support, source) pair."""
     if not isinstance(candidate, dict) or not isinstance(candidate.get("groundingMetadata"), dict):

@@ -118,7 +118,7 @@ def _check_budget(budget: int, caps: dict[str, Any], ctx: Any) -> None:
         raise _bad(f"thinking budget {budget} is outside [{low}, {high}] for {ctx.model}", ctx)
 
 
-@register("gemini_thinking_blocks", kind="extractor")
+@register("gemini_thinking_blocks", kind="extractor", keeps_null=True)
 def gemini_thinking_blocks(parts: Any) -> list[dict[str, Any]] | None:
     """Extractor transform: thought parts → ``[{"type": "thinking", "thinking", "signature"?}]``.
 
