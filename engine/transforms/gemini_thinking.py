@@ -128,6 +128,11 @@ def gemini_thinking_blocks(parts: Any) -> list[dict[str, Any]] | None:
     """
     if not isinstance(parts, list):
         return None
+    for part in parts:  # most stream events have neither: answer without thoughts nor signatures
+        if isinstance(part, dict) and (part.get("thought") or part.get("thoughtSignature")):
+            break
+    else:
+        return None
     blocks = [
         {"type": "thinking", "thinking": p.get("text") or ""}
         for p in parts
