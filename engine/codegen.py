@@ -195,14 +195,24 @@ def _projection(
 ) -> None:
     """``base[*].project`` / ``base[?keep].project``: the non-null results over a list, else null."""
     items, item = src.var(), src.var()
-    emit(src, base, data, items, depth)
+    flat = base["type"] == "flatten"
+    if flat:  # ``x[]`` then a projection (``candidates[].field``): one loop over the flattened elements
+        emit(src, base["children"][0], data, items, depth)
+        element = src.var()
+        each = f"({element} if isinstance({element}, list) else ({element},))"
+        loops = [f"for {element} in {items}:", f"for {item} in {each}:"]
+    else:
+        emit(src, base, data, items, depth)
+        loops = [f"for {item} in {items}:"]
     src.add(depth, f"if isinstance({items}, list):")
     if keep is None and project["type"] in ("identity", "current"):
-        src.add(depth + 1, f"{out} = [{item} for {item} in {items} if {item} is not None]")
+        comprehension = " ".join(loop[:-1] for loop in loops)
+        src.add(depth + 1, f"{out} = [{item} {comprehension} if {item} is not None]")
     else:
         src.add(depth + 1, f"{out} = []")
-        src.add(depth + 1, f"for {item} in {items}:")
-        inner = depth + 2
+        for number, loop in enumerate(loops):
+            src.add(depth + 1 + number, loop)
+        inner = depth + 1 + len(loops)
         if keep is not None:
             src.add(inner, f"if {_truth(src, keep, item, inner)}:")
             inner += 1
@@ -249,8 +259,15 @@ def _post(src: _Source, ex: ExtractorLike, value: str, depth: int) -> None:
     if join is not None:
         item = src.var()
         src.add(depth, f"if isinstance({value}, list):")
-        joined = f"{join!r}.join([str({item}) for {item} in {value} if {item} is not None])"
-        src.add(depth + 1, f"{value} = {joined} if {value} else None")
+        src.add(depth + 1, f"if not {value}:")
+        src.add(depth + 2, f"{value} = None")
+        src.add(depth + 1, "else:")
+        src.add(depth + 2, "try:")  # all strings, the usual case: joined as they are (no str() per item)
+        src.add(depth + 3, f"{value} = {join!r}.join({value})")
+        src.add(depth + 2, "except TypeError:")
+        src.add(
+            depth + 3, f"{value} = {join!r}.join([str({item}) for {item} in {value} if {item} is not None])"
+        )
     if table is not None:
         src.add(depth, f"if {value} is not None:")
         src.add(depth + 1, f"{value} = {src.constant(table)}.get({value}, {src.constant(default)})")

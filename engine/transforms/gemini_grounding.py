@@ -64,6 +64,8 @@ def gemini_url_citations(candidate: Any) -> list[dict[str, Any]] | None:
 @register("gemini_per_candidate", kind="extractor")
 def gemini_per_candidate(values: Any) -> list[Any]:
     """Extractor transform: a ``map(&field, candidates)`` list (None for a candidate without it); [] when none has it."""
-    if not isinstance(values, list) or all(v is None for v in values):
-        return []
-    return values
+    if isinstance(values, list):
+        for value in values:  # a loop, not all(generator): it runs on every stream event
+            if value is not None:
+                return values
+    return []

@@ -84,6 +84,11 @@ def gemini_audio(parts: Any) -> dict[str, Any] | None:
     (``{id, data, expires_at, transcript}``; L16 PCM wrapped as WAV, the text parts as transcript)."""
     if not isinstance(parts, list):
         return None
+    for part in parts:  # most stream events have text parts only: a plain loop, no list built
+        if isinstance(part, dict) and part.get("inlineData"):
+            break
+    else:
+        return None
     audio = [
         p["inlineData"]
         for p in parts
