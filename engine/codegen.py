@@ -85,7 +85,8 @@ def _chain(src: _Source, names: tuple[str, ...], start: str, out: str, depth: in
     if not names:
         src.add(depth, f"{out} = {start}")
         return
-    src.add(depth, f"{out} = {start}.get({names[0]!r}) if isinstance({start}, dict) else None")
+    test = "data_is_dict" if start == ROOT else f"isinstance({start}, dict)"  # the root's type: tested once
+    src.add(depth, f"{out} = {start}.get({names[0]!r}) if {test} else None")
     for name in names[1:]:
         src.add(depth, f"{out} = {out}.get({name!r}) if isinstance({out}, dict) else None")
 
@@ -293,6 +294,7 @@ def section_function(
     """
     src = _Source()
     depth = 1
+    src.add(depth, f"data_is_dict = isinstance({ROOT}, dict)")
     for number, chain in enumerate(checks):
         name = f"g{number}"
         _chain(src, chain, ROOT, name, depth)
