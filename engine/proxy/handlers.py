@@ -174,7 +174,7 @@ class Proxy:
         self.disconnects = 0  # requests abandoned by their client (upstream cancelled)
         self.store: Store | None = None  # the database (virtual keys, spend logs); opened by start()
         # metrics and traces (engine/proxy/observability)
-        self.telemetry = build_telemetry(config.callbacks, config.groups)
+        self.telemetry = build_telemetry(config.callbacks, config.groups, config.end_user_metrics)
         self.router.observer = self.telemetry
         if self.shared is not None:
             for client in self.shared.clients:
@@ -196,6 +196,8 @@ class Proxy:
         if self.shared is not None and self.shared.backend.shared:
             self.store.accounts.shared = self.shared.backend  # budgets: every process's spend at once
         self.store.writer.on_failure = self.telemetry.metrics.db_failure
+        accounts = self.store.accounts
+        self.telemetry.metrics.watch_budgets(lambda: tuple(accounts.budgets.values()))  # budget gauges
         self.keys.virtual = self.store.accounts.authenticate
 
     async def stop(self) -> None:
@@ -346,7 +348,7 @@ class Proxy:
             caller = await self.keys.aauthenticate(request.headers.get("authorization"))
             trail.authenticated(caller)
             body = await self._body(request)
-            trail.named(body.get("model"))
+            trail.named(body.get("model"), body)
             name = self._model(body, caller, endpoint)
             caller = await self.keys.admit(caller, defer=True)  # checked with the routing (one round trip)
         except APIError as exc:
