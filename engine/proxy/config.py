@@ -296,9 +296,19 @@ def _cache_warnings(source: Source, cache: CacheSettings | None) -> list[str]:
         return []
     where = source.where(("litellm_settings", "cache_params", "supported_call_types"))
     return [
-        f"{where}: call type {kind!r} is not cached by this proxy (it caches {', '.join(sorted(CALL_TYPES))})"
+        f"{where}: call type {kind!r} is not cached by this proxy{NOT_CACHED.get(kind, '')} "
+        f"(it caches {', '.join(sorted(CALL_TYPES))})"
         for kind in sorted(cache.call_types - CALL_TYPES)
     ]
+
+
+# Why some call types LiteLLM names are not cached here (README, "Several workers and instances").
+_NOT_BY_LITELLM = ", nor by LiteLLM (its CachingSupportedCallTypes has no anthropic_messages)"
+NOT_CACHED = {
+    "anthropic_messages": _NOT_BY_LITELLM,  # starts with "a": kept as written (see cache_settings)
+    "aanthropic_messages": _NOT_BY_LITELLM,
+    "aresponses": " yet (LiteLLM caches it; /v1/responses keeps stored responses per id)",
+}
 
 
 SERVED_CALLBACKS = ("prometheus", "otel")  # the LiteLLM callbacks this proxy implements

@@ -170,3 +170,37 @@ def test_hit_is_flagged_in_hidden_params(cached_proxy: Callable[..., BackgroundP
     chat(proxy)
     chat(proxy)
     assert [r._hidden_params.get("cache_hit") for r in seen] == [False, True]
+
+
+def test_anthropic_messages_are_not_cached_as_in_litellm(
+    cached_proxy: Callable[..., BackgroundProxy], emulator: Any
+) -> None:
+    """LiteLLM's cache does not cover anthropic_messages (CachingSupportedCallTypes; BerriAI/litellm#25653)."""
+    proxy = cached_proxy(type="local")
+    body = {"model": "flash", "max_tokens": 16, "messages": MESSAGES}
+    for _ in range(2):
+        reply = httpx.post(
+            f"{proxy.url}/v1/messages", json=body, headers={"x-api-key": MASTER_KEY}, timeout=10
+        )
+        assert reply.status_code == 200 and "x-litellm-cache-key" not in reply.headers
+    assert len(upstream_paths(emulator)) == 2
+
+
+def test_call_types_not_cached_are_warned_with_the_reason(
+    write_config: Callable[..., Any], deployment: Callable[..., dict[str, Any]]
+) -> None:
+    from engine.proxy import load_config
+
+    params = {"supported_call_types": ["acompletion", "anthropic_messages", "aresponses"]}
+    config = load_config(
+        write_config(
+            {
+                "model_list": [deployment("flash", FLASH)],
+                "litellm_settings": {"cache": True, "cache_params": params},
+            }
+        )
+    )
+    assert config.cache is not None and "acompletion" in config.cache.call_types
+    notes = [w for w in config.warnings if "supported_call_types" in w]
+    assert any("'anthropic_messages' is not cached by this proxy, nor by LiteLLM" in w for w in notes)
+    assert any("'aresponses' is not cached by this proxy yet" in w for w in notes)
