@@ -412,8 +412,10 @@ class Proxy:
             if lookup is not None and lookup.write:
                 result = self._recording(result, lookup)
             events = EventStream(result, lambda tokens: None, keep_usage, self.stop_streams, headers)
-            events.on_close = self._closer(
-                lease, caller, lambda: self.account(caller, endpoint, name, started, events.final, lease)
+            events.on_close = self._closer(  # a stream that ended with an error event: a failure row
+                lease,
+                caller,
+                lambda: self.account(caller, endpoint, name, started, events.final, lease, events.failed),
             )
             return events
         tokens = _tokens(result)

@@ -189,11 +189,12 @@ class Messages:
             def close(tokens: int) -> None:
                 lease.release(tokens)
                 caller.done(tokens)
-                self.proxy.account(caller, MESSAGES, name, started, result, lease)
+                self.proxy.account(caller, MESSAGES, name, started, result, lease, reply.failed)
 
-            return DialectStream(
+            reply = DialectStream(
                 result, encode, encode_error, Usage(), close, self.proxy.stop_streams, headers
             )
+            return reply
         tokens = _message_tokens(result)
         lease.release(tokens)
         caller.done(tokens)

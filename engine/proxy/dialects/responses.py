@@ -113,9 +113,12 @@ class Responses:
             def close(tokens: int) -> None:
                 lease.release(tokens)
                 caller.done(tokens)
-                self.proxy.account(caller, CALL_TYPE, name, started, result, lease)
+                self.proxy.account(caller, CALL_TYPE, name, started, result, lease, reply.failed)
 
-            return DialectStream(result, encode, encode_error, count, close, self.proxy.stop_streams, headers)
+            reply = DialectStream(
+                result, encode, encode_error, count, close, self.proxy.stop_streams, headers
+            )
+            return reply
         tokens = int((result.get("usage") or {}).get("total_tokens") or 0)
         lease.release(tokens)
         caller.done(tokens)

@@ -134,3 +134,36 @@ def test_end_user_label_is_off_by_default_and_on_as_litellm(
     )  # Anthropic's metadata.user_id
     assert total(on, "litellm_input_tokens_metric_total", end_user="customer-7") > 0
     assert total(on, "litellm_llm_api_latency_metric_count", end_user="customer-7") == 1
+
+
+def test_spend_rows_of_failed_streams_say_failure(
+    start_proxy: Callable[..., BackgroundProxy],
+    deployment: Callable[..., dict[str, Any]],
+    emulator: Any,
+    tmp_path: Any,
+) -> None:
+    proxy = start_proxy(
+        {
+            "model_list": [deployment("flash", FLASH)],
+            "general_settings": {"master_key": MASTER_KEY, "database_url": f"sqlite:///{tmp_path / 's.db'}"},
+        }
+    )
+    routes = {
+        "/v1/chat/completions": {"model": "flash", "messages": HELLO, "stream": True},
+        "/v1/messages": {"model": "flash", "max_tokens": 64, "messages": HELLO, "stream": True},
+        "/v1/responses": {"model": "flash", "input": "hi", "stream": True},
+    }
+    for path, body in routes.items():
+        outcome = {}
+        for fault in ([CUT], []):  # a failed stream, then one that ends normally
+            emulator.script("gemini-2.5-flash", fault)
+            with httpx.stream("POST", proxy.url + path, json=body, headers=AUTH, timeout=30) as response:
+                assert response.status_code == 200
+                response.read()
+                rid = response.headers["x-request-id"]
+            (row,) = httpx.get(
+                proxy.url + "/spend/logs", params={"request_id": rid}, headers=AUTH, timeout=10
+            ).json()
+            outcome["cut" if fault else "ok"] = (row["status"], row["metadata"]["error_type"])
+        assert outcome["ok"] == ("success", None), path
+        assert outcome["cut"][0] == "failure" and outcome["cut"][1], path
