@@ -51,9 +51,8 @@ def call_options(deployment: Deployment, stream: bool) -> dict[str, Any]:
 
 def check_model(proxy: Proxy, body: dict[str, Any], caller: Caller) -> str:
     """The model name of a chat-like request, checked as the chat endpoint checks it."""
-    proxy.telemetry.adopt(
-        caller, body.get("model"), body
-    )  # metrics and traces of this request (no-op when off)
+    # metrics and traces of this request (no-op when off)
+    proxy.telemetry.adopt(caller, body.get("model"), body)
     return proxy._model(body, caller, CHAT)
 
 
