@@ -37,7 +37,7 @@ def end_user_of(body: dict[str, Any]) -> str:
     if user is None:
         metadata = body.get("metadata")
         user = metadata.get("user_id") if isinstance(metadata, dict) else None
-    return "" if user is None else str(user)
+    return str(user) if isinstance(user, (str, int)) and not isinstance(user, bool) else ""  # no dict labels
 
 
 class NullTrail:
