@@ -210,10 +210,10 @@ class Items:
     when_empty: tuple[Any, str | None] | None = None
     on_tool_calls: str | None = None
 
-    @cached_property
-    def section(self) -> Section:
-        """``fields`` as one :class:`Section` (built on first use, once per spec)."""
-        return Section(self.fields)
+    section: Section = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.section = Section(self.fields)  # built with the spec, never on a request
 
 
 @dataclass
@@ -232,15 +232,14 @@ class ResponseSpec:
     )  # top-level fields of a plain object (jobs, files)
     echo: dict[str, str] = field(default_factory=dict)  # object field -> caller's parameter copied onto it
 
-    @cached_property
-    def usage_section(self) -> Section:
-        """``usage`` as one :class:`Section` (stream events run it per event)."""
-        return Section(self.usage)
+    # ``usage`` and ``hidden`` as one :class:`Section` each (stream events run them per event),
+    # built with the spec, never on a request.
+    usage_section: Section = field(init=False, repr=False, compare=False)
+    hidden_section: Section = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def hidden_section(self) -> Section:
-        """``hidden`` as one :class:`Section`."""
-        return Section(self.hidden)
+    def __post_init__(self) -> None:
+        self.usage_section = Section(self.usage)
+        self.hidden_section = Section(self.hidden)
 
 
 @dataclass
