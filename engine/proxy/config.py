@@ -20,6 +20,7 @@ from engine.proxy.operations import OPERATIONS
 from engine.proxy.provider_settings import Providers, provider_settings
 from engine.proxy.shared.settings import (
     CALL_TYPES,
+    NOT_CACHED,
     CacheSettings,
     RedisSettings,
     cache_settings,
@@ -300,15 +301,6 @@ def _cache_warnings(source: Source, cache: CacheSettings | None) -> list[str]:
         f"(it caches {', '.join(sorted(CALL_TYPES))})"
         for kind in sorted(cache.call_types - CALL_TYPES)
     ]
-
-
-# Why some call types LiteLLM names are not cached here (README, "Several workers and instances").
-_NOT_BY_LITELLM = ", nor by LiteLLM (its CachingSupportedCallTypes has no anthropic_messages)"
-NOT_CACHED = {
-    "anthropic_messages": _NOT_BY_LITELLM,  # starts with "a": kept as written (see cache_settings)
-    "aanthropic_messages": _NOT_BY_LITELLM,
-    "aresponses": " yet (LiteLLM caches it; /v1/responses keeps stored responses per id)",
-}
 
 
 SERVED_CALLBACKS = ("prometheus", "otel")  # the LiteLLM callbacks this proxy implements
