@@ -17,7 +17,7 @@ from google import genai
 from google.genai import types
 from google.oauth2 import service_account
 
-from engine.emulator import Emulator
+from engine.emulator import Emulator, catalogue
 from tests.emulator.sdk.conftest import LOCATION, PROJECT
 
 MODEL = "gemini-2.5-flash"
@@ -178,6 +178,16 @@ def test_embed_content_through_predict_and_embed_content(
 def test_get_publisher_model(genai_client: genai.Client) -> None:
     model = genai_client.models.get(model=MODEL)
     assert model.name == f"publishers/google/models/{MODEL}"
+
+
+def test_models_list_pages_through_the_catalogue(genai_client: genai.Client, emulator: Emulator) -> None:
+    """google-genai on Vertex lists base models with GET v1beta1/publishers/google/models (no project)."""
+    listed = list(genai_client.models.list(config={"page_size": 10}))
+    expected = catalogue.listed("google")
+    assert [m.name for m in listed] == [e.publisher_model()["name"] for e in expected]
+    pages = calls(emulator, "/publishers/google/models")
+    assert len(pages) == -(-len(expected) // 10) and pages[0]["path"] == "/v1beta1/publishers/google/models"
+    assert pages[0]["query"] == {"pageSize": "10"} and "pageToken" in pages[1]["query"]
 
 
 def test_cached_content_lifecycle(genai_client: genai.Client) -> None:
