@@ -31,6 +31,7 @@ from engine.emulator.errors import google_error, not_found
 from engine.emulator.reply import Reply
 from engine.emulator.routing import (
     ENDPOINT,
+    EXPRESS_MODEL,
     PREFIX,
     PUBLISHER_MODEL,
     VERSION,
@@ -238,6 +239,7 @@ def _none(params: dict[str, str], body: Any) -> str | None:
 
 ROUTES: list[Route] = [
     route("POST", PUBLISHER_MODEL + ":computeTokens", compute_tokens),
+    route("POST", EXPRESS_MODEL + ":computeTokens", compute_tokens),
     route("POST", ENDPOINT + ":computeTokens", compute_tokens, missing=endpoint_missing),
     route("POST", PUBLISHER_MODEL + ":embedContent", embed_content),
     route("POST", PUBLISHER_MODEL + ":batchEmbedContents", batch_embed_contents),
