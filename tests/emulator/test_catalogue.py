@@ -94,8 +94,15 @@ def test_catalogue_lookup() -> None:
     } <= formats
 
 
-def test_publisher_model_json_fits_the_discovery_schema() -> None:
-    check = validator("aiplatform.v1", "GoogleCloudAiplatformV1PublisherModel")
+@pytest.mark.parametrize(
+    ("api", "schema"),
+    [
+        ("aiplatform.v1", "GoogleCloudAiplatformV1PublisherModel"),
+        ("aiplatform.v1beta1", "GoogleCloudAiplatformV1beta1PublisherModel"),
+    ],
+)
+def test_publisher_model_json_fits_the_discovery_schema(api: str, schema: str) -> None:
+    check = validator(api, schema)
     problems = {
         e.name: [x.message for x in check.iter_errors(e.publisher_model())] for e in catalogue.entries()
     }

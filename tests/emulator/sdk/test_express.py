@@ -7,6 +7,8 @@ serves the project-less methods the discovery documents have and accepts the key
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 from google import genai
@@ -17,10 +19,10 @@ MODEL = "gemini-2.5-flash"
 
 
 @pytest.fixture
-def express(emulator: Emulator) -> genai.Client:
-    return genai.Client(
-        vertexai=True, api_key=emulator.issue_api_key(), http_options={"base_url": emulator.url}
-    )
+def express(emulator: Emulator) -> Iterator[genai.Client]:
+    key = emulator.issue_api_key()
+    with genai.Client(vertexai=True, api_key=key, http_options={"base_url": emulator.url}) as client:
+        yield client
 
 
 def test_generate_stream_count_and_get_with_an_api_key(express: genai.Client, emulator: Emulator) -> None:
