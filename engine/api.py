@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from engine import aio, auth
+from engine import aio, auth, fastjson
 from engine.compiler import Operation
 from engine.cost import response_cost
 from engine.errors import (
@@ -478,7 +478,7 @@ def _decode(call: Call, data: str) -> Any | None:
     if spec.done is not None and data.strip() == spec.done:
         return None
     try:
-        event = json.loads(data)
+        event = fastjson.loads(data)  # orjson when installed: a stream decodes every event
     except ValueError:
         raise APIResponseValidationError(
             f"malformed stream event from Vertex AI: {data[:200]!r}", model=call.model

@@ -217,3 +217,29 @@ def freeze_heap() -> None:
 
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*gc_thresholds())
+
+
+GC_ENV = "VERTEXLATE_GC_THRESHOLD"
+GC_DEFAULT = (10_000, 50, 100)
+
+
+def gc_thresholds() -> tuple[int, int, int]:
+    """The server process's cyclic-collector thresholds: ``VERTEXLATE_GC_THRESHOLD=g0,g1,g2`` or 10,000/50/100.
+
+    Why not CPython's 700/10/10: with thousands of open streams their objects survive the young
+    collections, so full collections came every few seconds and each walked all of them; measured
+    with ``bench/stream_profile.py --concurrency 2000 --stream-seconds 2`` (gc callbacks timing
+    each pass), 7 full passes took 3.2 s of a 2,000-stream run, one with these values, and the
+    CPU per stream fell by about 10% (README "Benchmarks"). Streams' garbage is mostly acyclic
+    (freed by reference counting), so memory stays flat (bench/slow_streams.py reports the peak RSS).
+    """
+    raw = os.environ.get(GC_ENV)
+    if not raw:
+        return GC_DEFAULT
+    parts = raw.split(",")
+    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts) or int(parts[0]) <= 0:
+        raise ValueError(
+            f"{GC_ENV} must be three whole numbers g0,g1,g2 with g0 > 0, e.g. 10000,50,100: {raw!r}"
+        )
+    return int(parts[0]), int(parts[1]), int(parts[2])

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from engine.errors import AuthenticationError, PermissionDeniedError
 from engine.proxy.config import KeySpec, ProxyConfig
 from engine.proxy.limits import Usage
-from engine.proxy.shared.state import limit_error
+from engine.proxy.shared.state import count_locally
 from engine.redact import short
 
 if TYPE_CHECKING:
@@ -50,13 +50,7 @@ class Caller:
 
     def admit(self) -> None:
         """Raise 429 (with Retry-After) when an rpm/tpm/parallel limit is reached; else count the request."""
-        counters = self.counters()
-        for whose, usage in counters:
-            limit = usage.blocked()
-            if limit is not None:
-                raise limit_error(whose, limit, usage)
-        for _, usage in counters:
-            usage.start()
+        count_locally(self.counters())
 
     def done(self, tokens: int) -> None:
         if self.pending:

@@ -50,6 +50,19 @@ def limit_error(whose: str, limit: str, usage: Usage) -> APIError:
     )
 
 
+def count_locally(counters: Sequence[tuple[str, Usage]]) -> None:
+    """Count one request on every counter of this process, or raise 429 naming the first at its limit.
+
+    All or nothing: no counter moves when one is at its limit (a refused request uses no quota).
+    """
+    for whose, usage in counters:
+        limit = usage.blocked()
+        if limit is not None:
+            raise limit_error(whose, limit, usage)
+    for _, usage in counters:
+        usage.start()
+
+
 class StateBackend(Protocol):
     """What the router and the key table need from the state, wherever it lives."""
 
@@ -87,12 +100,7 @@ class LocalState:
         self.clock = clock
 
     async def admit(self, counters: Sequence[tuple[str, Usage]]) -> str:
-        for whose, usage in counters:
-            limit = usage.blocked()
-            if limit is not None:
-                raise limit_error(whose, limit, usage)
-        for _, usage in counters:
-            usage.start()
+        count_locally(counters)
         return ""
 
     async def acquire(
