@@ -35,6 +35,7 @@ def test_generate_stream_count_and_get_with_an_api_key(express: genai.Client, em
         b"two",
     ]
     assert express.models.get(model=MODEL).name == f"publishers/google/models/{MODEL}"
+    assert f"publishers/google/models/{MODEL}" in [m.name for m in express.models.list()]
     paths = [r["path"] for r in emulator.requests()]
     assert f"/v1beta1/publishers/google/models/{MODEL}:generateContent" in paths
     assert all(r["headers"]["x-goog-api-key"] == "<redacted>" for r in emulator.requests())
