@@ -175,3 +175,15 @@ def test_gemini_embedding_batch_is_a_fifth_off(vx: dict[str, Any]) -> None:
         .family.prices.lookup("gemini-embedding-001")
     )
     assert price is not None and price.cost({"prompt_tokens": MILLION}, batch=True) == pytest.approx(0.12)
+
+
+def test_cost_by_model_name_takes_the_entry_that_names_it() -> None:
+    """``gemini-embedding-001`` is an exact embeddings entry; the chat catch-all ``gemini-*`` also
+    matches the name but must not hide its price (specs/embeddings.yaml: $0.15 per 1M tokens)."""
+    assert engine.completion_cost(
+        model="vertex_ai/gemini-embedding-001", prompt_tokens=MILLION, completion_tokens=0
+    ) == pytest.approx(0.15)
+    assert engine.cost_per_token("vertex_ai/gemini-embedding-001", prompt_tokens=MILLION) == (
+        pytest.approx(0.15),
+        0.0,
+    )
