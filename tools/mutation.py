@@ -280,15 +280,32 @@ class TestMap:
             record = {"durations": record}
         return cls(lines, record.get("durations", {}), set(record.get("failed", ())))
 
-    def tests_for(self, mutant: Mutant) -> list[str]:
-        """The tests that run the mutated line, fastest first; for a line only run at import, every
-        test that runs any line of the file (the constant is read elsewhere)."""
+    def tests_for(self, mutant: Mutant, budget: float = 0.0) -> list[str]:
+        """The tests that run the mutated line, fastest first, up to ``budget`` seconds of their
+        recorded time (0: all).
+
+        For a line only run at import, every test that runs any line of the file (the constant is
+        read elsewhere). For a module only run in a subprocess (the CLI), where coverage sees nothing,
+        the test files named after it (``tests/**/test_<module>.py``).
+        """
         by_line = self.lines.get(mutant.path, {})
         chosen = set(by_line.get(mutant.line, ()))
         if not chosen and mutant.line in by_line:
             chosen = set().union(*by_line.values())
+        if not chosen and not by_line:
+            stem = Path(mutant.path).stem
+            chosen = {t.relative_to(ROOT).as_posix() for t in ROOT.glob(f"tests/**/test_{stem}.py")}
         # A test that failed on the clean tree would "kill" every mutant: leave it out.
-        return sorted(chosen - self.failed, key=lambda t: (self.durations.get(t, 1.0), t))
+        ordered = sorted(chosen - self.failed, key=lambda t: (self.durations.get(t, 1.0), t))
+        if budget:
+            kept, spent = [], 0.0
+            for test in ordered:
+                spent += self.durations.get(test, 1.0)
+                if kept and spent > budget:
+                    break
+                kept.append(test)
+            ordered = kept
+        return ordered
 
     def cost(self, tests: list[str]) -> float:
         return sum(self.durations.get(t, 1.0) for t in tests)
@@ -306,6 +323,43 @@ SPEC_TESTS_LEFT_OUT = (
     "tests/hardening/test_fuzz_library.py",
     "tests/core/test_packaging.py",
 )
+
+
+SPEC_QUICK = ROOT / "tests" / "core" / "test_spec_tables_pinned.py"
+
+
+def spec_quick_check(copy: Path) -> bool:
+    """Whether the pinned table tests fail on the (mutated) specs of ``copy``: run in this process.
+
+    A pytest start costs seconds on a loaded machine; compiling the specs costs a fraction of one.
+    The engine is this checkout's (a spec mutant changes data only); its built-in spec directory is
+    pointed at the copy, and the test module is loaded fresh, so it reads the mutated specs.
+    """
+    import importlib.util
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from engine import loader, registry
+
+    original = loader.builtin_spec_dir
+    loader.builtin_spec_dir = lambda: copy / "specs"
+    registry.reset()
+    try:
+        spec = importlib.util.spec_from_file_location("_pinned_tables", SPEC_QUICK)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.test_every_bound_in_the_specs_is_written_out_here()
+        module.test_every_scalar_table_in_the_specs_is_written_out_here()
+        for case in module.CASES:
+            module.test_bounds_are_applied_exactly(*case)
+        for case in module.TABLE_CASES:
+            module.test_tables_translate_each_value(*case)
+    except Exception:  # noqa: BLE001 - any failure (an assertion, a spec the compiler refuses) kills
+        return True
+    finally:
+        loader.builtin_spec_dir = original
+        registry.reset()
+    return False
 
 
 def spec_tests(path: str, durations: dict[str, float]) -> list[str]:
@@ -380,6 +434,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=MAP_DIR / "results.jsonl", help="one JSON line per mutant"
     )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=60.0,
+        help="Python mutants: run the fastest covering tests up to this many recorded seconds (0: all)",
+    )
+    parser.add_argument("--also", nargs="+", default=[], help="tests run first for every mutant (new ones)")
     parser.add_argument("--resume", action="store_true", help="skip the mutants already in --out")
     parser.add_argument("--report", action="store_true", help="print the report of --out and stop")
     parser.add_argument(
@@ -435,6 +496,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="vertexlate-mutants-") as scratch, out:
         copy = Path(scratch) / "tree"
         shutil.copytree(ROOT, copy, ignore=IGNORE)
+        if any(m.path.startswith("specs/") for m in mutants) and spec_quick_check(copy):
+            print(f"{SPEC_QUICK.name} fails on the unmutated specs; fix it first", file=sys.stderr)
+            return 2
         for number, mutant in enumerate(mutants, 1):
             if mutant.describe() in done:
                 continue
@@ -444,8 +508,10 @@ def main(argv: list[str] | None = None) -> int:
                 tests = spec_tests(mutant.path, test_map.durations)
                 cost = sum(v for k, v in test_map.durations.items() if k.split("::", 1)[0] in tests)
             else:
-                tests = test_map.tests_for(mutant)
+                tests = test_map.tests_for(mutant, args.budget)
                 cost = test_map.cost(tests)
+            if args.also and tests:
+                tests = [*args.also, *tests]
             began = time.monotonic()
             if not tests:
                 outcome = "uncovered"
@@ -460,8 +526,12 @@ def main(argv: list[str] | None = None) -> int:
                     encoding="utf-8",
                 )
                 try:
-                    # generous: the machine is shared, and a mutant that hangs the tests counts as killed
-                    outcome = run_tests(copy, tests, max(args.timeout, 4 * cost + 60))
+                    outcome = "survived"
+                    if mutant.path.startswith("specs/") and args.tests is None and spec_quick_check(copy):
+                        outcome = "killed"  # by the pinned table tests, run in-process first
+                    if outcome == "survived":
+                        # generous: the machine is shared, and a mutant that hangs the tests counts as killed
+                        outcome = run_tests(copy, tests, max(args.timeout, 4 * cost + 60))
                 finally:
                     target.write_text(original, encoding="utf-8")
             seconds = time.monotonic() - began
