@@ -441,6 +441,9 @@ def main(argv: list[str] | None = None) -> int:
         help="Python mutants: run the fastest covering tests up to this many recorded seconds (0: all)",
     )
     parser.add_argument("--also", nargs="+", default=[], help="tests run first for every mutant (new ones)")
+    parser.add_argument(
+        "--recheck", type=Path, help="only the survivors of this results file (after adding tests)"
+    )
     parser.add_argument("--resume", action="store_true", help="skip the mutants already in --out")
     parser.add_argument("--report", action="store_true", help="print the report of --out and stop")
     parser.add_argument(
@@ -474,12 +477,16 @@ def main(argv: list[str] | None = None) -> int:
             mutants.extend(spec_mutants(path.resolve()))
     if args.kinds:
         mutants = [m for m in mutants if m.kind in args.kinds]
+    if args.recheck:
+        earlier = _read_results(args.recheck)
+        mutants = [
+            m for m in mutants if earlier.get(m.describe(), {}).get("outcome") in ("survived", "uncovered")
+        ]
     if not mutants:
         parser.error("nothing to mutate: pass --python and/or --specs")
     if args.sample and args.sample < len(mutants):
-        mutants = sorted(
-            random.Random(args.seed).sample(mutants, args.sample), key=lambda m: (m.path, m.offset)
-        )
+        # kept in the drawn order: a run stopped early is still a uniform sample of what it ran
+        mutants = random.Random(args.seed).sample(mutants, args.sample)
     if args.list:
         for mutant in mutants:
             print(mutant.describe())
