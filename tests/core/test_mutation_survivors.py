@@ -82,3 +82,74 @@ def test_nesting_limit_is_exact_for_objects_and_lists(kind: str) -> None:
     check_nesting("tools", build(MAX_DEPTH))
     with pytest.raises(BadRequestError, match="nested more than 100 levels"):
         check_nesting("tools", build(MAX_DEPTH + 1))
+
+
+def test_cli_usage_and_exit_codes_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    """cli.py's dispatch: no command or ``--help`` prints the usage and exits 0, an unknown command
+    exits 2 (``... or argv[0] not in COMMANDS`` -> ``and`` raised a KeyError instead)."""
+    from engine import cli
+
+    for argv, code in (([], 0), (["-h"], 0), (["--help"], 0), (["frobnicate"], 2)):
+        assert cli.main(argv) == code, argv
+        out = capsys.readouterr().out
+        assert out.startswith("usage: vertexlate <command>") and "  serve " in out
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_token_refresh_does_not_use_up_a_retry(vx: dict, emulator: object, mode: str) -> None:
+    """A 401 answered by a fresh token is not a retry (api.py ``attempt += 0 if step.refresh else 1``
+    -> ``1 if ...``): with ``num_retries=1`` the 429 after the refresh is still retried."""
+    import engine
+
+    hello = [{"role": "user", "content": "hi"}]
+    engine.completion(model="vertex_ai/gemini-2.5-flash", messages=hello, **vx)  # a token is cached
+    emulator.state.tokens.clear()  # ... and no longer accepted: the next call gets a 401 first
+    emulator.script("gemini-2.5-flash", [{"status": 429, "retry_after": 0}, {"text": "after the 429"}])
+    kwargs = {"model": "vertex_ai/gemini-2.5-flash", "messages": hello, "num_retries": 1, **vx}
+    reply = await engine.acompletion(**kwargs) if mode == "async" else engine.completion(**kwargs)
+    assert reply.choices[0].message.content == "after the 429"
+    generate = [r for r in emulator.requests() if r["path"].endswith(":generateContent")]
+    assert len(generate) == 4  # the first call, the 401, the 429, the answer
+
+
+def test_unsigned_integer_ranges_start_at_zero() -> None:
+    """google_schema's proto ranges: uint32/uint64 accept 0 and refuse -1 (``(0, 2**32 - 1)`` -> ``(1, ...)``
+    refused a valid 0); 64-bit values keep their string form (proto3 JSON)."""
+    from engine.google_schema import _integer, _Invalid
+
+    for kind, top in (("uint32", 2**32 - 1), ("uint64", 2**64 - 1)):
+        check = _integer(kind, None, None)
+        assert check(0, "f") == 0
+        assert check(top, "f") == top
+        for outside in (-1, top + 1):
+            with pytest.raises(_Invalid, match=f"outside the {kind} range"):
+                check(outside, "f")
+    assert _integer("uint64", None, None)(" 0 ", "f") == "0"
+    assert _integer("uint32", None, None)("0", "f") == 0
+
+
+def test_response_schema_keeps_the_declared_property_order(vx: dict, emulator: object) -> None:
+    """A model with ``responseSchema`` (not ``responseJsonSchema``) gets ``propertyOrdering`` in the
+    caller's order (gemini_output.py ``to_vertex_schema(schema, ordering=True)`` -> ``False``)."""
+    import engine
+    from engine.registry import default_registry
+
+    model = "gemini-2.5-flash-image"
+    caps = default_registry().resolve(f"vertex_ai/{model}", "chat").capabilities
+    assert caps.get("response_schema") and not caps.get("json_schema")
+    schema = {
+        "type": "object",
+        "properties": {"zeta": {"type": "string"}, "alpha": {"type": "integer"}},
+        "required": ["zeta", "alpha"],
+    }
+    emulator.script(model, [{"text": '{"zeta": "z", "alpha": 1}'}])
+    engine.completion(
+        model=f"vertex_ai/{model}",
+        messages=[{"role": "user", "content": "hi"}],
+        response_format={"type": "json_schema", "json_schema": {"name": "s", "schema": schema}},
+        **vx,
+    )
+    sent = [r for r in emulator.requests() if r["path"].endswith(":generateContent")][-1]["body"]
+    config = sent["generationConfig"]
+    assert config["responseMimeType"] == "application/json"
+    assert config["responseSchema"]["propertyOrdering"] == ["zeta", "alpha"]
