@@ -153,3 +153,91 @@ def test_response_schema_keeps_the_declared_property_order(vx: dict, emulator: o
     config = sent["generationConfig"]
     assert config["responseMimeType"] == "application/json"
     assert config["responseSchema"]["propertyOrdering"] == ["zeta", "alpha"]
+
+
+def _gemini_body(**params: object) -> dict:
+    import engine
+    from engine.registry import default_registry
+    from engine.request import build_body
+
+    resolved = default_registry().resolve("vertex_ai/gemini-2.5-flash", "chat")
+    return build_body(resolved, resolved.family.operations["chat"], params, engine, False).body
+
+
+@pytest.mark.parametrize("video", [{"fps": 1, "loop": True}, "10s", ["fps"]])
+def test_video_metadata_refuses_other_keys_and_non_objects(video: object) -> None:
+    """gemini_media.py: ``not isinstance(video, dict) or <unknown keys>`` -> ``and`` let unknown keys
+    through to Vertex and crashed on a non-object."""
+    from engine.errors import BadRequestError
+
+    part = {"type": "image_url", "image_url": {"url": "gs://b/clip.mp4", "video_metadata": video}}
+    with pytest.raises(BadRequestError, match="video_metadata takes fps, start_offset and end_offset"):
+        _gemini_body(messages=[{"role": "user", "content": [part]}])
+
+
+def test_video_metadata_is_renamed_for_vertex() -> None:
+    part = {
+        "type": "image_url",
+        "image_url": {"url": "gs://b/clip.mp4", "video_metadata": {"fps": 2, "start_offset": "1s"}},
+    }
+    body = _gemini_body(messages=[{"role": "user", "content": [part]}])
+    (sent,) = body["contents"][0]["parts"]
+    assert sent["videoMetadata"] == {"fps": 2, "startOffset": "1s"}
+    assert sent["fileData"]["fileUri"] == "gs://b/clip.mp4"
+
+
+def test_a_nullable_type_list_of_several_types_stays_nullable() -> None:
+    """gemini_schema.py: ``["string", "integer", "null"]`` is an anyOf that is itself nullable
+    (``out["nullable"] = True`` -> ``False`` sent a schema refusing null)."""
+    from engine.transforms.gemini_schema import to_vertex_schema
+
+    assert to_vertex_schema({"type": ["string", "integer", "null"]}) == {
+        "anyOf": [{"type": "STRING"}, {"type": "INTEGER"}],
+        "nullable": True,
+    }
+    assert to_vertex_schema({"type": ["string", "integer"]}) == {
+        "anyOf": [{"type": "STRING"}, {"type": "INTEGER"}]
+    }
+
+
+def test_a_prefix_cache_this_close_to_expiry_is_not_reused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """api.py ``_cached``: reused only while it has more than ``_CACHE_MARGIN`` seconds left
+    (``>`` -> ``>=`` reused one expiring exactly at the margin). The clock is injected."""
+    from engine import api
+
+    now = 1_000_000.0
+    monkeypatch.setattr(api.time, "time", lambda: now)
+    margin = api._CACHE_MARGIN
+    monkeypatch.setitem(api._PREFIX_CACHES, "k-edge", ("cachedContents/edge", now + margin))
+    monkeypatch.setitem(api._PREFIX_CACHES, "k-live", ("cachedContents/live", now + margin + 0.5))
+    assert api._cached("k-edge") is None
+    assert api._cached("k-live") == "cachedContents/live"
+    assert api._cached("k-missing") is None
+
+
+def test_a_url_without_scheme_is_quoted_in_the_error_to_20_characters() -> None:
+    """content.py quotes the first 20 characters of a scheme-less URL (``url[:20]`` -> ``[:21]``)."""
+    from engine.errors import BadRequestError
+
+    part = {"type": "image_url", "image_url": {"url": "abcdefghijklmnopqrstuvwxyz"}}
+    with pytest.raises(BadRequestError) as caught:
+        _gemini_body(messages=[{"role": "user", "content": [part]}])
+    assert "unsupported URL scheme 'abcdefghijklmnopqrst'; use " in str(caught.value)
+
+
+def test_a_host_resolving_to_nothing_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """gemini_media.check_address with the resolver seam answering no address: refused, the host
+    quoted to 120 characters (the branch no test reached)."""
+    from engine.errors import BadRequestError
+    from engine.transforms import gemini_media
+
+    monkeypatch.setattr(gemini_media, "resolver", lambda host, port: [])
+    host = "h" * 130 + ".example"
+
+    class Ctx:
+        model = "m"
+        capabilities: dict = {}
+
+    with pytest.raises(BadRequestError) as caught:
+        gemini_media.check_address(host, Ctx(), "messages[0]")
+    assert f"cannot resolve media host {'h' * 120!r}" in str(caught.value)
