@@ -241,3 +241,34 @@ def test_a_host_resolving_to_nothing_is_refused_by_name(monkeypatch: pytest.Monk
     with pytest.raises(BadRequestError) as caught:
         gemini_media.check_address(host, Ctx(), "messages[0]")
     assert f"cannot resolve media host {'h' * 120!r}" in str(caught.value)
+
+
+def test_every_ambiguous_pair_of_patterns_is_reported_once(tmp_path: object) -> None:
+    """Registry._ambiguities compares each pattern with every later one (``patterns[i + 1 :]`` ->
+    ``[i - 1 :]`` missed the first pattern's pairs and reported others twice): three families
+    claiming one pattern make exactly three problems, one per pair."""
+    from pathlib import Path
+
+    from engine.registry import Registry
+
+    folder = Path(str(tmp_path))
+    names = ("amb_a", "amb_b", "amb_c")
+    for name in names:
+        (folder / f"{name}.yaml").write_text(
+            f"name: {name}\nextends: model_garden\nmodels:\n"
+            "  - name: 'a-literal-prefix-longer-than-any-built-in-pattern-for-this-test-{version}'\n",
+            encoding="utf-8",
+        )
+    problems = [p for p in Registry([folder], strict=False).problems if "can claim the same names" in p]
+    pairs = [frozenset(n for n in names if f"{n}.yaml" in p) for p in problems]
+    assert sorted(map(sorted, pairs)) == [["amb_a", "amb_b"], ["amb_a", "amb_c"], ["amb_b", "amb_c"]]
+
+
+def test_a_call_id_with_an_empty_signature_is_left_whole() -> None:
+    """gemini_tools.split_call_id: the mark without a signature after it is not a signature
+    (``mark and signature`` -> ``or`` cut the id and returned an empty signature)."""
+    from engine.transforms.gemini_tools import SIGNATURE_MARK, encode_call_id, split_call_id
+
+    assert split_call_id(f"call_x{SIGNATURE_MARK}") == (f"call_x{SIGNATURE_MARK}", None)
+    assert split_call_id("call_x") == ("call_x", None)
+    assert split_call_id(encode_call_id("call_x", "SIG", "seed")) == ("call_x", "SIG")
