@@ -272,3 +272,12 @@ def test_a_call_id_with_an_empty_signature_is_left_whole() -> None:
     assert split_call_id(f"call_x{SIGNATURE_MARK}") == (f"call_x{SIGNATURE_MARK}", None)
     assert split_call_id("call_x") == ("call_x", None)
     assert split_call_id(encode_call_id("call_x", "SIG", "seed")) == ("call_x", "SIG")
+
+
+def test_a_bare_data_field_is_an_empty_data_line() -> None:
+    """SSE (html.spec.whatwg.org, "dispatch the event"): a line ``data`` without a colon is the field
+    with an empty value (sse.py ``name == "data"`` -> ``!=`` turned every other field into data)."""
+    from engine.sse import Event, SSEDecoder
+
+    events = SSEDecoder().feed(b"data\ndata: x\n\nevent: e\ndata\n\nid: 7\nretry: 5\ndata: y\n\n")
+    assert events == [Event(None, "\nx"), Event("e", ""), Event(None, "y")]
