@@ -281,3 +281,33 @@ def test_a_bare_data_field_is_an_empty_data_line() -> None:
 
     events = SSEDecoder().feed(b"data\ndata: x\n\nevent: e\ndata\n\nid: 7\nretry: 5\ndata: y\n\n")
     assert events == [Event(None, "\nx"), Event("e", ""), Event(None, "y")]
+
+
+def test_a_tuple_of_item_schemas_becomes_an_any_of() -> None:
+    """gemini_schema.py: ``items: [a, b]`` is anyOf [a, b], ``items: [a]`` is a (``len(items) != 1``
+    -> ``!= 2`` kept only the first of two and wrapped a single one)."""
+    from engine.transforms.gemini_schema import to_vertex_schema
+
+    two = {"type": "array", "items": [{"type": "string"}, {"type": "integer"}]}
+    assert to_vertex_schema(two)["items"] == {"anyOf": [{"type": "STRING"}, {"type": "INTEGER"}]}
+    one = {"type": "array", "items": [{"type": "string"}]}
+    assert to_vertex_schema(one)["items"] == {"type": "STRING"}
+
+
+def test_google_number_and_integer_fields_check_their_own_kind() -> None:
+    """google_schema: a ``number`` field takes fractions, an integer field does not (``kind ==
+    "number"`` -> ``!=`` swapped the two checks); a numeric string stays an int only below 2**53,
+    where a float still holds it exactly (``abs(number) < 2**53`` -> ``<=``)."""
+    from engine.google_schema import _Compiler, _Invalid, _number
+
+    compiler = _Compiler("aiplatform.v1")
+    assert compiler.scalar("number", None, None)(0.5, "f") == 0.5
+    with pytest.raises(_Invalid, match="must be an integer"):
+        compiler.scalar("int32", None, None)(0.5, "f")
+    number = _number(None, None)
+    assert number(0.5, "f") == 0.5
+    assert number("9007199254740991", "f") == 2**53 - 1 and isinstance(number("9007199254740991", "f"), int)
+    assert isinstance(number("9007199254740992", "f"), float)
+    assert isinstance(number("-9007199254740992", "f"), float)
+    with pytest.raises(_Invalid, match="must be a number"):
+        number("many", "f")
