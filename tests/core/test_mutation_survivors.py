@@ -311,3 +311,46 @@ def test_google_number_and_integer_fields_check_their_own_kind() -> None:
     assert isinstance(number("-9007199254740992", "f"), float)
     with pytest.raises(_Invalid, match="must be a number"):
         number("many", "f")
+
+
+def test_integer_parameters_take_exactly_the_int64_range() -> None:
+    """request.py ``INT64_MAX = 2**63 - 1`` (Google's int64): both ends accepted, one past refused."""
+    from engine.compiler import Param
+    from engine.errors import BadRequestError
+    from engine.request import check_value
+
+    seed = Param(name="seed", type="integer")
+    for inside in (2**63 - 1, -(2**63), 0):
+        assert check_value(seed, inside, {}, "m") == inside
+    for outside in (2**63, -(2**63) - 1):
+        with pytest.raises(BadRequestError, match="integer \\(64-bit\\)"):
+            check_value(seed, outside, {}, "m")
+
+
+def test_a_prefix_cache_without_expiry_is_kept_for_the_default_hour(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Vertex AI's context caches live 60 minutes by default (api.py ``time.time() + 3600`` when the
+    reply names no ``expires_at``); the clock is injected."""
+    import dataclasses
+
+    from engine import api
+
+    @dataclasses.dataclass
+    class Sent:
+        body: dict
+
+    monkeypatch.setattr(api.time, "time", lambda: 5_000.0)
+    for key in ("k-hour", "k-given"):  # registered so that the undo removes what the test adds
+        monkeypatch.setitem(api._PREFIX_CACHES, key, ("stale", 0.0))
+    sent = api._use_cache(Sent({"contents": []}), "k-hour", {"id": "cachedContents/1"})
+    assert sent.body == {"contents": [], "cachedContent": "cachedContents/1"}
+    assert api._PREFIX_CACHES["k-hour"] == ("cachedContents/1", 5_000.0 + 3600)
+    api._use_cache(Sent({}), "k-given", {"id": "cachedContents/2", "expires_at": 6_000})
+    assert api._PREFIX_CACHES["k-given"] == ("cachedContents/2", 6_000.0)
+
+
+def test_speech_bytes_iterate_in_64_kib_chunks() -> None:
+    from engine.types import SpeechResponse
+
+    audio = SpeechResponse(b"a" * (2 * 65536 + 1), "audio/mpeg")
+    assert [len(c) for c in audio.iter_bytes()] == [65536, 65536, 1]
+    assert b"".join(audio.iter_bytes(1000)) == audio.read()
