@@ -354,3 +354,28 @@ def test_speech_bytes_iterate_in_64_kib_chunks() -> None:
     audio = SpeechResponse(b"a" * (2 * 65536 + 1), "audio/mpeg")
     assert [len(c) for c in audio.iter_bytes()] == [65536, 65536, 1]
     assert b"".join(audio.iter_bytes(1000)) == audio.read()
+
+
+def test_a_given_property_ordering_keeps_only_known_names_once() -> None:
+    """gemini_schema.py: ``isinstance(p, str) and p in props`` -> ``or`` kept names that are not
+    properties (Vertex refuses them)."""
+    from engine.transforms.gemini_schema import to_vertex_schema
+
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
+        "propertyOrdering": ["b", "ghost", 3, "a", "b"],
+    }
+    assert to_vertex_schema(schema)["propertyOrdering"] == ["b", "a"]
+
+
+def test_project_and_location_ids_are_at_most_128_characters() -> None:
+    """options._check_place: 128 printable ASCII characters pass, 129 are refused (``> 128`` -> ``>=``)."""
+    from engine.errors import BadRequestError
+    from engine.options import _check_place
+
+    _check_place("vertex_location", "x" * 128)
+    with pytest.raises(BadRequestError, match="is not a Google Cloud location id"):
+        _check_place("vertex_location", "x" * 129)
+    with pytest.raises(BadRequestError, match="is not a Google Cloud project id"):
+        _check_place("vertex_project", "bad\nid")
