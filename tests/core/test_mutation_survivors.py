@@ -379,3 +379,46 @@ def test_project_and_location_ids_are_at_most_128_characters() -> None:
         _check_place("vertex_location", "x" * 129)
     with pytest.raises(BadRequestError, match="is not a Google Cloud project id"):
         _check_place("vertex_project", "bad\nid")
+
+
+def test_inline_media_may_fill_the_limit_exactly() -> None:
+    """gemini_inline_limit: ``max_inline_bytes`` of decoded media pass, one byte more is refused
+    (``total > limit`` -> ``>=`` refused a body exactly at the limit)."""
+    import base64
+
+    from engine.errors import BadRequestError
+    from engine.transforms.gemini_media import gemini_inline_limit
+
+    class Ctx:
+        model = "m"
+        capabilities = {"max_inline_bytes": 6}
+
+    def body(size: int) -> dict:
+        data = base64.b64encode(b"x" * size).decode()
+        return {"contents": [{"parts": [{"inlineData": {"mimeType": "image/png", "data": data}}]}]}
+
+    gemini_inline_limit(body(6), Ctx())
+    with pytest.raises(BadRequestError):
+        gemini_inline_limit(body(7), Ctx())
+
+
+def test_a_yaml_error_names_its_line(tmp_path: object) -> None:
+    """loader.py reports ruamel's 0-based mark as a 1-based line (``mark.line + 1`` -> ``+ 2``)."""
+    from pathlib import Path
+
+    from engine.registry import Registry
+
+    broken = Path(str(tmp_path)) / "broken.yaml"
+    broken.write_text("name: x\n\tbad: tab\n", encoding="utf-8")
+    (problem,) = [p for p in Registry([broken.parent], strict=False).problems if "not valid YAML" in p]
+    assert "broken.yaml:2:" in problem
+
+
+def test_int32_fields_take_exactly_their_range() -> None:
+    from engine.google_schema import _integer, _Invalid
+
+    check = _integer("int32", None, None)
+    assert check(2**31 - 1, "f") == 2**31 - 1 and check(-(2**31), "f") == -(2**31)
+    for outside in (2**31, -(2**31) - 1):
+        with pytest.raises(_Invalid, match="outside the int32 range"):
+            check(outside, "f")
