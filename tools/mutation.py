@@ -10,16 +10,17 @@ Two mutators, one runner:
   value of the same map, a ``min:``/``max:`` bound moved by one (loosened), a parameter's ``to:``
   path renamed.
 
-Each mutant is applied to a scratch copy of the checkout, the chosen tests run there with ``-x``
-(stop at the first failure: a killed mutant costs little), and the copy is restored. A mutant
-is *killed* when the tests fail, *survives* when they pass, *times out* past ``--timeout``
-(counted as killed, like mutmut). The report prints the score and every survivor with its place,
-so each one gets a test or a reason (an equivalent mutant).
+Each mutant is applied to a scratch copy of the checkout, the tests that could notice it run there
+with ``-x`` (stop at the first failure: a killed mutant costs little), and the copy is restored. Which
+tests: for Python, those that execute the mutated line, from a coverage map built once with one context
+per test (``--build-map``); for a spec, the pinned table tests in-process first, then the test files
+naming the spec. A mutant is *killed* when the tests fail, *survives* when they pass, *times out*
+(counted as killed, like mutmut). Runs are ``nice -n 19``, one at a time, so a shared machine stays usable.
+The report prints the score per area and every survivor, so each one gets a test or a reason
+(``tools/mutation_equivalent.txt``).
 
-It is slow by nature (one test run per mutant) and not a CI gate: run it before a release,
-e.g. ``python tools/mutation.py --specs --sample 60`` or
-``python tools/mutation.py --python engine/transport.py --tests tests/core``, and quote the
-score in the closing note.
+It is slow by nature (one test run per mutant) and not a CI gate: run it before a release
+(README "Mutation testing" has the commands and the last figures) and quote the score in the closing note.
 """
 
 from __future__ import annotations
