@@ -67,7 +67,7 @@ def start_upstream(cpu: str | None) -> tuple[subprocess.Popen[str], str]:
     return proc, proc.stdout.readline().split()[-1]
 
 
-def write_config(directory: Path, upstream: str) -> Path:
+def write_config(directory: Path, upstream: str, callbacks: tuple[str, ...] = ()) -> Path:
     from engine_bench import service_account
 
     config = {
@@ -84,8 +84,9 @@ def write_config(directory: Path, upstream: str) -> Path:
             }
         ],
         "general_settings": {"master_key": KEY},
+        **({"litellm_settings": {"callbacks": list(callbacks)}} if callbacks else {}),
     }
-    path = directory / "bench_config.yaml"
+    path = directory / f"bench_config{'_' + '_'.join(callbacks) if callbacks else ''}.yaml"
     path.write_text(json.dumps(config))
     return path
 
@@ -210,10 +211,15 @@ def run(args: argparse.Namespace, server: str, stream: bool, sequential: bool = 
     procs: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         config = write_config(Path(tmp), base)
+        configs = {name: config for name in trees}
+        if args.metrics:  # the same tree with Prometheus metrics on, interleaved with the one without
+            trees["metrics"] = ROOT
+            configs["metrics"] = write_config(Path(tmp), base, ("prometheus",))
         try:
             for name, tree in trees.items():
                 port = free_port()
-                procs[name] = (start_proxy(config, port, cpus[0], server, tree), f"http://127.0.0.1:{port}")
+                proc = start_proxy(configs[name], port, cpus[0], server, tree)
+                procs[name] = (proc, f"http://127.0.0.1:{port}")
             for proc, url in procs.values():
                 wait_ready(url, proc)
                 wrk(url + "/v1/chat/completions", chat, 4, 2, cpus[1], auth)  # warm-up: connections, token
@@ -261,6 +267,10 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> None:
     print(
         f"proxy / direct at {args.connections} connections: {load['rps'] / figures['direct_load']['rps']:.2f}"
     )
+    if "metrics_load" in figures:
+        print(
+            f"metrics on / off at {args.connections} connections: {figures['metrics_load']['rps'] / load['rps']:.3f}"
+        )
     if args.stream:
         t = figures["ttft"]
         added = t["proxy_ttft_p50_ms"] - t["direct_ttft_p50_ms"]
@@ -303,6 +313,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--against",
         help="also measure the proxy of another source tree (e.g. a checkout of main), interleaved",
+    )
+    parser.add_argument(
+        "--metrics",
+        action="store_true",
+        help="also measure the proxy with Prometheus metrics on (callbacks: [prometheus])",
     )
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin processes to CPUs")
     parser.add_argument("--json", help="also write the figures to this file")

@@ -20,8 +20,9 @@ What it does, because a real upstream does it:
   ``CONNECT`` tunnels for https, absolute-form requests for http, ``user:pass@`` as
   Basic ``Proxy-Authorization``; other proxy schemes (socks) are refused with a clear error;
 - per-phase timeouts from the call's ``httpx.Timeout``: ``connect`` (TCP, proxy tunnel and
-  TLS handshake), ``read`` (the longest silence while waiting for bytes, checked every
-  ``TICK`` = 50 ms by one ticker per pool), ``pool`` (waiting
+  TLS handshake), ``write`` (the request still unsent in the socket buffer: an upstream that
+  stopped reading), ``read`` (the longest silence while waiting for bytes; both checked every
+  ``TICK`` = 50 ms by one ticker per pool, no timer per request), ``pool`` (waiting
   for a free connection when ``max_connections`` are open);
 - a size limit on non-streamed replies (``max_response_bytes``) and read-ahead limit on
   streams (``stream_buffer``: past it the socket stops being read, so a slow consumer
@@ -284,6 +285,8 @@ class Connection(asyncio.Protocol):
         self.paused = False
         self.read_timeout: float | None = None
         self.last_read = 0.0
+        self.write_timeout: float | None = None
+        self.write_deadline: float | None = None  # set while request bytes wait in the socket buffer
         self._tunnel: asyncio.Future[bytes] | None = None  # a CONNECT reply being read
         self._tunnel_buffer = b""
 
@@ -325,7 +328,7 @@ class Connection(asyncio.Protocol):
                     )
                 )
 
-    def pause_writing(self) -> None:  # requests are small; nothing to throttle
+    def pause_writing(self) -> None:  # the write timeout watches the buffer itself (check_silence)
         pass
 
     # -- flow control and timers
@@ -340,9 +343,26 @@ class Connection(asyncio.Protocol):
             self.transport.resume_reading()
 
     def check_silence(self, now: float) -> None:
-        """Called by the pool's ticker: fail the reply after ``read_timeout`` without bytes while its reader waits."""
+        """Called by the pool's ticker: fail the reply when the request cannot be sent within ``write_timeout``
+        (the upstream stopped reading) or after ``read_timeout`` without bytes while its reader waits."""
         reply, timeout = self.reply, self.read_timeout
-        if reply is None or timeout is None or self.closed:
+        if reply is None or self.closed:
+            self.pool.watching.discard(self)
+            return
+        if self.write_deadline is not None:
+            if self.transport is not None and self.transport.get_write_buffer_size():
+                if now >= self.write_deadline:
+                    reply.fail(
+                        httpx.WriteTimeout(
+                            f"the upstream took more than {self.write_timeout:g}s to accept the request"
+                        )
+                    )
+                    self.close()
+                    return
+                self.last_read = now  # still sending: the read timeout starts once the request is out
+                return
+            self.write_deadline = None
+        if timeout is None:
             self.pool.watching.discard(self)
             return
         waiting = reply._head is not None and not reply._head.done() or reply._wakeup is not None
@@ -353,14 +373,20 @@ class Connection(asyncio.Protocol):
             self.close()
 
     # -- use
-    def start(self, request: bytes, reply: Reply, read_timeout: float | None) -> None:
+    def start(
+        self, request: bytes, reply: Reply, read_timeout: float | None, write_timeout: float | None = None
+    ) -> None:
         assert self.transport is not None and self.reply is None
         self.reply = reply
         self.received = False
         self.parser = httptools.HttpResponseParser(reply)
         self.read_timeout = read_timeout
+        self.write_timeout = write_timeout
         self.transport.write(request)
-        if read_timeout is not None:
+        # Most requests leave the buffer empty at once (the kernel took them): no write timer at all then.
+        pending = write_timeout is not None and self.transport.get_write_buffer_size() > 0
+        self.write_deadline = self.pool.loop.time() + write_timeout if pending else None  # type: ignore[operator]
+        if read_timeout is not None or pending:
             self.last_read = self.pool.loop.time()
             self.pool.watch(self)
 
@@ -368,7 +394,7 @@ class Connection(asyncio.Protocol):
         """The reply is complete: back to the pool if the upstream keeps the connection open."""
         keep = self.parser is not None and self.parser.should_keep_alive()
         self.reply = self.parser = None
-        self.read_timeout = None
+        self.read_timeout = self.write_deadline = None
         self.pool.watching.discard(self)
         self.resume()
         if keep and not self.closed:
@@ -687,7 +713,7 @@ class Transport:
             )
             reply = Reply(conn, stream)
             head = reply._head = pool.loop.create_future()
-            conn.start(wire, reply, timeout.read)
+            conn.start(wire, reply, timeout.read, timeout.write)
             try:
                 return await head
             except httpx.RemoteProtocolError:

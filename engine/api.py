@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from engine import aio, auth
+from engine import aio, auth, fastjson
 from engine.compiler import Operation
 from engine.cost import response_cost
 from engine.errors import (
@@ -478,7 +478,7 @@ def _decode(call: Call, data: str) -> Any | None:
     if spec.done is not None and data.strip() == spec.done:
         return None
     try:
-        event = json.loads(data)
+        event = fastjson.loads(data)  # orjson when installed: a stream decodes every event
     except ValueError:
         raise APIResponseValidationError(
             f"malformed stream event from Vertex AI: {data[:200]!r}", model=call.model
@@ -845,9 +845,10 @@ async def aimage_generation(prompt: str | None = None, model: str | None = None,
 
 
 def speech(model: str, input: str | None = None, voice: Any = None, **kwargs: Any) -> Any:  # noqa: A002
-    """OpenAI ``/audio/speech`` against Cloud Text-to-Speech; returns :class:`engine.types.SpeechResponse`.
+    """OpenAI ``/audio/speech`` against Cloud Text-to-Speech, or generateContent for the Gemini TTS models
+    (specs/gemini_tts.yaml); returns :class:`engine.types.SpeechResponse`.
 
-    ``model="vertex_ai/"`` is enough: the service has no model parameter.
+    ``model="vertex_ai/"`` is enough for Cloud Text-to-Speech: the service has no model parameter.
     """
     return run("speech", {"model": model, "input": input, "voice": voice, **kwargs})
 

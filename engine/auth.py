@@ -347,11 +347,10 @@ def resolve_location(
     with an error naming them, before any request is made.
     """
     allowed = capabilities.get("locations")
-    location = (
-        _given_location(options, settings)
-        or capabilities.get("default_location")
-        or (allowed[0] if allowed else DEFAULT_LOCATION)
-    )
+    default = capabilities.get("default_location")
+    if allowed and default not in allowed:  # a family-wide default the model is not served in
+        default = allowed[0]
+    location = _given_location(options, settings) or default or DEFAULT_LOCATION
     if not isinstance(location, str) or not location:
         raise BadRequestError("vertex_location must be a non-empty string", param="vertex_location")
     if allowed and location not in allowed:

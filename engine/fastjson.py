@@ -1,7 +1,8 @@
 """JSON on the per-chunk path: orjson when installed (``pip install 'vertexlate[speedups]'``), else the stdlib.
 
 Why: serializing one OpenAI chunk with ``json.dumps`` costs several times what orjson
-does (bench/stream_profile.py prints both), and a proxied stream serializes every chunk.
+does, and a proxied stream parses every event and serializes every chunk (bench/stream_profile.py
+--profile shows both in the stream path).
 Output is the same compact UTF-8 JSON; what orjson cannot encode (integers beyond 64
 bits, non-string keys) or decode (``NaN``, huge integers) falls back to the stdlib, so
 results never depend on which is installed.

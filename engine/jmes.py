@@ -131,6 +131,19 @@ def _flatten(node: dict[str, Any]) -> Getter:
 
 def _comparator(node: dict[str, Any]) -> Getter:
     left, right = (_compile(child) for child in node["children"])
+    literal = node["children"][1]
+    if (
+        node["value"] in ("eq", "ne")
+        and literal["type"] == "literal"
+        and isinstance(literal["value"], (str, bool))
+    ):
+        # A string or boolean literal on the right (``[?thought == `true`]``, ``[?modality=='TEXT']``), the
+        # common filter: JMESPath equality with it is Python's ``==`` for a string, identity for a boolean
+        # (``true != 1``), so no _equals call per item.
+        value, negate = literal["value"], node["value"] == "ne"
+        if isinstance(value, bool):
+            return (lambda data: left(data) is not value) if negate else (lambda data: left(data) is value)
+        return (lambda data: left(data) != value) if negate else (lambda data: left(data) == value)
     if node["value"] == "eq":
         return lambda data: _equals(left(data), right(data))
     if node["value"] == "ne":
@@ -233,6 +246,7 @@ _COMPILERS: dict[str, Callable[[dict[str, Any]], Getter]] = {
     "current": _current,
     "identity": _current,
     "multi_select_hash": _multi_select_hash,
+    "multi_select_dict": _multi_select_hash,  # jmespath's name for ``{key: expr, ...}``
 }
 
 
@@ -263,6 +277,21 @@ def _index(node: dict[str, Any]) -> Getter:
 def _index_expression(node: dict[str, Any]) -> Getter:
     """``left[N]``: the index applied to the left's result (no projection, unlike ``[*]``)."""
     left, right = (_compile(child) for child in node["children"])
+    if node["children"][1]["type"] == "index":
+        position = node["children"][1]["value"]
+        if node["children"][0]["type"] in ("identity", "current"):
+            return _index(node["children"][1])
+
+        def left_at(data: Any) -> Any:  # one call instead of two (``x[0]`` is common in specs)
+            items = left(data)
+            if not isinstance(items, list):
+                return None
+            try:
+                return items[position]
+            except IndexError:
+                return None
+
+        return left_at
 
     def indexed(data: Any) -> Any:
         return right(left(data))
@@ -276,3 +305,44 @@ _COMPILERS.update({"pipe": _pipe, "index": _index, "index_expression": _index_ex
 def _compile(node: dict[str, Any]) -> Getter:
     compiler = _COMPILERS.get(node["type"])
     return compiler(node) if compiler is not None else _fallback(node)
+
+
+def guard_of(expression: str) -> tuple[str, ...]:
+    """The field chain without which ``expression`` is null: ``()`` when there is none.
+
+    ``usageMetadata.promptTokensDetails[?modality=='TEXT'].tokenCount | [0]`` is null whenever
+    ``usageMetadata.promptTokensDetails`` is: a stream event runs dozens of extractors, most of
+    them under a few such chains, so one lookup of a missing chain skips them all
+    (engine/compiler.py, ``Section``). Only node types whose compiled form above passes a null
+    through as null count; anything else (literals, functions, ``||``, ``!``, comparisons) has no guard.
+    """
+    return _guard(jmespath.compile(expression).parsed)
+
+
+def _guard(node: dict[str, Any]) -> tuple[str, ...]:
+    kind, children = node["type"], node["children"]
+    if kind == "field":
+        return (node["value"],)
+    if kind == "subexpression":
+        if all(child["type"] == "field" for child in children):
+            return tuple(child["value"] for child in children)
+        return _guard(children[0])  # the compiled step chain stops at the first null
+    if kind in ("projection", "filter_projection", "flatten", "and_expression"):
+        return _guard(children[0])  # a null base projects to null; ``null && x`` is null
+    if kind in ("index_expression", "pipe"):
+        return _guard(children[0]) if _keeps_null(children[1]) else ()
+    return ()
+
+
+def _keeps_null(node: dict[str, Any]) -> bool:
+    """Whether the compiled ``node`` maps a null input to null."""
+    kind, children = node["type"], node["children"]
+    if kind in ("field", "index", "identity", "current", "multi_select_hash", "multi_select_dict"):
+        return True
+    if kind == "multi_select_list":
+        return True
+    if kind in ("subexpression", "projection", "filter_projection", "flatten", "and_expression"):
+        return _keeps_null(children[0])
+    if kind in ("index_expression", "pipe"):
+        return _keeps_null(children[0]) and _keeps_null(children[1])
+    return False

@@ -30,6 +30,8 @@ from engine.types import (
 )
 
 _CHOICE_KEYS = frozenset({"index", "finish_reason", "logprobs", "tool_calls", "content"})
+# Choice fields not copied into a delta as they are:
+_DELTA_SKIP = frozenset({"index", "finish_reason", "logprobs", "tool_calls"})
 
 
 def new_id(prefix: str = "chatcmpl-") -> str:
@@ -231,32 +233,39 @@ class ChatStream:
             return []
         if self.id is None and spec.id is not None:
             self.id = spec.id(event)
-        usage = extract_usage(spec, event)
+        # Sections return the non-null values only (engine/compiler.py): an event's absent parts cost nothing.
+        usage = spec.usage_section(event)
         if usage:
-            self.usage.update({k: v for k, v in usage.items() if v is not None})
-        for key, value in hidden_params(spec, event).items():
+            self.usage.update(usage)
+        hidden = self.hidden
+        for key, value in spec.hidden_section(event).items():
             if isinstance(value, list):
-                merge_per_choice(self.hidden.setdefault(key, []), value)
-            elif value is not None:
-                self.hidden.setdefault(key, []).append(value)
-        if spec.choices is None:
+                if value:
+                    merge_per_choice(hidden.setdefault(key, []), value)
+                else:
+                    hidden.setdefault(key, [])
+            else:
+                hidden.setdefault(key, []).append(value)
+        choices = spec.choices
+        if choices is None:
             return []
-        raw_items = _items(spec.choices, event)
-        if not raw_items and (blocked := _blocked_choice(spec.choices, event)):
+        raw_items = _items(choices, event)
+        if not raw_items and (blocked := _blocked_choice(choices, event)):
             return [
                 self._chunk(
                     [{"index": 0, "delta": self._delta(0, {}), "finish_reason": blocked["finish_reason"]}]
                 )
             ]
         out = []
+        section = choices.section
         for position, raw in enumerate(raw_items):
-            fields = {name: ex(raw) for name, ex in spec.choices.fields.items()}
+            fields = section(raw)
             index = fields.get("index")
             index = position if index is None else index
             delta = self._delta(index, fields)
             finish = fields.get("finish_reason")
-            if finish == "stop" and index in self.tool_seen and spec.choices.on_tool_calls:
-                finish = spec.choices.on_tool_calls
+            if finish == "stop" and index in self.tool_seen and choices.on_tool_calls:
+                finish = choices.on_tool_calls
             if len(delta) > (0 if index in self.role_sent else 1) or finish:
                 self.role_sent.add(index)
                 choice = {
@@ -271,12 +280,13 @@ class ChatStream:
     def _delta(self, index: int, fields: dict[str, Any]) -> dict[str, Any]:
         delta: dict[str, Any] = {} if index in self.role_sent else {"role": "assistant"}
         for key, value in fields.items():
-            if key in ("index", "finish_reason", "logprobs", "tool_calls") or value in (None, [], ""):
+            if key in _DELTA_SKIP or value == [] or value == "":
                 continue
             delta[key] = value
-        if isinstance(delta.get("content"), str):
-            self.text.setdefault(index, []).append(delta["content"])
-        calls = fields.get("tool_calls") or []
+        content = delta.get("content")
+        if isinstance(content, str):
+            self.text.setdefault(index, []).append(content)
+        calls = fields.get("tool_calls")
         if calls:
             delta["tool_calls"] = [self._tool_delta(index, call) for call in calls]
             self.tool_seen.add(index)

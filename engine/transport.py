@@ -28,7 +28,6 @@ log = logging.getLogger("vertexlate")
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 BASE_DELAY = 0.5
 MAX_DELAY = 30.0
-_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30.0)
 
 _sync_client: httpx.Client | None = None
 _sync_lock = threading.Lock()
@@ -46,8 +45,25 @@ def sync_client() -> httpx.Client:
     if _sync_client is None:
         with _sync_lock:
             if _sync_client is None:
-                _sync_client = httpx.Client(limits=_LIMITS, timeout=None)
+                _sync_client = httpx.Client(limits=sync_limits(), timeout=None)
     return _sync_client
+
+
+def sync_limits() -> httpx.Limits:
+    """The sync client's pool: the async transport's limits (``engine.aio.configure``), read when it is created.
+
+    Why not httpx's own cap (it was 200 here): a threaded server carrying long streams holds one
+    connection per stream, and calls beyond the cap queued for a free one; one set of limits,
+    sized for thousands of streams, now covers both paths.
+    """
+    from engine import aio
+
+    limits = aio.LIMITS
+    return httpx.Limits(
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_idle_per_origin,
+        keepalive_expiry=limits.idle_expiry,
+    )
 
 
 @dataclass

@@ -54,10 +54,9 @@ class OpenAIObject(dict):
             dict.__setitem__(self, name, value)
 
     def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        try:
-            return self[key]
-        except KeyError:
-            return default
+        # A membership test, not try/except KeyError: the proxy asks every stream chunk for a "usage" it
+        # mostly lacks, and a raised KeyError costs several times the lookup.
+        return self[key] if dict.__contains__(self, key) else default
 
     def model_dump(self, exclude_none: bool = False) -> dict[str, Any]:
         """The OpenAI wire shape as plain dicts and lists."""

@@ -69,7 +69,8 @@ socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 def emulator() -> Iterator[Any]:
     from engine.emulator import Emulator
 
-    with Emulator() as emu:
+    # Strict: the engine must send the canonical proto3 JSON spelling (lowerCamel names, enum names).
+    with Emulator(strict=True) as emu:
         yield emu
 
 

@@ -21,6 +21,7 @@ import httpx
 
 from engine import api
 from engine.dialects import anthropic_messages as dialect
+from engine.dialects import priced
 from engine.errors import APIResponseValidationError, BadRequestError, NotFoundError
 from engine.registry import Registry, default_registry
 from engine.request import ENGINE_OPTIONS
@@ -114,7 +115,9 @@ def _message(call: api.Call, response: httpx.Response) -> OpenAIObject:
         ) from None
     if not isinstance(data, dict):
         raise APIResponseValidationError("Claude's reply is not a JSON object", model=call.model)
-    return OpenAIObject(data)
+    message = OpenAIObject(data)
+    priced.price_native(call, data.get("usage"), message._hidden_params)
+    return message
 
 
 def _event(call: api.Call, data: str) -> dict[str, Any] | None:
@@ -143,26 +146,43 @@ def _native_events(call: api.Call, response: httpx.Response) -> Iterator[dict[st
         response.close()
 
 
-async def _anative_events(call: api.Call, response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+async def _anative_events(
+    call: api.Call, response: httpx.Response, hidden: dict[str, Any]
+) -> AsyncIterator[dict[str, Any]]:
     decoder = SSEDecoder()
+    usage: dict[str, Any] = {}
     try:
         async for raw in response.aiter_bytes():
             for item in decoder.feed(raw):
                 if (event := _event(call, item.data)) is not None:
+                    _usage(event, usage)
                     yield event
         for item in decoder.close():
             if (event := _event(call, item.data)) is not None:
+                _usage(event, usage)
                 yield event
     except httpx.HTTPError as exc:
         raise connection_error(exc, call.model) from None
     finally:
         await response.aclose()
+    priced.price_native(call, usage, hidden)
 
 
-async def _atranslate(chunks: AsyncIterator[Any], model: str) -> AsyncIterator[dict[str, Any]]:
+def _usage(event: dict[str, Any], usage: dict[str, Any]) -> None:
+    """Merge a stream event's usage: ``message_start`` has the input, each ``message_delta`` the output so far."""
+    kind = event.get("type")
+    found = (event.get("message") or {}).get("usage") if kind == "message_start" else event.get("usage")
+    if kind in ("message_start", "message_delta") and isinstance(found, dict):
+        usage.update({k: v for k, v in found.items() if v is not None})
+
+
+async def _atranslate(
+    chunks: AsyncIterator[Any], model: str, hidden: dict[str, Any]
+) -> AsyncIterator[dict[str, Any]]:
     translator = dialect.StreamTranslator(model)
     try:
         async for chunk in chunks:
+            priced.copy_chat(chunk, hidden)
             for event in translator.feed(chunk):
                 yield event
     finally:
@@ -171,6 +191,12 @@ async def _atranslate(chunks: AsyncIterator[Any], model: str) -> AsyncIterator[d
             await close()
     for event in translator.finish_events():
         yield event
+
+
+def _translated(result: Any, model: str) -> OpenAIObject:
+    message = OpenAIObject(dialect.from_openai_response(result, model))
+    priced.copy_chat(result, message._hidden_params)
+    return message
 
 
 def anthropic_messages(
@@ -199,7 +225,7 @@ def anthropic_messages(
     result = api.run("chat", _chat_kwargs(model, options, own, body))
     if stream:
         return dialect.translate_stream(result, model)
-    return OpenAIObject(dialect.from_openai_response(result, model))
+    return _translated(result, model)
 
 
 async def aanthropic_messages(
@@ -214,15 +240,17 @@ async def aanthropic_messages(
         call = _native_call(model, options, own, body)
         response = await api.asend(call)
         if stream:
-            return _anative_events(call, response)
+            hidden: dict[str, Any] = {}
+            return priced.PricedStream(_anative_events(call, response, hidden), hidden)
         try:
             return _message(call, response)
         finally:
             await response.aclose()
     result = await api.arun("chat", _chat_kwargs(model, options, own, body))
     if stream:
-        return _atranslate(result, model)
-    return OpenAIObject(dialect.from_openai_response(result, model))
+        hidden = {}
+        return priced.PricedStream(_atranslate(result, model, hidden), hidden)
+    return _translated(result, model)
 
 
 def _count_plan(model: Any, kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine import api
+from engine.dialects import priced
 from engine.dialects import responses as dialect
 from engine.dialects.store import ResponseStore, StoredResponse, default_store
 from engine.errors import BadRequestError, NotFoundError
@@ -84,7 +85,9 @@ def _save(plan: Plan, response: dict[str, Any], message: dict[str, Any]) -> None
 def _reply(plan: Plan, chat: Any) -> OpenAIObject:
     response, message = dialect.from_chat_response(chat, plan.body, plan.model)
     _save(plan, response, message)
-    return OpenAIObject(response)
+    reply = OpenAIObject(response)
+    priced.copy_chat(chat, reply._hidden_params)
+    return reply
 
 
 def _translator(plan: Plan) -> dialect.StreamTranslator:
@@ -102,12 +105,15 @@ def _events(plan: Plan, chunks: Iterator[Any]) -> Iterator[dict[str, Any]]:
     _save(plan, translator.response, translator.assistant_message())
 
 
-async def _aevents(plan: Plan, chunks: AsyncIterator[Any]) -> AsyncIterator[dict[str, Any]]:
+async def _aevents(
+    plan: Plan, chunks: AsyncIterator[Any], hidden: dict[str, Any]
+) -> AsyncIterator[dict[str, Any]]:
     translator = _translator(plan)
     try:
         for event in translator.start():
             yield event
         async for chunk in chunks:
+            priced.copy_chat(chunk, hidden)
             for event in translator.feed(chunk):
                 yield event
     finally:
@@ -130,7 +136,10 @@ async def aresponses(input: Any = None, model: str | None = None, **kwargs: Any)
     """Async :func:`responses`; with ``stream=True`` an async iterator of events."""
     plan = _plan(model, {**kwargs, "input": input})
     result = await api.arun("chat", plan.chat)
-    return _aevents(plan, result) if plan.stream else _reply(plan, result)
+    if not plan.stream:
+        return _reply(plan, result)
+    hidden: dict[str, Any] = {}
+    return priced.PricedStream(_aevents(plan, result, hidden), hidden)
 
 
 def get_responses(

@@ -4,7 +4,9 @@ Independent of the engine: it imports nothing from ``engine`` outside this
 package. Serves, under Google's URL shapes, Gemini (generate/stream/count),
 Claude (rawPredict/streamRawPredict), OpenAI-format partner and MaaS models,
 ``:predict`` models (embeddings, Imagen, PaLM), cachedContents/batch/tuning
-jobs, Text-to-Speech, an OAuth 2.0 token endpoint and a GCE metadata server.
+jobs, Text-to-Speech, a built-in Cloud Storage (storage.py), an OAuth 2.0 token endpoint and a
+GCE metadata server. Publisher models outside its catalogue (catalogue.py, models.yaml) answer
+Vertex's 404 unless ``accept_any_model`` is set.
 
 Control API (no auth): ``POST /emulator/script`` ``{"model", "responses": [...]}``
 where each item is one of ``{"text"}``, ``{"function_calls": [{"name", "args"}]}``,
@@ -16,6 +18,7 @@ and faults ``{"status", "retry_after"?, "message"?}``, ``{"delay_ms"}``,
 ``{"stream_error": {"after": N, "status"?, "message"?}}`` (an error event after N events
 of a 200 stream, in the family's error shape) (faults combine with content); ``GET /emulator/requests[?model=]``; ``POST /emulator/reset``;
 ``POST /emulator/service-accounts``; ``POST /emulator/unknown-models``;
+``POST /emulator/accept-models`` ``{"models": [...]}`` (serve names outside the catalogue, models.yaml);
 ``POST /emulator/advance`` ``{"seconds"}`` (job clock);
 ``GET /emulator/health``.
 """

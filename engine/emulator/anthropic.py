@@ -1,7 +1,18 @@
 """Claude on Vertex AI: ``publishers/anthropic/models/{m}:rawPredict`` / ``:streamRawPredict``.
 
-The body is Anthropic's Messages API with ``anthropic_version: vertex-2023-10-16``
-and no ``model`` field (https://docs.anthropic.com/en/api/claude-on-vertex-ai).
+The body is Anthropic's Messages API with ``anthropic_version`` and no ``model`` field
+(https://docs.anthropic.com/en/api/claude-on-vertex-ai). Versions: Google and Anthropic document
+``vertex-2023-10-16``; Anthropic's SDKs 2.x send their API version instead (anthropic 2.15's
+``lib/vertex/_client.py`` sets ``anthropic_version`` to ``ANTHROPIC_API_VERSION``, "2026-10-21"). The
+emulator accepts ``vertex-2023-10-16`` and any dated version (``YYYY-MM-DD``, with or without ``vertex-``)
+from that day up to today, plus ``state.anthropic_versions``; others get Anthropic's 400 wording for a bad
+version ("anthropic-version: \"2023-10-01\" is not a valid version", quoted in directus-labs/extensions#285).
+
+Errors: Anthropic's shape ``{"type": "error", "error": {"type", "message"}}``
+(https://docs.anthropic.com/en/api/errors) for what the model side refuses (400 invalid_request_error,
+413, 500 api_error, 529 overloaded_error); 401 / 403 / 404 / 429 come from Vertex's front end
+(authentication, the catalogue, quota) in Google's shape, as Vertex sends them. A scripted fault may name
+``error_type`` to force Anthropic's shape (e.g. ``{"status": 429, "error_type": "rate_limit_error"}``).
 Responses and the SSE event flow (message_start, content_block_start, ping,
 content_block_delta with text_delta / thinking_delta / signature_delta /
 input_json_delta, content_block_stop, message_delta, message_stop) follow
@@ -11,7 +22,9 @@ https://docs.anthropic.com/en/api/messages-streaming ("Basic streaming request",
 
 from __future__ import annotations
 
+import datetime
 import json
+import re
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
@@ -20,10 +33,47 @@ from engine.emulator.catalogue import claude_problem
 from engine.emulator.reply import Reply, limit
 from engine.emulator.routing import PREFIX, Call, Route, route
 from engine.emulator.sample import example
-from engine.emulator.streaming import ANTHROPIC_SSE, early, stream
+from engine.emulator.streaming import ANTHROPIC_ERROR_TYPES, ANTHROPIC_SSE, early, google_shape, stream
 from engine.emulator.text import chunks, digest, echo, prompt_tokens, signature_for
 
 CLAUDE = PREFIX + r"publishers/(?P<publisher>anthropic)/models/(?P<model>[^/:]+)"
+
+
+FIRST_VERSION = datetime.date(2023, 10, 16)
+DATED = re.compile(r"(?:vertex-)?(\d{4})-(\d{2})-(\d{2})")
+# Statuses Vertex's own front end answers before Claude sees the request: Google's error shape.
+VERTEX_STATUSES = frozenset({401, 403, 404, 429})
+ANTHROPIC_MESSAGES = {
+    400: "Invalid request.",
+    413: "Request exceeds the maximum allowed number of bytes.",
+    529: "Overloaded",
+}
+
+
+def version_ok(value: Any, extra: tuple[str, ...]) -> bool:
+    """True for an ``anthropic_version`` Claude on Vertex takes (see the module docstring)."""
+    if not isinstance(value, str):
+        return False
+    if value in extra:
+        return True
+    match = DATED.fullmatch(value)
+    if match is None:
+        return False
+    try:
+        day = datetime.date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return False
+    return FIRST_VERSION <= day <= datetime.datetime.now(datetime.UTC).date()
+
+
+def anthropic_shape(reply: Reply) -> Any:
+    """The body of a scripted fault on a Claude route (see the module docstring)."""
+    status = reply.status or 500
+    if reply.error_type is None and status in VERTEX_STATUSES:
+        return google_shape(reply)
+    kind = reply.error_type or ANTHROPIC_ERROR_TYPES.get(status, "api_error")
+    message = reply.message or ANTHROPIC_MESSAGES.get(status, "Internal server error")
+    return {"type": "error", "error": {"type": kind, "message": message}}
 
 
 def request_error(message: str, status: int = 400) -> JSONResponse:
@@ -39,8 +89,8 @@ def _problem(body: Any, counting: bool, versions: tuple[str, ...]) -> str | None
         return "Input should be a valid dictionary"
     if "anthropic_version" not in body and not counting:
         return "anthropic_version: Field required"
-    if "anthropic_version" in body and body["anthropic_version"] not in versions:
-        return f"anthropic_version: Input should be '{versions[0]}'"
+    if "anthropic_version" in body and not version_ok(body["anthropic_version"], versions):
+        return f"anthropic_version: {json.dumps(body['anthropic_version'])} is not a valid version"
     if "model" in body and not counting:
         return "model: Extra inputs are not permitted"
     if not body.get("messages"):
@@ -195,7 +245,7 @@ async def _predict(call: Call, streaming: bool) -> Response:
         return request_error(problem)
     reply = call.reply(Reply() if counting else default_reply(call.body))
     streams = streaming or bool(call.body.get("stream"))
-    done = await early(reply, streams)
+    done = await early(reply, streams, anthropic_shape)
     if done is not None:
         return done
     if counting:

@@ -6,12 +6,14 @@ stitches them into one Starlette app bound to one :class:`EmulatorState`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
 
-from engine.emulator import anthropic, gemini, openai_compat, predict, resources, tts
+from engine.emulator import anthropic, gemini, methods, openai_compat, predict, resources, storage, tts
 from engine.emulator.auth import token_endpoint
 from engine.emulator.control import control
 from engine.emulator.metadata import metadata, root
@@ -28,6 +30,7 @@ API_ROUTES: list[Route] = [
     *predict.ROUTES,
     *resources.ROUTES,
     *tts.ROUTES,
+    *methods.ROUTES,
 ]
 
 
@@ -50,6 +53,13 @@ def create_app(state: EmulatorState | None = None) -> Starlette:
         shared.record(log_entry(request, None, None))
         return metadata(request, shared, request.path_params["path"])
 
+    def storage_call(handler: Any) -> Any:
+        async def call(request: Request) -> Response:
+            shared.record(log_entry(request, None, None))
+            return await handler(request, shared)
+
+        return call
+
     methods = ["GET", "POST", "PATCH", "DELETE", "PUT"]
     app = Starlette(
         routes=[
@@ -57,6 +67,21 @@ def create_app(state: EmulatorState | None = None) -> Starlette:
             StarletteRoute("/token", token, methods=["POST"]),
             StarletteRoute("/emulator/{action}", control_call, methods=methods),
             StarletteRoute("/computeMetadata/v1/{path:path}", metadata_call, methods=["GET"]),
+            # The built-in Cloud Storage (JSON API subset, engine/emulator/storage.py).
+            StarletteRoute("/upload/storage/v1/b/{bucket}/o", storage_call(storage.upload), methods=["POST"]),
+            StarletteRoute("/storage/v1/b", storage_call(storage.bucket_call), methods=["POST"]),
+            StarletteRoute("/storage/v1/b/{bucket}", storage_call(storage.bucket_call), methods=["GET"]),
+            StarletteRoute("/storage/v1/b/{bucket}/o", storage_call(storage.list_objects), methods=["GET"]),
+            StarletteRoute(
+                "/storage/v1/b/{bucket}/o/{name:path}",
+                storage_call(storage.object_call),
+                methods=["GET", "DELETE"],
+            ),
+            StarletteRoute(
+                "/download/storage/v1/b/{bucket}/o/{name:path}",
+                storage_call(storage.object_call),
+                methods=["GET"],
+            ),
             StarletteRoute("/{path:path}", api, methods=methods),
         ]
     )

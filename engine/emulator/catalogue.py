@@ -1,6 +1,12 @@
-"""What the newer Claude models on Vertex AI refuse, so the emulator answers them like Anthropic does.
+"""The emulator's model catalogue, and what the newer models refuse, so it answers as Vertex AI does.
 
-Vertex's Claude endpoint accepts any body that parses; the model then rejects settings it
+Catalogue: ``models.yaml`` next to this module (the emulator's own data, not the engine's
+specs) lists the publisher models Vertex serves, each with its wire format and the methods it
+answers. :func:`find` is the one lookup every route uses; an unknown publisher model answers
+404 in Vertex's words unless the emulator accepts any model (``--accept-any-model``). The file
+is read once, on the first lookup, so ``import engine`` does no I/O.
+
+Claude rules: Vertex's Claude endpoint accepts any body that parses; the model then rejects settings it
 does not support with a 400 ``invalid_request_error``. The rules below are Anthropic's, per
 model (https://platform.claude.com/docs/en/build-with-claude/thinking, .../effort, and the
 migration guides, e.g. https://platform.claude.com/docs/en/models/opus-5-5/migration-guide):
@@ -15,7 +21,124 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+from ruamel.yaml import YAML
+
+CATALOGUE_FILE = Path(__file__).with_name("models.yaml")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One publisher model: who publishes it, the wire format it speaks and the methods it answers."""
+
+    publisher: str
+    model: str
+    format: str
+    methods: frozenset[str]
+    stage: str = "GA"
+    retired: bool = False
+    open_source: str = "PROPRIETARY"
+
+    @property
+    def name(self) -> str:
+        """The resource name Vertex gives it, ``publishers/{publisher}/models/{model}``."""
+        return f"publishers/{self.publisher}/models/{self.model}"
+
+    def publisher_model(self) -> dict[str, Any]:
+        """The ``PublisherModel`` JSON (the fields a GET of the publisher model needs).
+
+        Field names from the v1 discovery document's GoogleCloudAiplatformV1PublisherModel.
+        """
+        base, _, version = self.model.partition("@")
+        name = f"publishers/{self.publisher}/models/{base}"  # Vertex names the model, the version apart
+        return {
+            "name": name,
+            "versionId": version or "default",
+            "openSourceCategory": self.open_source,
+            "launchStage": self.stage,
+            "versionState": "VERSION_STATE_STABLE" if self.stage == "GA" else "VERSION_STATE_UNSTABLE",
+            "publisherModelTemplate": f"projects/{{project}}/locations/{{location}}/{name}",
+        }
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """All entries, keyed by (publisher, model id), and each format's methods."""
+
+    entries: dict[tuple[str, str], Entry]
+    formats: dict[str, frozenset[str]]
+    by_base: dict[tuple[str, str], Entry]  # a bare id -> its only dated version
+
+    def find(self, publisher: str, model: str) -> Entry | None:
+        """The entry for ``model``; a bare id also finds its one dated version (``claude-x`` → ``claude-x@2025...``).
+
+        Why: Vertex resolves a publisher model without ``@version`` to its default version.
+        """
+        found = self.entries.get((publisher, model))
+        return found if found is not None else self.by_base.get((publisher, model))
+
+
+def _parse(data: dict[str, Any]) -> Catalogue:
+    formats = {name: frozenset(methods) for name, methods in data["formats"].items()}
+    open_source = data.get("open_source") or {}
+    entries: dict[tuple[str, str], Entry] = {}
+    for publisher, by_format in data["publishers"].items():
+        for kind, models in by_format.items():
+            for model, facts in (models or {}).items():
+                facts = facts or {}
+                entries[(publisher, model)] = Entry(
+                    publisher,
+                    model,
+                    kind,
+                    formats[kind],
+                    stage=facts.get("stage", "GA"),
+                    retired=bool(facts.get("retired", False)),
+                    open_source=open_source.get(kind, "PROPRIETARY"),
+                )
+    bare: dict[tuple[str, str], list[Entry]] = {}
+    for (publisher, model), entry in entries.items():
+        if "@" in model:
+            bare.setdefault((publisher, model.partition("@")[0]), []).append(entry)
+    return Catalogue(entries, formats, {k: v[0] for k, v in bare.items() if len(v) == 1})
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> Catalogue:
+    """The catalogue from ``models.yaml``, read and parsed once."""
+    return _parse(YAML(typ="safe").load(CATALOGUE_FILE.read_text(encoding="utf-8")))
+
+
+def find(publisher: str, model: str) -> Entry | None:
+    """The catalogue entry of ``publishers/{publisher}/models/{model}``, or None when Vertex has no such model."""
+    return catalogue().find(publisher, model)
+
+
+def entries() -> list[Entry]:
+    """Every catalogue entry (for tests and listings)."""
+    return list(catalogue().entries.values())
+
+
+# Vertex's answer when a Gemini model is called through :predict / :rawPredict (quoted in
+# langchain-ai/langchainjs#3884 and googleapis/google-cloud-ruby#29264).
+GEMINI_THROUGH_PREDICT = (
+    "Gemini cannot be accessed through Vertex Predict/RawPredict API. Please follow "
+    "https://cloud.google.com/vertex-ai/docs/generative-ai/start/quickstarts/quickstart-multimodal for Gemini usage."
+)
+
+
+def method_problem(entry: Entry, method: str) -> str | None:
+    """Why ``entry`` does not answer ``method`` (a custom verb), else None; only verbs some format has count.
+
+    The Gemini text is Google's; for other pairs the wording is the emulator's (Google's varies).
+    """
+    if method in entry.methods or not any(method in m for m in catalogue().formats.values()):
+        return None
+    if entry.format == "gemini" and method in ("predict", "rawPredict"):
+        return GEMINI_THROUGH_PREDICT
+    return f"{entry.name} does not support the {method} method."
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,12 @@ async def control(request: Request, state: EmulatorState, action: str) -> Respon
             return _bad('expected {"models": [str, ...]}')
         state.mark_unknown([str(m) for m in models])
         return JSONResponse({"unknown": sorted(state.unknown_models)})
+    if action == "accept-models":
+        models = body.get("models") if isinstance(body, dict) else body
+        if not isinstance(models, list):
+            return _bad('expected {"models": [str, ...]}')
+        state.accept_models([str(m) for m in models])
+        return JSONResponse({"accepted": sorted(state.accepted_models)})
     if action == "service-accounts":
         if isinstance(body, dict) and "client_email" in body:
             account = trust_service_account(state, body)

@@ -27,7 +27,7 @@ from typing import Any
 import jsonschema
 from jsonschema.protocols import Validator
 
-APIS = ("aiplatform.v1", "texttospeech.v1")
+APIS = ("aiplatform.v1", "aiplatform.v1beta1", "texttospeech.v1")
 
 _INT64_PATTERN = r"^-?[0-9]+$"
 _NUMBER_PATTERN = r"^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$|^(?:NaN|-?Infinity)$"
@@ -186,20 +186,22 @@ def _sorted_errors(api: str, schema: str, body: Any) -> list[jsonschema.Validati
 
 def violations(api: str, schema: str, body: Any) -> list[dict[str, str]]:
     """Google ``BadRequest.fieldViolations`` entries for ``body`` (empty when valid)."""
-    result = []
+    result: list[dict[str, str]] = []
     for error in _sorted_errors(api, schema, body):
         _, where, message = _describe(api, schema, body, error)
         entry = {"description": message}
         if where:
             entry["field"] = where
-        result.append(entry)
+        if entry not in result:  # one value can fail two keywords (type and enum): Google lists it once
+            result.append(entry)
     return result
 
 
 def errors(api: str, schema: str, body: Any) -> list[str]:
     """Readable messages, each prefixed with the JSON path (camelCase, as sent)."""
-    messages = []
+    messages: list[str] = []
     for error in _sorted_errors(api, schema, body):
         path, _, message = _describe(api, schema, body, error)
-        messages.append(f"{path or '$'}: {message}")
+        if (line := f"{path or '$'}: {message}") not in messages:
+            messages.append(line)
     return messages

@@ -17,7 +17,7 @@ import json
 import re
 from typing import Any
 
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from engine.emulator import media
 from engine.emulator.catalogue import gemini_problem
@@ -35,8 +35,9 @@ from engine.emulator.text import (
     prompt_tokens,
     signature_for,
 )
-from engine.emulator.validation import invalid
+from engine.emulator.validation import encode, parse, respond
 
+RESPONSE = "GoogleCloudAiplatformV1GenerateContentResponse"
 SAFETY_RATINGS = [
     {
         "category": "HARM_CATEGORY_DANGEROUS_CONTENT",
@@ -86,6 +87,37 @@ def default_reply(body: dict[str, Any]) -> Reply:
     )
 
 
+# GenerationConfig.responseFormat[].audio.mimeType (AudioResponseFormat, aiplatform v1) -> the inlineData
+# Google returns. Without one: raw 16-bit PCM ("audio/L16;codec=pcm;rate=24000"), as the earlier TTS models
+# answer (https://docs.cloud.google.com/gemini-enterprise-agent-platform/models/text-to-speech/migration-guide).
+# MP3 and Ogg Opus are stand-ins with the right magic bytes (media.stand_in); WAV, L16, A-law, mu-law are real.
+AUDIO_FORMATS = {"AUDIO_MP3": "audio/mpeg", "AUDIO_OGG_OPUS": "audio/ogg", "AUDIO_WAV": "audio/wav"}
+
+
+def _audio(text: str, config: dict[str, Any]) -> tuple[str, bytes]:
+    """The mime type and bytes of the generated speech for ``text``."""
+    wanted = next(
+        (
+            f.get("audio") or {}
+            for f in config.get("responseFormat") or []
+            if isinstance(f, dict) and "audio" in f
+        ),
+        {},
+    )
+    rate = int(wanted.get("sampleRate") or 24000)
+    pcm = media.pcm16(text, 0.3, rate)
+    kind = wanted.get("mimeType") or "AUDIO_L16"
+    if kind == "AUDIO_WAV":
+        return "audio/wav", media.wav(pcm, rate)
+    if kind == "AUDIO_MULAW":
+        return "audio/wav", media.wav_g711(media.mulaw(pcm), rate, 7)
+    if kind == "AUDIO_ALAW":
+        return "audio/wav", media.wav_g711(media.alaw(pcm), rate, 6)
+    if kind in AUDIO_FORMATS:
+        return AUDIO_FORMATS[kind], media.stand_in(kind.removeprefix("AUDIO_"), text)
+    return f"audio/L16;codec=pcm;rate={rate}", pcm
+
+
 def _answer_parts(reply: Reply, body: dict[str, Any]) -> list[list[dict[str, Any]]]:
     """Parts grouped per stream chunk: thought, text pieces, function calls, media."""
     groups: list[list[dict[str, Any]]] = []
@@ -98,17 +130,8 @@ def _answer_parts(reply: Reply, body: dict[str, Any]) -> list[list[dict[str, Any
             groups.append([{"codeExecutionResult": result}])
     modalities = _config(body).get("responseModalities") or []
     if reply.text is not None and "AUDIO" in modalities:
-        pcm = media.pcm16(reply.text, 0.3)
-        groups.append(
-            [
-                {
-                    "inlineData": {
-                        "mimeType": "audio/L16;codec=pcm;rate=24000",
-                        "data": base64.b64encode(pcm).decode(),
-                    }
-                }
-            ]
-        )
+        mime, audio = _audio(reply.text, _config(body))
+        groups.append([{"inlineData": {"mimeType": mime, "data": base64.b64encode(audio).decode()}}])
     elif reply.text is not None:
         groups.extend([[{"text": piece}] for piece in chunks(reply.text)])
     if reply.function_calls:
@@ -281,7 +304,7 @@ def _cached_tokens(call: Call) -> int | Response:
 
 
 async def _generate(call: Call, streaming: bool) -> Response:
-    problem = invalid(call.body, "GoogleCloudAiplatformV1GenerateContentRequest")
+    problem = parse(call, "GoogleCloudAiplatformV1GenerateContentRequest")
     if problem:
         return problem
     if (refused := gemini_problem(call.params.get("model"), call.body)) is not None:
@@ -306,7 +329,9 @@ async def _generate(call: Call, streaming: bool) -> Response:
         return done
     events = _events(call, reply, cached)
     if not streaming:
-        return JSONResponse(_candidates(_merge(events), _config(call.body).get("candidateCount")))
+        merged = _candidates(_merge(events), _config(call.body).get("candidateCount"))
+        return respond(call, merged, RESPONSE)
+    events = [encode(call, event, RESPONSE) for event in events]
     framing = GEMINI_SSE if call.query.get("alt") == "sse" else GEMINI_ARRAY
     return stream(events, framing, reply)
 
@@ -323,7 +348,7 @@ async def stream_generate_content(call: Call) -> Response:
 
 async def count_tokens_handler(call: Call) -> Response:
     """``:countTokens``: totalTokens and billable characters of the prompt."""
-    problem = invalid(call.body, "GoogleCloudAiplatformV1CountTokensRequest")
+    problem = parse(call, "GoogleCloudAiplatformV1CountTokensRequest")
     if problem:
         return problem
     done = await early(call.reply(Reply()))
@@ -332,13 +357,12 @@ async def count_tokens_handler(call: Call) -> Response:
     prompt = {"contents": call.body.get("contents"), "systemInstruction": call.body.get("systemInstruction")}
     tokens = prompt_tokens(prompt)
     characters = sum(len("".join(t.split())) for t in collect_texts(prompt))
-    return JSONResponse(
-        {
-            "totalTokens": tokens,
-            "totalBillableCharacters": characters,
-            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": tokens}],
-        }
-    )
+    counted = {
+        "totalTokens": tokens,
+        "totalBillableCharacters": characters,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": tokens}],
+    }
+    return respond(call, counted, "GoogleCloudAiplatformV1CountTokensResponse")
 
 
 ROUTES: list[Route] = [

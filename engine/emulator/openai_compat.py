@@ -46,6 +46,15 @@ def body_model(params: dict[str, str], body: Any) -> str | None:
     return body.get("model") if isinstance(body, dict) else None
 
 
+def body_publisher_model(params: dict[str, str], body: Any) -> tuple[str, str] | None:
+    """(publisher, model) of a MaaS call, from ``"model": "<publisher>/<id>"``; checked against the catalogue."""
+    model = body_model(params, body)
+    if not isinstance(model, str) or "/" not in model:
+        return None
+    publisher, _, name = model.partition("/")
+    return publisher, name
+
+
 def _message_text(message: dict[str, Any]) -> str:
     content = message.get("content")
     if isinstance(content, str):
@@ -232,7 +241,13 @@ async def embeddings(call: Call) -> Response:
 
 
 ROUTES: list[Route] = [
-    route("POST", OPENAPI + "/chat/completions", chat_completions, model=body_model),
+    route(
+        "POST",
+        OPENAPI + "/chat/completions",
+        chat_completions,
+        model=body_model,
+        catalogued=body_publisher_model,
+    ),
     route("POST", OPENAPI + "/embeddings", embeddings, model=body_model),
     route("POST", ENDPOINT + "/chat/completions", chat_completions, missing=endpoint_missing),
     route("POST", ENDPOINT + "/embeddings", embeddings, missing=endpoint_missing),

@@ -28,7 +28,7 @@ from engine.emulator.reply import Reply
 from engine.emulator.routing import ENDPOINT, PUBLISHER_MODEL, Call, Route, endpoint_missing, route
 from engine.emulator.streaming import early
 from engine.emulator.text import collect_texts, count_tokens, echo
-from engine.emulator.validation import invalid
+from engine.emulator.validation import parse
 from engine.emulator.vectors import embed
 
 SAFETY = {"blocked": False, "categories": [], "scores": []}
@@ -158,7 +158,7 @@ def _metadata(model: str, instances: list[dict[str, Any]], predictions: list[Any
 
 async def predict(call: Call) -> Response:
     """``:predict`` on a publisher model or an endpoint."""
-    problem = invalid(call.body, "GoogleCloudAiplatformV1PredictRequest")
+    problem = parse(call, "GoogleCloudAiplatformV1PredictRequest")
     if problem:
         return problem
     instances = call.body.get("instances")

@@ -49,6 +49,7 @@ class Reply:
     status: int | None = None
     retry_after: int | float | None = None
     message: str | None = None
+    error_type: str | None = None  # Claude routes: Anthropic's error type for a scripted fault
     cut_stream_after: int | None = None
     malformed_chunk: bool = False
     stream_error: dict[str, Any] | None = (
@@ -126,6 +127,7 @@ def build(item: dict[str, Any] | None, default: Reply) -> Reply:
     reply.status = item.get("status")
     reply.retry_after = item.get("retry_after")
     reply.message = item.get("message")
+    reply.error_type = item.get("error_type")
     reply.cut_stream_after = item.get("cut_stream_after")
     reply.malformed_chunk = bool(item.get("malformed_chunk", False))
     error = item.get("stream_error")

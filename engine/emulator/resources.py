@@ -7,8 +7,8 @@ tuningJobs: create/get/list/cancel). Jobs move through Google's JobState values
 JOB_STATE_CANCELLING → JOB_STATE_CANCELLED) one ``job_step_seconds`` at a
 time, computed when read so no background thread is needed.
 
-When told where Cloud Storage is (``state.storage_url``, e.g. a gcp-storage-emulator;
-unset, nothing is written), a batch job that has succeeded writes its results the first
+Cloud Storage is ``state.storage_url`` when set (e.g. a gcp-storage-emulator), else the
+emulator's built-in one (engine/emulator/storage.py, same URL as the emulator). A batch job that has succeeded writes its results the first
 time it is read, as Vertex does: ``<gcsOutputDirectory>/predictions.jsonl``, one
 ``{"status", "processed_time", "request", "response"}`` line per input line (the shape of
 Google's example output, GoogleCloudPlatform/generative-ai
@@ -31,13 +31,15 @@ from urllib.parse import quote
 import httpx
 from starlette.responses import JSONResponse, Response
 
+from engine.emulator import catalogue, storage
 from engine.emulator.errors import google_error, not_found
 from engine.emulator.gemini import _events, _merge, default_reply
+from engine.emulator.methods import remember_operation
 from engine.emulator.reply import Reply
 from engine.emulator.routing import PREFIX, Call, Handler, ModelKey, Route, route
 from engine.emulator.streaming import fault
 from engine.emulator.text import prompt_tokens
-from engine.emulator.validation import invalid
+from engine.emulator.validation import parse, respond
 
 TERMINAL = ("JOB_STATE_SUCCEEDED", "JOB_STATE_CANCELLED", "JOB_STATE_FAILED")
 
@@ -162,29 +164,61 @@ def _prediction(call: Call, request: dict[str, Any], model: str) -> dict[str, An
 
 async def _export(call: Call, stored: dict[str, Any], public: dict[str, Any]) -> None:
     """Write a succeeded batch job's predictions.jsonl to Cloud Storage, once (see the module docstring)."""
-    storage = call.state.storage_url
     directory = (public.get("outputInfo") or {}).get("gcsOutputDirectory")
-    if not storage or not directory or stored.get("_exported"):
+    if not directory or stored.get("_exported"):
         return
     stored["_exported"] = True
     model = str(stored.get("model", "")).rsplit("/", 1)[-1]
+    external = call.state.storage_url
     lines = []
-    async with httpx.AsyncClient(base_url=storage.rstrip("/"), timeout=10) as client:
+    async with httpx.AsyncClient(base_url=(external or "http://unused").rstrip("/"), timeout=10) as client:
         for uri in (stored.get("inputConfig") or {}).get("gcsSource", {}).get("uris") or []:
             bucket, _, name = uri.removeprefix("gs://").partition("/")
-            got = await client.get(
-                f"/storage/v1/b/{bucket}/o/{quote(name, safe='')}", params={"alt": "media"}
-            )
-            if got.status_code == 200:
-                requests = [json.loads(raw)["request"] for raw in got.text.splitlines() if raw.strip()]
+            text = await _read(call, client, bucket, name) if external else _read_builtin(call, bucket, name)
+            if text is not None:
+                requests = [json.loads(raw)["request"] for raw in text.splitlines() if raw.strip()]
                 lines += [_prediction(call, request, model) for request in requests]
         bucket, _, folder = directory.removeprefix("gs://").partition("/")
+        data = "".join(json.dumps(line) + "\n" for line in lines).encode()
+        if not external:
+            storage.put(call.state, bucket, f"{folder}/predictions.jsonl", data, "application/jsonl")
+            return
         await client.post(
             f"/upload/storage/v1/b/{bucket}/o",
             params={"uploadType": "media", "name": f"{folder}/predictions.jsonl"},
-            content="".join(json.dumps(line) + "\n" for line in lines).encode(),
+            content=data,
             headers={"content-type": "application/octet-stream"},  # the storage emulator parses json* types
         )
+
+
+async def _read(call: Call, client: httpx.AsyncClient, bucket: str, name: str) -> str | None:
+    """An object's text from the external Cloud Storage, or None when it is absent."""
+    got = await client.get(f"/storage/v1/b/{bucket}/o/{quote(name, safe='')}", params={"alt": "media"})
+    return got.text if got.status_code == 200 else None
+
+
+def _read_builtin(call: Call, bucket: str, name: str) -> str | None:
+    """An object's text from the built-in Cloud Storage, or None when it is absent."""
+    blob = storage.get(call.state, bucket, name)
+    return blob.data.decode("utf-8", "replace") if blob is not None else None
+
+
+PUBLISHER_MODEL_NAME = re.compile(r"(?:projects/[^/]+/locations/[^/]+/)?publishers/([^/]+)/models/([^/]+)")
+
+
+def _unserved_model(call: Call, kind: Kind) -> Response | None:
+    """Vertex's 400 for a batch job on a publisher model it does not serve.
+
+    Text from googleapis/python-genai#704: ``{"code": 400, "message": "Do not support publisher
+    model gemini-2.5-flash-preview-04-17", "status": "INVALID_ARGUMENT"}``.
+    """
+    named = PUBLISHER_MODEL_NAME.fullmatch(str(call.body.get("model", "")))
+    if kind.collection != "batchPredictionJobs" or named is None or call.state.accept_any_model:
+        return None
+    publisher, model = named.groups()
+    if call.state.is_accepted(model) or catalogue.find(publisher, model) is not None:
+        return None
+    return google_error(400, f"Do not support publisher model {model}")
 
 
 def _parent(call: Call) -> str:
@@ -231,22 +265,26 @@ def handler(kind: Kind, method: str) -> Handler:
             return failed
         store = call.state.collection(kind.collection)
         if method == "create":
-            problem = invalid(call.body, kind.schema)
+            problem = parse(call, kind.schema)
             if problem:
                 return problem
             absent = [f for f in kind.required if not call.body.get(f)]
             if absent:
                 return google_error(400, f"{absent[0]} is required.")
+            refused = _unserved_model(call, kind)
+            if refused is not None:
+                return refused
             stored = _new(call, kind)
             store[stored["name"]] = stored
-            return JSONResponse(view(call, stored))
+            return respond(call, view(call, stored), kind.schema)
         if method == "list":
             prefix = f"{_parent(call)}/{kind.collection}/"
             found = [(s, view(call, s)) for n, s in store.items() if n.startswith(prefix)]
             for stored, public in found:
                 await _export(call, stored, public)
             items = [public for _, public in found]
-            return JSONResponse({kind.collection: items} if items else {})
+            listing = f"GoogleCloudAiplatformV1List{kind.collection[0].upper()}{kind.collection[1:]}Response"
+            return respond(call, {kind.collection: items} if items else {}, listing)
         name = f"{_parent(call)}/{kind.collection}/{call.params['id']}"
         stored = store.get(name)
         if stored is None:
@@ -254,16 +292,16 @@ def handler(kind: Kind, method: str) -> Handler:
         if method == "get":
             public = view(call, stored)
             await _export(call, stored, public)
-            return JSONResponse(public)
+            return respond(call, public, kind.schema)
         if method == "patch":
-            problem = invalid(call.body, kind.schema)
+            problem = parse(call, kind.schema)
             if problem:
                 return problem
             if "ttl" in call.body:
                 stored["expireTime"] = _stamp(time.time() + _ttl_seconds(call.body["ttl"]))
             stored.update({k: v for k, v in call.body.items() if k in ("expireTime", "displayName")})
             stored["updateTime"] = _stamp(time.time())
-            return JSONResponse(view(call, stored))
+            return respond(call, view(call, stored), kind.schema)
         if method == "cancel":
             state = view(call, stored)["state"]
             if state in TERMINAL or state == "JOB_STATE_CANCELLING":
@@ -275,18 +313,21 @@ def handler(kind: Kind, method: str) -> Handler:
         del store[name]
         if kind.job:
             return JSONResponse(
-                {
-                    "name": f"{name}/operations/{call.state.next_id()}",
-                    "done": True,
-                    "metadata": {
-                        "@type": "type.googleapis.com/google.cloud.aiplatform.v1.DeleteOperationMetadata",
-                        "genericMetadata": {
-                            "createTime": _stamp(time.time()),
-                            "updateTime": _stamp(time.time()),
+                remember_operation(
+                    call,
+                    {
+                        "name": f"{name}/operations/{call.state.next_id()}",
+                        "done": True,
+                        "metadata": {
+                            "@type": "type.googleapis.com/google.cloud.aiplatform.v1.DeleteOperationMetadata",
+                            "genericMetadata": {
+                                "createTime": _stamp(time.time()),
+                                "updateTime": _stamp(time.time()),
+                            },
                         },
+                        "response": {"@type": "type.googleapis.com/google.protobuf.Empty"},
                     },
-                    "response": {"@type": "type.googleapis.com/google.protobuf.Empty"},
-                }
+                )
             )
         return JSONResponse({})
 

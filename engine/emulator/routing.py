@@ -18,12 +18,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from engine.emulator import catalogue
 from engine.emulator.auth import unauthenticated
 from engine.emulator.errors import google_error, not_found
 from engine.emulator.reply import Reply, build
 from engine.emulator.state import EmulatorState
 
-PREFIX = r"^/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/"
+# Vertex serves every route on both API versions (google-genai defaults to v1beta1).
+VERSION = r"^/(?P<version>v1|v1beta1)/"
+PREFIX = VERSION + r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/"
 PUBLISHER_MODEL = PREFIX + r"publishers/(?P<publisher>google)/models/(?P<model>[^/:]+)"
 ENDPOINT = PREFIX + r"endpoints/(?P<endpoint>[^/:]+)"
 
@@ -51,6 +54,7 @@ class Call:
 
 Handler = Callable[[Call], Awaitable[Response]]
 ModelKey = Callable[[dict[str, str], Any], str | None]
+Catalogued = Callable[[dict[str, str], Any], tuple[str, str] | None]
 
 
 def path_model(params: dict[str, str], body: Any) -> str | None:
@@ -58,9 +62,17 @@ def path_model(params: dict[str, str], body: Any) -> str | None:
     return params.get("model") or params.get("endpoint")
 
 
+def path_publisher_model(params: dict[str, str], body: Any) -> tuple[str, str] | None:
+    """(publisher, model) of a ``publishers/{p}/models/{m}`` path, checked against the catalogue."""
+    if "publisher" in params and "model" in params:
+        return params["publisher"], params["model"]
+    return None
+
+
 def publisher_missing(params: dict[str, str]) -> str:
     """Vertex's 404 text for an unknown publisher model."""
-    name = f"projects/{params['project']}/locations/{params['location']}/publishers/{params.get('publisher', 'google')}/models/{params.get('model')}"
+    parent = f"projects/{params['project']}/locations/{params['location']}/" if "project" in params else ""
+    name = f"{parent}publishers/{params.get('publisher', 'google')}/models/{params.get('model')}"
     return (
         f"Publisher Model `{name}` was not found or your project does not have access to it. "
         "Please ensure you are using a valid model version. "
@@ -82,6 +94,7 @@ class Route:
     handler: Handler
     model: ModelKey = path_model
     missing: Callable[[dict[str, str]], str] = publisher_missing
+    catalogued: Catalogued = path_publisher_model
 
 
 def route(method: str, regex: str, handler: Handler, **options: Any) -> Route:
@@ -121,6 +134,24 @@ async def _body(request: Request) -> tuple[Any, bool]:
         return raw.decode("utf-8", "replace"), False
 
 
+def _not_served(
+    route: Route, path: str, params: dict[str, str], body: Any, state: EmulatorState
+) -> Response | None:
+    """Vertex's 404 for a publisher model outside the catalogue, or its 400 for a method the model lacks."""
+    named = route.catalogued(params, body)
+    if named is None or state.accept_any_model:
+        return None
+    publisher, model = named
+    if state.is_accepted(model) or state.is_accepted(f"{publisher}/{model}"):
+        return None
+    entry = catalogue.find(publisher, model)
+    if entry is None:
+        return not_found(publisher_missing({**params, "publisher": publisher, "model": model}))
+    last = path.rpartition("/")[2]
+    problem = catalogue.method_problem(entry, last.rpartition(":")[2]) if ":" in last else None
+    return google_error(400, problem, status="FAILED_PRECONDITION") if problem else None
+
+
 async def dispatch(request: Request, state: EmulatorState, routes: list[Route]) -> Response:
     """Find the route, log the request, check auth and the model, call the handler."""
     path = request.url.path
@@ -142,4 +173,7 @@ async def dispatch(request: Request, state: EmulatorState, routes: list[Route]) 
         return google_error(400, "Invalid JSON payload received. Unexpected token.")
     if model is not None and state.is_unknown(model):
         return not_found(candidate.missing(params))
+    refused = _not_served(candidate, path, params, body, state)
+    if refused is not None:
+        return refused
     return await candidate.handler(Call(request, state, params, body, model))

@@ -75,10 +75,25 @@ class Emulator:
         port: int = 0,
         state: EmulatorState | None = None,
         job_step_seconds: float = 0.2,
+        accept_any_model: bool = False,
+        storage_url: str | None = None,
+        strict: bool = False,
     ) -> None:
+        """``strict``: refuse non-canonical proto3 JSON spellings (snake_case names, integer enums);
+        ``accept_any_model``: answer publisher models outside the catalogue; ``storage_url``: an external
+        Cloud Storage for batch input and output (default: the built-in one)."""
         self.host = host
         self.port = port
-        self.state = state if state is not None else EmulatorState(job_step_seconds=job_step_seconds)
+        self.state = (
+            state
+            if state is not None
+            else EmulatorState(
+                job_step_seconds=job_step_seconds,
+                strict=strict,
+                accept_any_model=accept_any_model,
+                storage_url=storage_url,
+            )
+        )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -143,12 +158,16 @@ class Emulator:
         """Make these models answer 404 NOT_FOUND."""
         self.state.mark_unknown(list(models))
 
+    def accept_models(self, *models: str) -> None:
+        """Serve these model ids although the catalogue does not list them (until :meth:`reset`)."""
+        self.state.accept_models(list(models))
+
     def advance(self, seconds: float) -> None:
         """Move the job clock forward (see ``POST /emulator/advance``)."""
         self.state.advance(seconds)
 
     def reset(self) -> None:
-        """Forget scripts, log, unknown models and resources (credentials stay valid)."""
+        """Forget scripts, log, unknown and accepted models, resources and stored objects (credentials stay)."""
         self.state.reset()
 
 
@@ -158,6 +177,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback)")
     parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one")
     parser.add_argument("--job-step", type=float, default=0.2, help="seconds per job state transition")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse non-canonical proto3 JSON spellings (snake_case field names, integer enums) with a 400",
+    )
+    parser.add_argument(
+        "--accept-any-model",
+        action="store_true",
+        help="answer any publisher model name (default: only the emulator's catalogue; others get Vertex's 404)",
+    )
+    parser.add_argument(
+        "--storage-url",
+        default=None,
+        help="Cloud Storage JSON API base URL (e.g. a gcp-storage-emulator) for batch input and output; "
+        "default: the emulator's built-in in-memory Cloud Storage at its own URL",
+    )
     args = parser.parse_args(argv)
     try:
         sock = _bind(args.host, args.port)
@@ -169,8 +204,16 @@ def main(argv: list[str] | None = None) -> int:
 
     def ready() -> None:
         print(f"Vertex AI emulator listening on {url}", flush=True)
+        where = args.storage_url or f"{url} (built-in, in memory)"
+        print(f"Cloud Storage: {where}", flush=True)
 
-    server = _Server(_config(EmulatorState(job_step_seconds=args.job_step)), on_ready=ready)
+    state = EmulatorState(
+        job_step_seconds=args.job_step,
+        strict=args.strict,
+        accept_any_model=args.accept_any_model,
+        storage_url=args.storage_url,
+    )
+    server = _Server(_config(state), on_ready=ready)
     try:
         server.run(sockets=[sock])
     finally:

@@ -46,17 +46,24 @@ class EmulatorState:
     """Shared, lock-protected state of one emulator instance."""
 
     job_step_seconds: float = 0.2
-    # Claude on Vertex documents exactly this value; widen to accept others.
+    # anthropic_version values accepted besides the dated ones (engine/emulator/anthropic.py).
     anthropic_versions: tuple[str, ...] = ("vertex-2023-10-16",)
     # Cloud Storage (e.g. a gcp-storage-emulator URL) where succeeded batch jobs write predictions.jsonl.
     storage_url: str | None = None
+    # Answer any publisher model name (the emulator's behaviour before it had a catalogue).
+    accept_any_model: bool = False
+    # Strict mode: refuse non-canonical proto3 JSON spellings (snake_case names, integer enums).
+    strict: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     accounts: dict[str, ServiceAccount] = field(default_factory=dict)
     tokens: dict[str, AccessToken] = field(default_factory=dict)
     scripts: dict[str, deque[dict[str, Any]]] = field(default_factory=dict)
     log: list[dict[str, Any]] = field(default_factory=list)
     unknown_models: set[str] = field(default_factory=set)
+    accepted_models: set[str] = field(default_factory=set)
     resources: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # The built-in Cloud Storage (engine/emulator/storage.py): bucket -> object name -> Blob.
+    buckets: dict[str, dict[str, Any]] = field(default_factory=dict)
     counter: int = 0
     clock_offset: float = 0.0
 
@@ -109,6 +116,16 @@ class EmulatorState:
         with self.lock:
             return model in self.unknown_models
 
+    def accept_models(self, models: list[str]) -> None:
+        """Serve these model ids although the catalogue does not list them (made-up names in tests)."""
+        with self.lock:
+            self.accepted_models.update(models)
+
+    def is_accepted(self, model: str) -> bool:
+        """True when a test asked to serve ``model`` outside the catalogue."""
+        with self.lock:
+            return model in self.accepted_models
+
     # -- request log -----------------------------------------------------
     def record(self, entry: dict[str, Any]) -> None:
         """Append one request to the log."""
@@ -143,7 +160,7 @@ class EmulatorState:
             return self.resources.setdefault(kind, {})
 
     def reset(self) -> None:
-        """Forget scripts, log, unknown models and resources; keep credentials and tokens.
+        """Forget scripts, log, unknown and accepted models and resources; keep credentials and tokens.
 
         Why keep credentials: a client holding a refreshed token should keep working
         across test cases that share one emulator.
@@ -152,4 +169,6 @@ class EmulatorState:
             self.scripts.clear()
             self.log.clear()
             self.unknown_models.clear()
+            self.accepted_models.clear()
             self.resources.clear()
+            self.buckets.clear()

@@ -160,20 +160,28 @@ def stream(events: list[Any], framing: Framing, reply: Reply) -> Response:
     return StreamingResponse(_frames(chosen, framing, reply), media_type=framing.media_type)
 
 
-async def fault(reply: Reply) -> Response | None:
-    """Apply added latency; return the scripted error response, if any."""
+ErrorShape = Callable[[Reply], Any]
+
+
+def google_shape(reply: Reply) -> Any:
+    """Google's ``{"error": {"code", "message", "status"}}`` for a scripted fault."""
+    return error_body(reply.status or 500, reply.message)
+
+
+async def fault(reply: Reply, shape: ErrorShape = google_shape) -> Response | None:
+    """Apply added latency; return the scripted error response (its body in ``shape``), if any."""
     if reply.delay_ms:
         await asyncio.sleep(reply.delay_ms / 1000)
     if reply.status is None or reply.status < 400:
         return None
     headers = {"Retry-After": str(reply.retry_after)} if reply.retry_after is not None else None
-    body = reply.raw_json if reply.has_json else error_body(reply.status, reply.message)
+    body = reply.raw_json if reply.has_json else shape(reply)
     return JSONResponse(body, status_code=reply.status, headers=headers)
 
 
-async def early(reply: Reply, streaming: bool = False) -> Response | None:
+async def early(reply: Reply, streaming: bool = False, shape: ErrorShape = google_shape) -> Response | None:
     """What to send before normal rendering: a scripted fault, or (unary) the raw ``json`` body."""
-    failed = await fault(reply)
+    failed = await fault(reply, shape)
     if failed is not None:
         return failed
     if reply.has_json and not streaming:

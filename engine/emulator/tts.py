@@ -19,7 +19,7 @@ from engine.emulator.errors import google_error
 from engine.emulator.reply import Reply
 from engine.emulator.routing import Call, Route, route
 from engine.emulator.streaming import early
-from engine.emulator.validation import invalid
+from engine.emulator.validation import parse
 
 SCRIPT_KEY = "texttospeech"
 DEFAULT_RATE = 24000
@@ -66,7 +66,7 @@ def audio(body: dict[str, Any]) -> bytes:
 
 async def synthesize(call: Call) -> Response:
     """``text:synthesize`` → ``{"audioContent": base64}``."""
-    problem = invalid(call.body, "SynthesizeSpeechRequest", api="texttospeech.v1")
+    problem = parse(call, "SynthesizeSpeechRequest", api="texttospeech.v1")
     if problem:
         return problem
     missing = _missing(call.body)

@@ -18,6 +18,13 @@ from typing import Any
 
 from engine.proxy.operations import OPERATIONS
 from engine.proxy.provider_settings import Providers, provider_settings
+from engine.proxy.shared.settings import (
+    CALL_TYPES,
+    CacheSettings,
+    RedisSettings,
+    cache_settings,
+    shared_redis,
+)
 from engine.proxy.source import ConfigError, Source, read, resolve_env, schema_problems
 
 log = logging.getLogger("vertexlate.proxy")
@@ -95,6 +102,8 @@ class ProxyConfig:
     graceful_shutdown_timeout: float = DEFAULT_GRACE
     upstream_http: str = "builtin"
     set_verbose: bool = False
+    callbacks: tuple[str, ...] = ()  # litellm_settings.callbacks, success/failure_callback: prometheus, otel
+    metrics_auth: bool = False  # litellm_settings.require_auth_for_metrics_endpoint
     max_request_size_mb: float = DEFAULT_MAX_REQUEST_SIZE_MB
     environment: dict[str, str] = field(default_factory=dict, repr=False)
     finetune_settings: list[dict[str, Any]] = field(default_factory=list, repr=False)
@@ -106,6 +115,10 @@ class ProxyConfig:
     default_vertex_config: dict[str, Any] = field(
         default_factory=dict, repr=False
     )  # the Vertex AI pass-through's
+    redis: RedisSettings | None = field(
+        default=None, repr=False
+    )  # shared limits and cooldowns (None: in-process)
+    cache: CacheSettings | None = field(default=None, repr=False)  # the response cache (None: off)
 
     @property
     def auth_required(self) -> bool:
@@ -130,6 +143,7 @@ def load_config(path: str | Path) -> ProxyConfig:
     config = _build(source, environment)
     if source.problems:
         raise ConfigError(source.problems)
+    warnings += _cache_warnings(source, config.cache)
     config.warnings = warnings
     if warnings:
         log.warning("config: %d unsupported keys are ignored:\n  %s", len(warnings), "\n  ".join(warnings))
@@ -161,8 +175,38 @@ def unsupported_keys(source: Source) -> list[str]:
             if key in data:
                 walk(data[key], sub, (*keys, key))
 
+    found += _unsupported_callbacks(source)
     walk(source.data, schema, ())
     return [message for _, message in sorted(found)]
+
+
+def _unsupported_callbacks(source: Source) -> list[tuple[int, str]]:
+    """LiteLLM callbacks the proxy does not implement: a list naming none it serves is dropped whole
+    (warned as an unsupported key); from a mixed list each other name is dropped, warned by name."""
+    litellm = source.data.get("litellm_settings") if isinstance(source.data, dict) else None
+    if not isinstance(litellm, dict):
+        return []
+    found: list[tuple[int, str]] = []
+    for section in CALLBACK_KEYS:
+        names = litellm.get(section)
+        if not isinstance(names, list):
+            continue
+        keys = ("litellm_settings", section)
+        if not any(n in SERVED_CALLBACKS for n in names):
+            found.append((source.line(keys), f"{source.where(keys)}: not supported by this proxy"))
+            del litellm[section]
+            continue
+        for i, name in enumerate(names):
+            if name not in SERVED_CALLBACKS:
+                where = (*keys, i)
+                found.append(
+                    (
+                        source.line(where),
+                        f"{source.where(where)}: callback {name!r} is not supported by this proxy",
+                    )
+                )
+        litellm[section] = [n for n in names if n in SERVED_CALLBACKS]
+    return found
 
 
 def _deref(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
@@ -205,6 +249,14 @@ def _build(source: Source, environment: dict[str, str]) -> ProxyConfig:
         groups.setdefault(deployment.model_name, []).append(deployment)
     known = {entry["model_name"] for entry in data["model_list"]}
     fallbacks = {kind: _fallbacks(source, kind, known) for kind in FALLBACK_KINDS}
+    redis = shared_redis(router, os.environ)
+    cache = cache_settings(litellm, redis, os.environ)
+    if cache is not None and cache.type == "redis" and cache.redis is None:
+        source.problem(
+            ("litellm_settings", "cache_params", "type"),
+            "a redis cache needs a Redis: set cache_params host/port (or url), router_settings.redis_host, "
+            "or REDIS_HOST / REDIS_URL",
+        )
     return ProxyConfig(
         path=source.path,
         deployments=deployments,
@@ -221,6 +273,8 @@ def _build(source: Source, environment: dict[str, str]) -> ProxyConfig:
         graceful_shutdown_timeout=float(general.get("graceful_shutdown_timeout", DEFAULT_GRACE)),
         upstream_http=general.get("upstream_http", "builtin"),
         set_verbose=bool(litellm.get("set_verbose", False)),
+        callbacks=_callbacks(source, litellm),
+        metrics_auth=bool(litellm.get("require_auth_for_metrics_endpoint", False)),
         max_request_size_mb=float(general.get("max_request_size_mb", DEFAULT_MAX_REQUEST_SIZE_MB)),
         environment=environment,
         finetune_settings=list(data.get("finetune_settings") or []),
@@ -229,7 +283,30 @@ def _build(source: Source, environment: dict[str, str]) -> ProxyConfig:
         database_url=_database_url(general),
         key_cache_ttl=float(general.get("user_api_key_cache_ttl", DEFAULT_KEY_CACHE_TTL)),
         default_vertex_config=_default_vertex_config(source),
+        redis=redis,
+        cache=cache,
     )
+
+
+def _cache_warnings(source: Source, cache: CacheSettings | None) -> list[str]:
+    """LiteLLM call types this proxy does not cache (it serves them elsewhere or not at all): named, not lost."""
+    if cache is None:
+        return []
+    where = source.where(("litellm_settings", "cache_params", "supported_call_types"))
+    return [
+        f"{where}: call type {kind!r} is not cached by this proxy (it caches {', '.join(sorted(CALL_TYPES))})"
+        for kind in sorted(cache.call_types - CALL_TYPES)
+    ]
+
+
+SERVED_CALLBACKS = ("prometheus", "otel")  # the LiteLLM callbacks this proxy implements
+CALLBACK_KEYS = ("callbacks", "success_callback", "failure_callback")
+
+
+def _callbacks(source: Source, litellm: dict[str, Any]) -> tuple[str, ...]:
+    """LiteLLM's callback lists, merged (the others were dropped and warned about by :func:`unsupported_keys`)."""
+    names = [n for key in CALLBACK_KEYS for n in (litellm.get(key) or ()) if n in SERVED_CALLBACKS]
+    return tuple(dict.fromkeys(names))
 
 
 def _database_url(general: dict[str, Any]) -> str | None:

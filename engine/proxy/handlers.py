@@ -22,6 +22,9 @@ from engine.errors import APIError, BadRequestError, InternalServerError, NotFou
 from engine.proxy.config import Deployment, ProxyConfig
 from engine.proxy.intake import MIB, read_body, replay_error
 from engine.proxy.keys import Caller, KeyTable
+from engine.proxy.observability import NULL_TRAIL, request_id
+from engine.proxy.observability import build as build_telemetry
+from engine.proxy.observability.logs import register_secret
 from engine.proxy.operations import CLIENT_FORBIDDEN, CLIENT_IGNORED, Endpoint
 from engine.proxy.router import Lease, Router
 from engine.proxy.streaming import DisconnectGuard, EventStream, ShutdownSignal, dumps
@@ -29,6 +32,8 @@ from engine.proxy.upstream import choose
 from engine.redact import short
 
 if TYPE_CHECKING:
+    from engine.proxy.shared.cache import Lookup, ResponseCache
+    from engine.proxy.shared.runtime import Shared
     from engine.proxy.store.service import Store
 
 log = logging.getLogger("vertexlate.proxy")
@@ -53,12 +58,22 @@ def error_response(error: APIError) -> Response:
         headers["retry-after"] = str(retry_after)
     payload = error.to_openai_error()
     fields = payload["error"]
+    rid = request_id.current()
+    if rid is not None:  # the id the reply's x-request-id header carries, for bug reports and log searches
+        fields["request_id"] = rid
     for name in ("message", "param", "code"):
         value = fields.get(name)
         if isinstance(value, str) and len(value) > MAX_MESSAGE:
             fields[name] = f"{value[:MAX_MESSAGE]}…({len(value)} characters)"
     body = json.dumps(payload, separators=(",", ":")).encode()
     return Response(body, status_code=error.status_code, media_type=JSON, headers=headers)
+
+
+def client_closed() -> APIError:
+    """What a spend row records for a request its client abandoned before the answer."""
+    error = APIError("the client closed the request", status_code=CLIENT_CLOSED, llm_provider="proxy")
+    error.type = "client_closed"
+    return error
 
 
 def internal_error(where: str) -> Response:
@@ -138,7 +153,16 @@ class Proxy:
     def __init__(self, config: ProxyConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.keys = KeyTable(config, clock)
-        self.router = Router(config, clock=clock)
+        self.shared: Shared | None = None  # Redis-backed limits and the response cache, when configured
+        self.cache: ResponseCache | None = None
+        if config.redis is not None or config.cache is not None:
+            from engine.proxy.shared.runtime import build as build_shared
+
+            self.shared = build_shared(config, clock)
+            self.cache = self.shared.cache
+            if self.shared.backend.shared:
+                self.keys.shared = self.shared.backend
+        self.router = Router(config, clock=clock, backend=self.shared.backend if self.shared else None)
         self.max_body = int(config.max_request_size_mb * MIB) if config.max_request_size_mb else None
         self.send = choose(config.upstream_http)
         self.created = int(time.time())
@@ -149,6 +173,14 @@ class Proxy:
         self._idle: asyncio.Event | None = None
         self.disconnects = 0  # requests abandoned by their client (upstream cancelled)
         self.store: Store | None = None  # the database (virtual keys, spend logs); opened by start()
+        # metrics and traces (engine/proxy/observability)
+        self.telemetry = build_telemetry(config.callbacks, config.groups)
+        self.router.observer = self.telemetry
+        if self.shared is not None:
+            for client in self.shared.clients:
+                client.on_failure = self.telemetry.metrics.redis_failure
+        for secret in (config.master_key, *(k.key for k in config.keys)):
+            register_secret(secret)  # never in a log line
 
     # ------------------------------------------------------------------ the store (accounting hook)
     async def start(self) -> None:
@@ -161,36 +193,48 @@ class Proxy:
             self.config.database_url, base=self.config.path.parent, ttl=self.config.key_cache_ttl
         )
         self.store.accounts.window_clock = self.router.clock
+        if self.shared is not None and self.shared.backend.shared:
+            self.store.accounts.shared = self.shared.backend  # budgets: every process's spend at once
+        self.store.writer.on_failure = self.telemetry.metrics.db_failure
         self.keys.virtual = self.store.accounts.authenticate
 
     async def stop(self) -> None:
-        """Flush the spend logs and close the database."""
+        """Flush the spend logs and close the database (and the Redis connections)."""
+        if self.shared is not None:
+            await self.shared.close()
         if self.store is not None:
             store, self.store = self.store, None
             self.keys.virtual = None
             await store.close()
+        self.telemetry.shutdown()
 
     def account(
         self,
         caller: Caller,
-        endpoint: Endpoint,
+        endpoint: Endpoint | str,
         name: str | None,
         started: float,
         result: Any = None,
         lease: Lease | None = None,
         error: APIError | None = None,
     ) -> float | None:
-        """Record one finished request in the store (no I/O: batched); its cost, or None when unknown."""
+        """Record one finished request in the store (no I/O: batched); its cost, or None when unknown.
+
+        ``endpoint`` is the chat-like endpoint, or the call type of another route (dialects,
+        pass-through, files and jobs). A dialect reply's usage in OpenAI's names rides in its
+        ``_hidden_params["openai_usage"]`` (engine/dialects/priced.py).
+        """
         hidden = getattr(result, "_hidden_params", None) or {}
         cost = hidden.get("response_cost") if error is None else None
         if self.store is not None:
             self.store.record(
                 caller,
-                request_id=None,
-                call_type=endpoint.function,
+                request_id=request_id.spend_id(),
+                call_type=endpoint if isinstance(endpoint, str) else endpoint.function,
                 model_group=name,
                 deployment=lease.deployment if lease is not None else None,
                 result=result,
+                usage=hidden.get("openai_usage"),
                 cost=cost,
                 started=started,
                 status="success" if error is None else "failure",
@@ -297,25 +341,28 @@ class Proxy:
     async def handle(self, request: Request, endpoint: Endpoint) -> Response:
         """One OpenAI POST endpoint, start to finish; every failure leaves as OpenAI's error JSON."""
         started = time.time()
+        trail = self.telemetry.begin(request, endpoint)
         try:
             caller = await self.keys.aauthenticate(request.headers.get("authorization"))
+            trail.authenticated(caller)
             body = await self._body(request)
+            trail.named(body.get("model"))
             name = self._model(body, caller, endpoint)
-            caller.admit()
+            caller = await self.keys.admit(caller, defer=True)  # checked with the routing (one round trip)
         except APIError as exc:
-            return error_response(exc)
-        except Exception:
-            return internal_error(request.url.path)
+            return trail.finish(error_response(exc), exc)
+        except Exception as exc:
+            return trail.finish(internal_error(request.url.path), exc)
         try:
-            return await self._serve(request, endpoint, caller, name, body, started)
+            return trail.finish(await self._serve(request, endpoint, caller, name, body, started, trail))
         except APIError as exc:
             caller.done(0)
             self.account(caller, endpoint, name, started, error=exc)
-            return error_response(exc)
-        except Exception:
+            return trail.finish(error_response(exc), exc)
+        except Exception as exc:
             caller.done(0)
             self.account(caller, endpoint, name, started, error=InternalServerError("internal error"))
-            return internal_error(request.url.path)
+            return trail.finish(internal_error(request.url.path), exc)
 
     async def _serve(
         self,
@@ -325,8 +372,19 @@ class Proxy:
         name: str,
         body: dict[str, Any],
         started: float = 0.0,
+        trail: Any = NULL_TRAIL,
     ) -> Response:
         stream = endpoint.streams and bool(body.get("stream"))
+        lookup = None
+        if self.cache is not None:
+            lookup = self.cache.lookup(endpoint.function, name, body, self._cache_scope(caller))
+            if lookup is not None and lookup.read:
+                hit = await self.cache.get(lookup)
+                if hit is not None and (hit.kind == "stream") == stream:
+                    self.telemetry.metrics.cache_hit(name, caller)
+                    await self.keys.settle(caller)
+                    return self._cached(hit.body, lookup, stream, body, caller, endpoint, name, started)
+                self.telemetry.metrics.cache_miss(name, caller)
 
         async def invoke(deployment: Deployment) -> Any:
             kwargs = self._kwargs(deployment, endpoint, body, stream)
@@ -338,14 +396,19 @@ class Proxy:
                 raise replay_error(exc, endpoint.operation, kwargs) from None
 
         async with DisconnectGuard(request.receive) as guard:
-            result, lease = await self.router.call(name, endpoint.operation, invoke)
+            result, lease = await self.router.call(
+                name, endpoint.operation, trail.wrap(invoke), caller if caller.pending else None
+            )
         if guard.fired:  # the router released the deployment when the cancellation reached it
             self.disconnects += 1
             caller.done(0)
+            self.account(caller, endpoint, name, started, error=client_closed())
             return Response(status_code=CLIENT_CLOSED)
         headers = {"x-vertexlate-deployment": lease.deployment.id}
         if stream:
             keep_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            if lookup is not None and lookup.write:
+                result = self._recording(result, lookup)
             events = EventStream(result, lambda tokens: None, keep_usage, self.stop_streams, headers)
             events.on_close = self._closer(
                 lease, caller, lambda: self.account(caller, endpoint, name, started, events.final, lease)
@@ -359,7 +422,72 @@ class Proxy:
             headers[COST_HEADER] = repr(cost)
         if endpoint.binary:
             return Response(result.content, media_type=result.media_type, headers=headers)
-        return Response(dumps(result), media_type=JSON, headers=headers)
+        reply = dumps(result)
+        if lookup is not None and self.cache is not None:
+            hidden = getattr(result, "_hidden_params", None)
+            if isinstance(hidden, dict):
+                hidden["cache_hit"] = False
+            if lookup.write:
+                await self.cache.put(lookup, "json", reply)
+        return Response(reply, media_type=JSON, headers=headers)
+
+    # ------------------------------------------------------------------ the response cache
+    def _cache_scope(self, caller: Caller) -> str:
+        """Who may share cached replies with this caller (cache_params.scope; see engine/proxy/shared/cache.py)."""
+        scope = self.cache.settings.scope if self.cache is not None else "key"
+        if scope == "global":
+            return ""
+        if scope == "team" and caller.team_id:
+            return f"team:{caller.team_id}"
+        return f"key:{caller.token or caller.alias}"
+
+    def _recording(self, result: Any, lookup: Lookup) -> Any:
+        from engine.proxy.shared.cache import Recording
+
+        cache = self.cache
+        assert cache is not None
+
+        async def store(chunks: list[Any]) -> None:
+            await cache.put(lookup, "stream", b"[" + b",".join(dumps(c) for c in chunks) + b"]")
+
+        return Recording(result, store)
+
+    def _cached(
+        self,
+        raw: bytes,
+        lookup: Lookup,
+        stream: bool,
+        body: dict[str, Any],
+        caller: Caller,
+        endpoint: Endpoint,
+        name: str,
+        started: float,
+    ) -> Response:
+        """A reply from the cache: no deployment, no upstream call; marked as LiteLLM marks it."""
+        from engine.proxy.shared.cache import CACHE_KEY_HEADER, replay
+        from engine.types import OpenAIObject
+
+        headers = {CACHE_KEY_HEADER: lookup.key, COST_HEADER: "0.0"}
+        hidden = {"cache_hit": True, "cache_key": lookup.key, "response_cost": 0.0}
+        if stream:
+            chunks = json.loads(raw)
+            final = next((c for c in reversed(chunks) if c.get("usage")), None)
+            keep_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            events = EventStream(replay(chunks), lambda tokens: None, keep_usage, self.stop_streams, headers)
+            result = OpenAIObject(final or {})
+            result._hidden_params = hidden
+
+            def close(tokens: int) -> None:
+                caller.done(0)  # nothing reached the upstream: no tokens against the key's tpm
+                self.account(caller, endpoint, name, started, result)
+
+            events.on_close = close
+            return events
+        result = OpenAIObject(json.loads(raw))
+        result._hidden_params = hidden
+        caller.done(0)
+        self.account(caller, endpoint, name, started, result)
+        return Response(raw, media_type=JSON, headers=headers)
 
     @staticmethod
     def _closer(

@@ -7,17 +7,21 @@ No message ever contains a presented or configured key.
 
 from __future__ import annotations
 
+import copy
 import hashlib
-import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.errors import AuthenticationError, PermissionDeniedError, RateLimitError
+from engine.errors import AuthenticationError, PermissionDeniedError
 from engine.proxy.config import KeySpec, ProxyConfig
-from engine.proxy.limits import LIMIT_TEXT, Usage
+from engine.proxy.limits import Usage
+from engine.proxy.shared.state import count_locally
 from engine.redact import short
+
+if TYPE_CHECKING:
+    from engine.proxy.shared.state import StateBackend
 
 
 @dataclass
@@ -33,26 +37,28 @@ class Caller:
     team_id: str | None = None
     limits: tuple[tuple[str, Usage], ...] = ()  # further counters (the key's team): (whose, usage)
     budgets: tuple[Any, ...] = field(default=(), repr=False)  # store.accounts.Budget: key, user, team
+    shared: StateBackend | None = field(default=None, repr=False)  # set on a request's copy (KeyTable.admit)
+    lease: str = ""  # that request's lease in the shared state
+    pending: bool = False  # admitted lazily: the limits are checked with the routing (KeyTable.admit)
+
+    def counters(self) -> tuple[tuple[str, Usage], ...]:
+        """Every limited counter of this caller, with whose it is (for the 429 message)."""
+        return ((f"API key '{self.alias}'", self.usage), *self.limits) if self.usage else self.limits
 
     def allows(self, model_name: str) -> bool:
         return self.models is None or model_name in self.models
 
     def admit(self) -> None:
         """Raise 429 (with Retry-After) when an rpm/tpm/parallel limit is reached; else count the request."""
-        counters = ((f"API key '{self.alias}'", self.usage), *self.limits) if self.usage else self.limits
-        for whose, usage in counters:
-            limit = usage.blocked()
-            if limit is not None:
-                wait = 1 if limit == "parallel" else max(1, math.ceil(60 - usage.clock() % 60))
-                raise RateLimitError(
-                    f"the {LIMIT_TEXT[limit]} of {whose} is reached",
-                    code="rate_limit_exceeded",
-                    headers={"retry-after": str(wait)},
-                )
-        for _, usage in counters:
-            usage.start()
+        count_locally(self.counters())
 
     def done(self, tokens: int) -> None:
+        if self.pending:
+            return  # never counted (refused, or failed before its limits were checked)
+        if self.shared is not None:
+            for _, usage in self.counters():
+                self.shared.finish(usage, self.lease, tokens)
+            return
         if self.usage is not None:
             self.usage.finish(tokens)
         for _, usage in self.limits:
@@ -84,6 +90,7 @@ class KeyTable:
         self._callers: dict[bytes, Caller] = {}
         self.master: bytes | None = None
         self.virtual: VirtualLookup | None = None  # set by the proxy when it has a database
+        self.shared: StateBackend | None = None  # set by the proxy when limits are kept in Redis
         if config.master_key:
             self.master = _digest(config.master_key)
             self._callers[self.master] = Caller("master_key", None, token=self.master.hex())
@@ -124,6 +131,32 @@ class KeyTable:
             raise AuthenticationError("invalid API key", code="invalid_api_key", llm_provider="proxy")
         return caller
 
+    async def admit(self, caller: Caller, defer: bool = False) -> Caller:
+        """Count the request against the caller's limits (429 at one); the caller to call ``done`` on.
+
+        Without shared state this is :meth:`Caller.admit`. With it, the counters are checked
+        and counted in Redis in one round trip, and the request gets its own copy of the
+        caller that remembers its lease (the table's callers are shared by concurrent requests).
+        ``defer``: no round trip now; the copy is ``pending`` and the router checks it together
+        with its deployment choice (one round trip for both), or :meth:`settle` does.
+        """
+        if self.shared is None or (caller.usage is None and not caller.limits):
+            caller.admit()
+            return caller
+        mine = copy.copy(caller)  # (dataclasses.replace runs __init__: several times slower)
+        mine.shared = self.shared
+        if defer:
+            mine.pending = True
+            return mine
+        mine.lease = await self.shared.admit(caller.counters())
+        return mine
+
+    async def settle(self, caller: Caller) -> None:
+        """Admit a caller left ``pending`` by ``admit(defer=True)`` that will not reach the router."""
+        if caller.pending and caller.shared is not None:
+            caller.lease = await caller.shared.admit(caller.counters())
+            caller.pending = False
+
     def is_master(self, authorization: str | None) -> bool:
         """Whether the header carries the master key (the only key allowed on management routes)."""
         if self.master is None or not authorization:
@@ -156,5 +189,10 @@ def _caller(spec: KeySpec, clock: Callable[[], float]) -> Caller:
     limited = (
         spec.rpm_limit is not None or spec.tpm_limit is not None or spec.max_parallel_requests is not None
     )
-    usage = Usage(spec.rpm_limit, spec.tpm_limit, spec.max_parallel_requests, clock) if limited else None
-    return Caller(spec.alias, spec.models, usage, token=_digest(spec.key).hex())
+    token = _digest(spec.key).hex()
+    usage = (
+        Usage(spec.rpm_limit, spec.tpm_limit, spec.max_parallel_requests, clock, name=f"key:{token}")
+        if limited
+        else None
+    )
+    return Caller(spec.alias, spec.models, usage, token=token)

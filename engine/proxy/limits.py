@@ -2,7 +2,9 @@
 
 Why fixed one-minute windows: they are what LiteLLM and Vertex AI quotas count, they
 cost two integer updates per request on the hot path, and they need no timer task.
-One process owns its counters (with ``--workers N`` each worker enforces its share).
+These are one process's counters; with Redis configured, engine/proxy/shared/state.py
+keeps the same windows in Redis for every process, and these count this process's
+share (its fallback while Redis is unreachable).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class Usage:
     requests: int = 0
     tokens: int = 0
     in_flight: int = 0
+    name: str = ""  # the counter's name in the shared state: "dep:<id>", "key:<hash>", "team:<id>", ...
 
     def _roll(self) -> None:
         now = int(self.clock() // 60)

@@ -18,6 +18,7 @@ another object's id answers 404, as if it did not exist. Keys without a model li
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 import engine
-from engine.errors import APIError, BadRequestError, NotFoundError, PermissionDeniedError
+from engine.errors import APIError, BadRequestError, InternalServerError, NotFoundError, PermissionDeniedError
 from engine.proxy.handlers import JSON, Proxy, error_response, internal_error, json_object
 from engine.proxy.intake import read_body, replay_error
 from engine.proxy.keys import Caller
@@ -83,24 +84,32 @@ class Resources:
 
     async def handle(self, request: Request, resource: Resource) -> Response:
         """Authenticate, read the arguments, add the provider's settings, check the key, call the engine, answer."""
+        started = time.time()
         with self.proxy.tracked():
             try:
                 caller = await self.proxy.keys.aauthenticate(request.headers.get("authorization"))
                 params = await arguments(request, resource, self.proxy.max_body)
                 kwargs = {**self._settings(resource, params.pop(PROVIDER, DEFAULT_PROVIDER)), **params}
-                caller.admit()
+                caller = await self.proxy.keys.admit(caller)
             except APIError as exc:
                 return error_response(exc)
             except Exception:
                 return internal_error(request.url.path)
+            model = kwargs.get("model") if isinstance(kwargs.get("model"), str) else None
             try:
                 result = await self._call(resource, caller, kwargs)
             except APIError as exc:
+                self.proxy.account(caller, resource.function, model, started, error=exc)
                 return error_response(exc)
             except Exception:
+                error = InternalServerError("internal")
+                self.proxy.account(caller, resource.function, model, started, error=error)
                 return internal_error(request.url.path)
             finally:
                 caller.done(0)
+            # No cost: creating a file or a job is not billed per request (a batch's or tuning job's
+            # charges come later, from Vertex AI); the row still says who did what, and how it went.
+            self.proxy.account(caller, resource.function, model, started, result)
         if resource.binary:
             return Response(result.content, media_type=result.media_type)
         return Response(dumps(result), media_type=JSON)

@@ -13,6 +13,10 @@ The behavior follows LiteLLM's router so existing configs mean the same thing:
   (``context_window_fallbacks`` and ``content_policy_fallbacks`` for those two errors);
 - deployments at their ``rpm``/``tpm``/``max_parallel_requests`` are skipped.
 
+Where the counters and cooldowns live is the state backend's business
+(engine/proxy/shared/state.py): this process's memory by default, Redis when configured,
+so every proxy process then sees the same limits and cooldowns.
+
 Whose fault a failure is (:func:`deployment_side`) decides everything else, because a
 client must not be able to take a model group offline for everyone (by sending, say, a
 ``cached_content`` that does not exist, which every deployment answers with 404):
@@ -51,6 +55,7 @@ from typing import Any
 from engine.errors import APIError, ContentPolicyViolationError, ContextWindowExceededError, RateLimitError
 from engine.proxy.config import Deployment, ProxyConfig
 from engine.proxy.limits import LIMIT_TEXT, Usage
+from engine.proxy.shared.state import LocalState, StateBackend
 from engine.transport import retry_delay
 
 log = logging.getLogger("vertexlate.proxy")
@@ -142,6 +147,7 @@ class Lease:
     router: Router
     state: DeploymentState
     released: bool = field(default=False)
+    lease: str = ""  # the shared state's lease id ("" when counted in this process only)
 
     @property
     def deployment(self) -> Deployment:
@@ -150,7 +156,7 @@ class Lease:
     def release(self, tokens: int = 0) -> None:
         if not self.released:
             self.released = True
-            self.state.usage.finish(tokens)
+            self.router.backend.finish(self.state.usage, self.lease, tokens)
 
 
 Invoke = Callable[[Deployment], Awaitable[Any]]
@@ -165,58 +171,54 @@ class Router:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        backend: StateBackend | None = None,
     ) -> None:
         self.config = config
         self.clock = clock  # monotonic seconds: rate-limit windows, cooldowns, waits (a seam for tests)
         self.sleep = sleep  # waits between retries; tests pass one that advances their clock
         self.rng = rng or random.Random()
+        self.backend: StateBackend = backend or LocalState(clock)
+        self.observer: Any = None  # metrics hooks: cooled_down, retry, fallback (engine/proxy/observability)
         self.states: dict[str, list[DeploymentState]] = {
-            name: [DeploymentState(d, Usage(d.rpm, d.tpm, d.max_parallel_requests, clock)) for d in group]
+            name: [
+                DeploymentState(d, Usage(d.rpm, d.tpm, d.max_parallel_requests, clock, name=f"dep:{d.id}"))
+                for d in group
+            ]
             for name, group in config.groups.items()
         }
-        self._choose = STRATEGIES[config.routing_strategy]
+        choose = STRATEGIES[config.routing_strategy]
+        self._choose = lambda ready: choose(self, ready)
         # The request timeout that bounds waiting for a cooldown: the shortest of the group's deployments.
         self._timeouts = {
             name: min(d.timeout for d in group) for name, group in config.groups.items() if group
         }
 
     # ------------------------------------------------------------------ selection
-    def _available(
-        self, name: str, operation: str, exclude: set[int]
-    ) -> tuple[list[DeploymentState], str | None]:
-        """Deployments that may take a request now, and why none can (if none)."""
-        now, ready, reason = self.clock(), [], None
-        for state in self.states.get(name, ()):
-            if operation not in state.deployment.operations or id(state) in exclude:
-                continue
-            if state.cooldown_until > now:
-                reason = reason or "cooldown"
-                continue
-            blocked = state.usage.blocked()
-            if blocked is not None:
-                reason = blocked
-                continue
-            ready.append(state)
-        return ready, reason
+    async def acquire(
+        self, name: str, operation: str, exclude: set[int], admission: Any = None
+    ) -> tuple[DeploymentState | None, str | None, str]:
+        """A deployment that may take a request now, already counted (and its lease id), else why none.
 
-    def pick(self, name: str, operation: str, exclude: set[int]) -> tuple[DeploymentState | None, str | None]:
-        ready, reason = self._available(name, operation, exclude)
-        if not ready:
-            return None, reason
-        return (ready[0] if len(ready) == 1 else self._choose(self, ready)), None
+        ``admission``: a caller whose own limits are checked in the same step (see KeyTable.admit).
+        """
+        ready = [
+            s
+            for s in self.states.get(name, ())
+            if operation in s.deployment.operations and id(s) not in exclude
+        ]
+        return await self.backend.acquire(ready, self._choose, self.config.routing_strategy, admission)
 
     # ------------------------------------------------------------------ outcomes
-    def _failed(self, state: DeploymentState, error: APIError) -> None:
+    async def _failed(self, state: DeploymentState, error: APIError) -> None:
         if len(self.states[state.deployment.model_name]) < 2:
             return  # cooling down the only deployment would only turn errors into "no deployment"
-        now = self.clock()
-        minute = int(now // 60)
-        if minute != state.fail_minute:
-            state.fail_minute, state.fails = minute, 0
-        state.fails += 1
-        if error.status_code == 429 or state.fails > self.config.allowed_fails:
-            seconds = _cooldown_seconds(error, self.config.cooldown_time)
-            state.cooldown_until = now + seconds
+        seconds = _cooldown_seconds(error, self.config.cooldown_time)
+        cooled = await self.backend.failed(
+            state, error.status_code == 429, self.config.allowed_fails, seconds
+        )
+        if cooled:
+            if self.observer is not None:
+                self.observer.cooled_down(state.deployment, error)
             log.warning(
                 "deployment %s answered %s; cooling down for %gs",
                 state.deployment.id,
@@ -232,25 +234,35 @@ class Router:
         )
 
     # ------------------------------------------------------------------ the call
-    async def call(self, name: str, operation: str, invoke: Invoke) -> tuple[Any, Lease]:
+    async def call(
+        self, name: str, operation: str, invoke: Invoke, admission: Any = None
+    ) -> tuple[Any, Lease]:
         """Run ``invoke`` on a deployment of ``name`` (or a fallback); return its result and the lease.
 
         A client-caused error propagates at once; only a group that failed on its
         deployments' side (or context-window / content-policy errors) moves to fallbacks.
+        ``admission``: a caller still to be admitted, with the first deployment choice.
         """
         try:
-            return await self._call_group(name, operation, invoke)
+            return await self._call_group(name, operation, invoke, admission)
         except GroupFailed as exc:
             error, exhausted = exc.error, True
         except (ContextWindowExceededError, ContentPolicyViolationError) as exc:
             error, exhausted = exc, False
         for fallback in self._fallbacks_for(name, operation, error, exhausted):
+            cause = error
             try:
-                return await self._call_group(fallback, operation, invoke)
+                answer = await self._call_group(fallback, operation, invoke)
             except GroupFailed as exc:
                 error = exc.error
             except (ContextWindowExceededError, ContentPolicyViolationError) as exc:
                 error = exc
+            else:
+                if self.observer is not None:
+                    self.observer.fallback(name, fallback, cause, True)
+                return answer
+            if self.observer is not None:
+                self.observer.fallback(name, fallback, cause, False)
         raise error
 
     def _fallbacks_for(self, name: str, operation: str, error: APIError, exhausted: bool) -> list[str]:
@@ -269,39 +281,45 @@ class Router:
             if any(operation in s.deployment.operations for s in self.states.get(g, ()))
         ]
 
-    async def _call_group(self, name: str, operation: str, invoke: Invoke) -> tuple[Any, Lease]:
+    async def _call_group(
+        self, name: str, operation: str, invoke: Invoke, admission: Any = None
+    ) -> tuple[Any, Lease]:
         """Try the group's deployments; raise the client's error as it is, or :class:`GroupFailed`."""
         tried: set[int] = set()
         retries = 0
         last: APIError | None = None
         deadline = self.clock() + self._timeouts.get(name, 0.0)
         while True:
-            state, reason = self.pick(name, operation, tried)
+            state, reason, lease_id = await self.acquire(name, operation, tried, admission)
+            admission = None
             if state is None and retries < self.config.num_retries:
                 if tried:
-                    state, reason = self.pick(name, operation, set())
+                    state, reason, lease_id = await self.acquire(name, operation, set())
                 if state is not None:
                     await self.sleep(retry_delay(retries, last.headers if last else None))
                     retries += 1
+                    if self.observer is not None:
+                        self.observer.retry(name)
                 elif reason == "cooldown":
                     wait = self._wait_for_cooldown(name, operation, deadline)
                     if wait is not None:  # every deployment is cooling down: wait for the first to return
                         await self.sleep(wait)
                         retries += 1
+                        if self.observer is not None:
+                            self.observer.retry(name)
                         tried.clear()
                         continue
             if state is None:
                 raise GroupFailed(last if last is not None else self._unavailable(name, reason))
             tried.add(id(state))
-            state.usage.start()
-            lease, started = Lease(self, state), self.clock()
+            lease, started = Lease(self, state, lease=lease_id), self.clock()
             try:
                 result = await invoke(state.deployment)
             except APIError as exc:
                 lease.release()
                 if not deployment_side(exc, state.deployment):
                     raise  # the client's own error: to that client, at once, nobody cooled down
-                self._failed(state, exc)
+                await self._failed(state, exc)
                 last = exc
                 continue
             except BaseException:

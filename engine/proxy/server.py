@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import logging.config
 import os
 import socket
 import sys
@@ -28,6 +29,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from engine.proxy.app import CONFIG_ENV, GRACE_ENV, create_app, freeze_heap
 from engine.proxy.config import ProxyConfig, load_config
 from engine.proxy.handlers import Proxy
+from engine.proxy.observability.exposition import prepare_workers
+from engine.proxy.observability.logs import uvicorn_log_config
 from engine.proxy.source import ConfigError
 
 log = logging.getLogger("vertexlate.proxy")
@@ -104,6 +107,7 @@ def _uvicorn_options(args: argparse.Namespace, grace: float) -> dict[str, Any]:
         "access_log": args.access_log,
         "log_level": args.log_level,
         "lifespan": "on",
+        **({"log_config": uvicorn_log_config(args.log_level)} if args.log_format == "json" else {}),
     }
 
 
@@ -115,7 +119,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4000)
     parser.add_argument(
-        "--workers", type=int, default=1, help="worker processes (each enforces rpm/tpm on its own)"
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (limits and cooldowns are shared only through Redis: router_settings.redis_host)",
     )
     parser.add_argument(
         "--graceful-timeout", type=float, default=None, help="seconds to finish requests on shutdown"
@@ -124,6 +131,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     parser.add_argument("--no-access-log", dest="access_log", action="store_false")
+    parser.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="json: one JSON object per line, with the request id, secrets masked",
+    )
     parser.add_argument(
         "--server",
         default="uvicorn",
@@ -136,6 +149,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Validate the config, then serve until SIGINT/SIGTERM; 2 on a config error."""
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.log_format == "json":  # before the config is read, so its warnings are JSON lines too
+        logging.config.dictConfig(uvicorn_log_config(args.log_level))
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -153,11 +168,17 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     grace = args.graceful_timeout if args.graceful_timeout is not None else config.graceful_shutdown_timeout
     server = args.server
-    print(
+    warn_per_worker(config, args.workers)
+    banner = (
         f"vertexlate proxy ({server}): {len(config.deployments)} deployments of {', '.join(config.groups)} "
-        f"on http://{args.host}:{args.port}",
-        file=sys.stderr,
+        f"on http://{args.host}:{args.port}"
     )
+    if args.log_format == "json":
+        log.warning("%s", banner)
+    else:
+        print(banner, file=sys.stderr)
+    if prepare_workers(args.workers):  # the workers' metrics go to files /metrics sums up
+        log.info("metrics: multiprocess mode in %s", os.environ["PROMETHEUS_MULTIPROC_DIR"])
     if server == "granian":
         return _granian(args, grace)
     if args.workers > 1:
@@ -174,6 +195,21 @@ def main(argv: list[str] | None = None) -> int:
     freeze_heap()
     ProxyServer(uvicorn.Config(app, **_uvicorn_options(args, grace)), app.proxy).run()
     return 0
+
+
+def warn_per_worker(config: ProxyConfig, workers: int) -> list[str]:
+    """Several workers without Redis each keep their own limits: say so at start-up (and return what was said)."""
+    said = []
+    if workers > 1 and config.redis is None:
+        said.append(
+            f"--workers {workers} without Redis: rpm/tpm/parallel limits and cooldowns are kept per worker "
+            f"(up to {workers} times each limit); set router_settings.redis_host or REDIS_URL to share them"
+        )
+    if workers > 1 and config.cache is not None and config.cache.type == "local":
+        said.append(f"--workers {workers}: cache_params.type local keeps one cache per worker")
+    for message in said:
+        log.warning("%s", message)
+    return said
 
 
 def _export(args: argparse.Namespace, grace: float) -> None:

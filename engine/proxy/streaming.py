@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Any
@@ -134,6 +135,7 @@ class EventStream(SSEReply):
         self.keep_usage = keep_usage
         self.shutdown = shutdown
         self.final: Any = None  # the last chunk that carried usage (and the stream's response_cost)
+        self.first_chunk_at: float | None = None  # perf_counter() when the first chunk went out (TTFT metric)
         self._prepare(headers)
 
     async def _pump(self, send: Send, tokens: list[int]) -> None:
@@ -177,6 +179,8 @@ class EventStream(SSEReply):
                                     continue
                                 chunk = {k: v for k, v in chunk.items() if k != "usage"}
                         out += (b"data: ", dumps(chunk), b"\n\n")  # one join per batch, no copy per chunk
+                    if self.first_chunk_at is None and out:
+                        self.first_chunk_at = time.perf_counter()
                     if getattr(self.source, "finished", False):  # the last batch: end the reply with it
                         out.append(b"data: [DONE]\n\n")
                         await send({"type": "http.response.body", "body": b"".join(out), "more_body": False})

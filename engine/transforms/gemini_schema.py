@@ -123,15 +123,21 @@ class _Converter:
         return out
 
     def _properties(self, schema: dict[str, Any], out: dict[str, Any], refs: tuple[str, ...]) -> None:
-        props = {str(name): self.node(sub, refs) for name, sub in schema["properties"].items()}
+        # A single anyOf branch merged into ``out`` first (an allOf, in effect): its properties and
+        # required names are united with this schema's own, so no required name outlives its property.
+        merged = out.get("properties") if isinstance(out.get("properties"), dict) else {}
+        own = {str(name): self.node(sub, refs) for name, sub in schema["properties"].items()}
+        props = {**merged, **own}
         if not props:
             return
         out["properties"] = props
-        required = schema.get("required")
-        if isinstance(required, list):
-            names = [r for r in dict.fromkeys(required) if isinstance(r, str) and r in props]
-            if names:
-                out["required"] = names
+        own_required = schema.get("required")
+        required = [*(out.get("required") or ()), *(own_required if isinstance(own_required, list) else ())]
+        names = [r for r in dict.fromkeys(required) if isinstance(r, str) and r in props]
+        if names:
+            out["required"] = names
+        else:
+            out.pop("required", None)
         order = [p for p in schema.get("propertyOrdering") or [] if isinstance(p, str) and p in props]
         if order or (self.ordering and len(props) > 1):
             out["propertyOrdering"] = list(dict.fromkeys(order)) if order else list(props)

@@ -323,3 +323,42 @@ async def test_at_the_connection_cap_a_call_waits_then_fails_typed(
 def test_an_unusable_api_base_is_a_typed_error(vx: dict[str, Any], mode: str, base: str) -> None:
     with pytest.raises(engine.APIError):
         call(mode, **{**vx, "api_base": base})
+
+
+async def test_an_upstream_that_stops_reading_is_a_write_timeout() -> None:
+    """The request's bytes stay in the socket buffer: ``write`` of the call's timeout ends it, typed."""
+    import httpx
+
+    server = socket.create_server(("127.0.0.1", 0))  # listens, never reads: the buffers fill
+    try:
+        url = f"http://127.0.0.1:{server.getsockname()[1]}/v1/x"
+        client = aio.transport()
+        request = client.build_request(
+            "POST", url, content=b"x" * (64 * 2**20), timeout=httpx.Timeout(30, write=0.2)
+        )
+        with pytest.raises(httpx.WriteTimeout, match="more than 0.2s to accept the request"):
+            await client.send(request)
+        assert client.pool().open == 0  # the connection was closed, not pooled
+    finally:
+        server.close()
+
+
+async def test_a_request_the_kernel_takes_at_once_arms_no_write_timer(vx: dict[str, Any]) -> None:
+    import httpx
+
+    reply = await engine.acompletion(model=MODEL, messages=HELLO, timeout=httpx.Timeout(30, write=0.05), **vx)
+    assert reply.choices[0].message.content
+    assert not any(conn.write_deadline for conn in aio.transport().pool()._members)
+
+
+def test_the_sync_pool_takes_the_transport_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No fixed cap of its own (it was 200): engine.aio.configure sizes both paths."""
+    cap = aio.LIMITS.max_connections
+    aio.configure(max_connections=5000)
+    try:
+        limits = transport.sync_limits()
+        assert limits.max_connections == 5000
+        assert limits.max_keepalive_connections == aio.LIMITS.max_idle_per_origin
+        assert limits.keepalive_expiry == aio.LIMITS.idle_expiry
+    finally:
+        aio.configure(max_connections=cap)

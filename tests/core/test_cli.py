@@ -57,7 +57,10 @@ def test_vertexlate_emulator_console_script_serves_the_engine_and_stops_cleanly(
     script = Path(sys.executable).parent / "vertexlate"
     assert script.exists(), "the console script is installed by `pip install -e .` (README's commands)"
     process = subprocess.Popen(
-        [str(script), "emulator", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [str(script), "emulator", "--port", "0", "--strict"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         line = process.stdout.readline()  # type: ignore[union-attr]

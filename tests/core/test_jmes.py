@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.jmes import compile_expression
+from engine.jmes import compile_expression, guard_of
 from engine.registry import default_registry
 from tests.examples import examples
 
@@ -125,3 +125,33 @@ def test_agrees_with_reference_on_generated_documents(doc: dict[str, Any]) -> No
         assert outcome(lambda expression=expression: compile_expression(expression)(doc)) == expected, (
             expression
         )
+
+
+def _chain(doc: Any, chain: tuple[str, ...]) -> Any:
+    for key in chain:
+        doc = doc.get(key) if isinstance(doc, dict) else None
+    return doc
+
+
+@settings(max_examples=examples(150), deadline=None)
+@given(doc=st.dictionaries(st.sampled_from(KEYS), values, max_size=6))
+def test_a_missing_guard_means_null(doc: dict[str, Any]) -> None:
+    """guard_of's promise (extractor sections skip on it): when the chain is null, so is the expression."""
+    for expression in EXPRESSIONS + EXTRA:
+        guard = guard_of(expression)
+        if guard and _chain(doc, guard) is None:
+            assert outcome(lambda expression=expression: jmespath.search(expression, doc)) in (
+                ("value", None),
+                ("error", "JMESPathTypeError"),
+            ), (expression, guard)
+
+
+def test_guards_of_common_shapes() -> None:
+    assert guard_of("usageMetadata.promptTokensDetails[?modality=='TEXT'].tokenCount | [0]") == (
+        "usageMetadata",
+        "promptTokensDetails",
+    )
+    assert guard_of("a.b.c") == ("a", "b", "c")
+    assert guard_of("a[0].b") == ("a",)
+    for unguarded in ("a || b", "`1`", "map(&b, a || `[]`)", "a | length(@)", "!a", "@"):
+        assert guard_of(unguarded) == (), unguarded

@@ -120,3 +120,30 @@ def test_every_price_cites_its_source() -> None:
     for family in priced:
         assert family.prices.source.startswith("https://")
         assert family.prices.exact or family.prices.patterns
+
+
+def test_dialect_replies_carry_their_cost(vx: dict[str, Any]) -> None:
+    # Claude Sonnet 4 (Anthropic's pricing page): $3 input, $0.30 cache hit, $3.75 5-minute cache write,
+    # $15 output per 1M tokens; Anthropic's usage reports fresh input, reads and writes apart.
+    message = engine.anthropic_messages(
+        model="vertex_ai/claude-sonnet-4@20250514",
+        max_tokens=64,
+        messages=[{"role": "user", "content": "hi"}],
+        **vx,
+    )
+    usage = message["usage"]
+    expected = (
+        usage["input_tokens"] * 3.0
+        + (usage.get("cache_read_input_tokens") or 0) * 0.30
+        + (usage.get("cache_creation_input_tokens") or 0) * 3.75
+        + usage["output_tokens"] * 15.0
+    ) / MILLION
+    assert message._hidden_params["response_cost"] == pytest.approx(expected) and expected > 0
+    assert message._hidden_params["openai_usage"]["completion_tokens"] == usage["output_tokens"]
+    # translated (Gemini through the chat pipeline): the chat reply's cost comes along
+    translated = engine.anthropic_messages(
+        model="vertex_ai/gemini-2.5-flash", max_tokens=64, messages=[{"role": "user", "content": "hi"}], **vx
+    )
+    assert translated._hidden_params["response_cost"] > 0
+    reply = engine.responses(input="hi", model="vertex_ai/gemini-2.5-flash", store=False, **vx)
+    assert reply._hidden_params["response_cost"] > 0

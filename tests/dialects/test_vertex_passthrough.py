@@ -203,9 +203,7 @@ def test_anthropic_vertex_sdk_streams_through(passthrough: Any, emulator: Any) -
     with claude.messages.stream(
         model="claude-sonnet-4@20250514",
         max_tokens=64,
-        messages=[{"role": "user", "content": "hi Claude"}],
-        # this SDK's default anthropic_version is newer than the emulator accepts (issue 18)
-        extra_body={"anthropic_version": "vertex-2023-10-16"},
+        messages=[{"role": "user", "content": "hi Claude"}],  # the SDK's own anthropic_version
     ) as stream:
         text = "".join(stream.text_stream)
     assert text == "Echo: hi Claude"
@@ -223,9 +221,11 @@ def test_v1beta1_is_forwarded_as_is(passthrough: Any, emulator: Any) -> None:
         headers={"authorization": f"Bearer {MASTER_KEY}"},
         json={"contents": [{"role": "user", "parts": [{"text": "x"}]}]},
     )
-    # the emulator serves v1 only (issue 18): its own 404 comes back, proving the path went through unchanged
+    # the path goes through unchanged and the emulator answers on v1beta1 as Vertex does
     assert emulator.requests()[-1]["path"].startswith("/v1beta1/projects/proj-default/locations/us-central1/")
-    assert reply.status_code == 404 and "error" in reply.json()
+    assert (
+        reply.status_code == 200 and reply.json()["candidates"][0]["content"]["parts"][0]["text"] == "Echo: x"
+    )
 
 
 def test_usage_is_read_from_json_and_sse() -> None:

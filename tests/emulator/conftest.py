@@ -20,7 +20,8 @@ SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
-    with Emulator(job_step_seconds=0.05) as emu:
+    # Strict: the project's own tests prove canonical spellings (the SDK tests in sdk/ use the default).
+    with Emulator(job_step_seconds=0.05, strict=True) as emu:
         yield emu
 
 

@@ -55,7 +55,12 @@ def test_raw_predict_message_shape(client: httpx.Client) -> None:
     ("change", "message"),
     [
         ({"anthropic_version": None}, "anthropic_version: Field required"),
-        ({"anthropic_version": "2023-06-01"}, "anthropic_version: Input should be 'vertex-2023-10-16'"),
+        ({"anthropic_version": "2023-06-01"}, 'anthropic_version: "2023-06-01" is not a valid version'),
+        (
+            {"anthropic_version": "vertex-2099-01-01"},
+            'anthropic_version: "vertex-2099-01-01" is not a valid version',
+        ),
+        ({"anthropic_version": "latest"}, 'anthropic_version: "latest" is not a valid version'),
         ({"model": CLAUDE}, "model: Extra inputs are not permitted"),
         ({"max_tokens": None}, "max_tokens: Field required"),
     ],

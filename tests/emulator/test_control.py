@@ -10,13 +10,13 @@ from .helpers import model_path, user
 
 
 def test_reset_clears_scripts_log_and_unknown_models(emulator: Emulator, client: httpx.Client) -> None:
-    emulator.script("gemini-x", [{"text": "queued"}])
-    emulator.mark_unknown("gemini-y")
-    client.post(model_path("gemini-z", "generateContent"), json=user("x"))
+    emulator.script("gemini-2.5-flash", [{"text": "queued"}])
+    emulator.mark_unknown("gemini-2.5-pro")
+    client.post(model_path("gemini-2.0-flash", "generateContent"), json=user("x"))
     assert httpx.post(f"{emulator.url}/emulator/reset").json() == {"status": "reset"}
     assert httpx.get(f"{emulator.url}/emulator/requests").json() == []
-    assert client.post(model_path("gemini-y", "generateContent"), json=user("x")).status_code == 200
-    text = client.post(model_path("gemini-x", "generateContent"), json=user("x")).json()
+    assert client.post(model_path("gemini-2.5-pro", "generateContent"), json=user("x")).status_code == 200
+    text = client.post(model_path("gemini-2.5-flash", "generateContent"), json=user("x")).json()
     assert text["candidates"][0]["content"]["parts"][0]["text"] == "Echo: x"
 
 

@@ -104,3 +104,19 @@ def test_unknown_api_or_schema_is_an_error() -> None:
         discovery.validator("aiplatform.v2", GENERATE)
     with pytest.raises(KeyError):
         discovery.validator("aiplatform.v1", "NoSuchSchema")
+
+
+def test_a_value_failing_two_keywords_is_listed_once() -> None:
+    # An integer where an enum name is expected fails both "type" and "enum" of the JSON Schema;
+    # Google lists the field once.
+    body = {"contents": [], "safetySettings": [{"category": 1, "threshold": "BLOCK_NONE"}]}
+    assert discovery.errors("aiplatform.v1", GENERATE, body) == [
+        "safetySettings[0].category: Invalid value at 'safety_settings[0].category' (TYPE_ENUM), 1"
+    ]
+    assert len(discovery.violations("aiplatform.v1", GENERATE, body)) == 1
+
+
+def test_v1beta1_document_is_served() -> None:
+    assert (
+        discovery.errors("aiplatform.v1beta1", "GoogleCloudAiplatformV1beta1GenerateContentRequest", {}) == []
+    )

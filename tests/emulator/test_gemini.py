@@ -253,7 +253,7 @@ def test_candidate_count(client: httpx.Client) -> None:
 def test_unknown_field_is_a_400_naming_it(client: httpx.Client) -> None:
     body = {
         "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
-        "generation_config": {"temperature": 0.2},
+        "generation_konfig": {"temperature": 0.2},
     }
     response = client.post(model_path(MODEL, "generateContent"), json=body)
     assert response.status_code == 400
@@ -261,7 +261,7 @@ def test_unknown_field_is_a_400_naming_it(client: httpx.Client) -> None:
     assert error["status"] == "INVALID_ARGUMENT"
     assert (
         error["message"]
-        == 'Invalid JSON payload received. Unknown name "generation_config": Cannot find field.'
+        == 'Invalid JSON payload received. Unknown name "generation_konfig": Cannot find field.'
     )
     assert error["details"][0]["@type"] == "type.googleapis.com/google.rpc.BadRequest"
 

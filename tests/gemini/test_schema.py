@@ -273,3 +273,22 @@ def test_a_self_reference_anywhere_is_refused_not_looped(name: str, child: Any) 
     }
     with pytest.raises(VertexSchemaError, match="recursive"):
         to_vertex_schema(schema)
+
+
+def test_a_merged_branch_keeps_its_required_property() -> None:
+    """Found by test_conversion_is_idempotent: a single anyOf branch's ``required`` named a property
+    that the parent's ``properties`` replaced, and the second conversion dropped it."""
+    schema = {
+        "properties": {"b": {}},
+        "anyOf": [{"required": ["a"], "properties": {"a": {"type": "string"}}}],
+    }
+    once = to_vertex_schema(schema, ordering=True)
+    assert once == {
+        "properties": {"a": {"type": "STRING"}, "b": {}},
+        "required": ["a"],
+        "propertyOrdering": ["a", "b"],
+    }
+    assert to_vertex_schema(once, ordering=True) == once
+    assert to_vertex_schema({"properties": {"abc": {}, "a": {}}, "required": "abc"}) == {
+        "properties": {"abc": {}, "a": {}}
+    }

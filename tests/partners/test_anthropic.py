@@ -438,6 +438,8 @@ def test_scripted_tool_call_then_result(emulator: Any, vx: dict[str, Any]) -> No
     [
         ({"status": 429, "retry_after": 0}, engine.RateLimitError),
         ({"status": 529, "json": load("anthropic/error.json")["body"]}, engine.ServiceUnavailableError),
+        ({"status": 529}, engine.ServiceUnavailableError),  # the emulator's own overloaded_error body
+        ({"status": 500}, engine.InternalServerError),  # Anthropic's api_error
         ({"status": 404, "json": load("anthropic/error.json")["body"]}, engine.NotFoundError),
     ],
 )
@@ -446,6 +448,8 @@ def test_errors_are_typed(emulator: Any, vx: dict[str, Any], fault: dict[str, An
     with pytest.raises(error) as info:
         engine.completion(model=MODEL, messages=HI, **vx)
     assert info.value.model == UPSTREAM
+    if fault == {"status": 529}:
+        assert "Overloaded" in str(info.value)
 
 
 def test_anthropic_validation_error_reaches_the_caller(vx: dict[str, Any]) -> None:

@@ -172,6 +172,7 @@ models:
 async def test_native_structured_output_end_to_end(emulator: Any, vx: dict[str, Any], tmp_path: Any) -> None:
     (tmp_path / "anthropic_structured.yaml").write_text(NATIVE, encoding="utf-8")
     engine.add_spec_dir(tmp_path)
+    emulator.accept_models("claude-structured@20990101")  # made up: outside the emulator's catalogue
     resp = await engine.acompletion(
         model="vertex_ai/claude-structured@20990101", messages=HI, response_format=RESPONSE_FORMAT, **vx
     )

@@ -195,7 +195,8 @@ def test_golden_adaptive_thinking_request_is_anthropics_published_one() -> None:
 def test_golden_maas_call_and_normalized_reply() -> None:
     call = prepare("chat", {"model": "vertex_ai/deepseek-ai/deepseek-v3.1-maas", "messages": HI, **BASE})
     assert call.url == (
-        "https://us-south1-aiplatform.googleapis.com/v1/projects/p/locations/us-south1/endpoints/openapi/chat/completions"
+        # DeepSeek-V3.1 is served in us-west2 (Google's DeepSeek page, "region availability"; cited in maas.yaml)
+        "https://us-west2-aiplatform.googleapis.com/v1/projects/p/locations/us-west2/endpoints/openapi/chat/completions"
     )
     assert call.body == {"model": "deepseek-ai/deepseek-v3.1-maas", "messages": HI}
     reply = load("openai_compat/chat_completion.json")["body"]
@@ -351,9 +352,17 @@ def test_newest_claude_end_to_end_and_the_emulator_refuses_what_anthropic_refuse
 
 
 @pytest.mark.parametrize(
-    "model", ["qwen/qwen3-coder-480b-a35b-instruct-maas", "openai/gpt-oss-120b-maas", "zai-org/glm-5-maas"]
+    "model",
+    [
+        "qwen/qwen3-coder-480b-a35b-instruct-maas",
+        "openai/gpt-oss-120b-maas",
+        "zai-org/glm-5-maas",
+        "xai/grok-4.20-reasoning",
+        "deepseek-ai/deepseek-v4.1-flash-maas",
+    ],
 )
 def test_maas_partners_answer_in_openai_format(emulator: Any, vx: dict[str, Any], model: str) -> None:
+    vx = {k: v for k, v in vx.items() if k != "vertex_location"}  # each model's documented default location
     emulator.script(model, [{"function_calls": [{"name": "lookup", "args": {"q": "x"}}]}])
     resp = engine.completion(model=f"vertex_ai/{model}", messages=HI, **vx)
     assert_chat_completion(resp)
@@ -436,3 +445,43 @@ def test_two_numeric_endpoint_patterns_for_one_operation_are_refused(tmp_path: A
     )
     with pytest.raises(engine.SpecError, match="can claim the same names for chat"):
         registry_module.Registry([tmp_path])
+
+
+# Locations and ids as Google's publisher pages give them (each cited in specs/maas.yaml).
+@pytest.mark.parametrize(
+    ("model", "location"),
+    [
+        ("deepseek-ai/deepseek-v4.1-flash-maas", "global"),
+        ("deepseek-ai/deepseek-r1-0528-maas", "us-central1"),
+        ("qwen/qwen3-next-80b-a3b-instruct-maas", "global"),
+        ("openai/gpt-oss-120b-maas", "global"),
+        ("openai/gpt-oss-20b-maas", "us-central1"),
+        ("zai-org/glm-5.2-maas", "global"),
+        ("minimaxai/minimax-m2-maas", "global"),
+        ("google/gemma-4-26b-a4b-it-maas", "global"),
+        ("xai/grok-4.20-reasoning", "global"),
+        ("xai/grok-4.20-non-reasoning", "global"),
+    ],
+)
+def test_maas_default_locations_from_googles_pages(model: str, location: str) -> None:
+    call = prepare("chat", {"model": f"vertex_ai/{model}", "messages": HI, **BASE})
+    assert f"/locations/{location}/endpoints/openapi/chat/completions" in call.url
+    assert call.body["model"] == model
+
+
+def test_grok_is_served_on_the_global_endpoint_only() -> None:
+    with pytest.raises(BadRequestError, match="only in global"):
+        prepare(
+            "chat",
+            {
+                "model": "vertex_ai/xai/grok-4.20-reasoning",
+                "messages": HI,
+                "vertex_location": "us-central1",
+                **BASE,
+            },
+        )
+    image = [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "gs://b/cat.png"}}]}]
+    call = prepare(
+        "chat", {"model": "vertex_ai/xai/grok-4.7", "messages": image, **BASE}
+    )  # the xai/* pattern
+    assert call.url.startswith("https://aiplatform.googleapis.com/") and call.body["model"] == "xai/grok-4.7"

@@ -55,6 +55,7 @@ def user_specs(tmp_path: Path) -> Path:
 
 def test_new_model_in_an_existing_family(emulator: Any, vx: dict[str, Any], user_specs: Path) -> None:
     engine.add_spec_dir(user_specs)
+    emulator.accept_models("claude-future@20990101")  # made up: outside the emulator's catalogue
     resp = engine.completion(model="vertex_ai/claude-future-20990101", messages=HI, **vx)
     assert_chat_completion(resp)
     assert resp.choices[0].message.content == "Echo: hi"
@@ -67,6 +68,7 @@ def test_new_model_in_an_existing_family(emulator: Any, vx: dict[str, Any], user
 
 def test_new_openai_compatible_partner(emulator: Any, vx: dict[str, Any], user_specs: Path) -> None:
     engine.add_spec_dir(user_specs)
+    emulator.accept_models("rocket-2")  # a made-up partner: outside the emulator's catalogue
     emulator.script("rocket-2", [{"function_calls": [{"name": "launch", "args": {"when": "now"}}]}])
     resp = engine.completion(model="vertex_ai/acme/rocket-2", messages=HI, seed=3, **vx)
     assert_chat_completion(resp)
@@ -89,6 +91,8 @@ def test_spec_path_environment_variable(
 ) -> None:
     monkeypatch.setenv("VERTEXLATE_SPEC_PATH", str(user_specs))
     registry.reset()
+    emulator.reset()
+    emulator.accept_models("rocket-2")
     try:
         resp = engine.completion(
             model="vertex_ai/acme/rocket-2",
@@ -146,6 +150,7 @@ def test_new_maas_publisher_by_yaml_only(emulator: Any, vx: dict[str, Any], tmp_
     (tmp_path / "orbit_maas.yaml").write_text(NEW_MAAS_PUBLISHER, encoding="utf-8")
     engine.add_spec_dir(tmp_path)
     model = "orbitlabs/orbit-7b-instruct-maas"
+    emulator.accept_models(model)  # made up: outside the emulator's catalogue
     emulator.script(model, [{"function_calls": [{"name": "launch", "args": {"when": "now"}}]}])
     vx = {k: v for k, v in vx.items() if k != "vertex_location"}  # the spec's default location applies
     resp = engine.completion(model=f"vertex_ai/{model}", messages=HI, **vx)

@@ -33,7 +33,13 @@ def test_chat_sync(standard: BackgroundProxy, emulator: Any) -> None:
     assert resp.choices[0].message.role == "assistant"
     assert "what llm are you" in resp.choices[0].message.content  # the emulator echoes the prompt
     assert resp.usage.total_tokens == resp.usage.prompt_tokens + resp.usage.completion_tokens > 0
-    (sent,) = [r for r in emulator.requests() if r["path"].endswith(":generateContent")]
+    # only this call's request: in random order a previous test's late request may reach the shared emulator
+    (sent,) = [
+        r
+        for r in emulator.requests()
+        if r["path"].endswith(":generateContent")
+        and (r["body"].get("generationConfig") or {}).get("maxOutputTokens") == 50
+    ]
     assert sent["body"]["generationConfig"] == {"temperature": 0.2, "maxOutputTokens": 50}
     assert_valid_request(sent["body"])
 

@@ -25,7 +25,9 @@ def assert_openai_error(resp: httpx.Response, status: int) -> dict[str, Any]:
     assert resp.headers["content-type"].startswith("application/json")
     body = resp.json()
     assert set(body) == {"error"}
-    assert set(body["error"]) == {"message", "type", "param", "code"}
+    # OpenAI's four fields, plus the proxy's request id (the same as the x-request-id header)
+    assert set(body["error"]) == {"message", "type", "param", "code", "request_id"}
+    assert body["error"]["request_id"] == resp.headers["x-request-id"]
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
     return body["error"]
 

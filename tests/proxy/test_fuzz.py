@@ -234,7 +234,9 @@ def check(resp: httpx.Response, what: Any) -> None:
     if resp.status_code >= 400:
         assert resp.headers["content-type"].startswith("application/json"), resp.text[:200]
         body = resp.json()
-        assert set(body) == {"error"} and set(body["error"]) == {"message", "type", "param", "code"}, body
+        # OpenAI's four fields and the proxy's request id
+        fields = {"message", "type", "param", "code", "request_id"}
+        assert set(body) == {"error"} and set(body["error"]) == fields, body
         assert isinstance(body["error"]["message"], str) and body["error"]["message"]
         assert len(resp.content) < 20_000  # input is quoted short, never whole
         return

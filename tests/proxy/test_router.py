@@ -101,9 +101,9 @@ def test_allowed_fails_delays_cooldown_for_5xx() -> None:
     clock = Clock()
     r = router(dep("g", "a"), dep("g", "b"), clock=clock, allowed_fails=1)
     state_a = next(s for s in r.states["g"] if s.deployment.id == "a")
-    r._failed(state_a, InternalServerError("boom"))
+    asyncio.run(r._failed(state_a, InternalServerError("boom")))
     assert state_a.cooldown_until == 0
-    r._failed(state_a, InternalServerError("boom"))
+    asyncio.run(r._failed(state_a, InternalServerError("boom")))
     assert state_a.cooldown_until > clock.now
 
 

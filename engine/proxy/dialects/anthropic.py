@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -28,12 +29,14 @@ from engine.proxy.dialects.common import (
     closed,
     routed,
 )
-from engine.proxy.handlers import Proxy
+from engine.proxy.handlers import COST_HEADER, Proxy, client_closed
 from engine.proxy.streaming import dumps
 
 log = logging.getLogger("vertexlate.proxy")
 
 JSON = "application/json"
+MESSAGES = "aanthropic_messages"  # call types of the spend log rows (the engine functions)
+COUNT = "aanthropic_count_tokens"
 
 # HTTP status -> Anthropic's error type (https://docs.anthropic.com/en/api/errors#http-errors).
 ERROR_TYPES = {
@@ -120,28 +123,33 @@ class Messages:
         caller = await self.proxy.keys.aauthenticate(authorization(request, "x-api-key"))
         body = await self.proxy._body(request)  # size limit, JSON checks, stream type: as for chat
         name = check_model(self.proxy, body, caller)
-        caller.admit()
+        caller = await self.proxy.keys.admit(caller)
         return caller, name, body
 
     async def create(self, request: Request) -> Response:
+        started = time.time()
         with self.proxy.tracked():
             try:
                 caller, name, body = await self._start(request)
             except APIError as exc:
                 return error_response(exc)
             try:
-                return await self._create(request, caller, name, body)
+                return await self._create(request, caller, name, body, started)
             except APIError as exc:
                 caller.done(0)
+                self.proxy.account(caller, MESSAGES, name, started, error=exc)
                 return error_response(exc)
             except Exception:
                 caller.done(0)
+                self.proxy.account(caller, MESSAGES, name, started, error=InternalServerError("internal"))
                 log.exception("unexpected error while handling %s", request.url.path)
                 return error_response(
                     InternalServerError("internal error in the proxy", llm_provider="proxy")
                 )
 
-    async def _create(self, request: Request, caller: Any, name: str, body: dict[str, Any]) -> Response:
+    async def _create(
+        self, request: Request, caller: Any, name: str, body: dict[str, Any], started: float
+    ) -> Response:
         stream = bool(body.pop("stream", False))
         betas = _betas(request)
 
@@ -154,6 +162,7 @@ class Messages:
         outcome = await routed(self.proxy, request, name, invoke)
         if outcome is None:
             caller.done(0)
+            self.proxy.account(caller, MESSAGES, name, started, error=client_closed())
             return closed()
         result, lease = outcome
         headers = {"x-vertexlate-deployment": lease.deployment.id}
@@ -162,6 +171,7 @@ class Messages:
             def close(tokens: int) -> None:
                 lease.release(tokens)
                 caller.done(tokens)
+                self.proxy.account(caller, MESSAGES, name, started, result, lease)
 
             return DialectStream(
                 result, encode, encode_error, Usage(), close, self.proxy.stop_streams, headers
@@ -169,9 +179,13 @@ class Messages:
         tokens = _message_tokens(result)
         lease.release(tokens)
         caller.done(tokens)
+        cost = self.proxy.account(caller, MESSAGES, name, started, result, lease)
+        if cost is not None:
+            headers[COST_HEADER] = repr(cost)
         return Response(dumps(result), media_type=JSON, headers=headers)
 
     async def count_tokens(self, request: Request) -> Response:
+        started = time.time()
         with self.proxy.tracked():
             try:
                 caller, name, body = await self._start(request)
@@ -184,13 +198,17 @@ class Messages:
 
                 outcome = await routed(self.proxy, request, name, invoke)
                 if outcome is None:
+                    self.proxy.account(caller, COUNT, name, started, error=client_closed())
                     return closed()
                 result, lease = outcome
                 lease.release(0)
+                self.proxy.account(caller, COUNT, name, started, result, lease)
                 return Response(json.dumps(dict(result)), media_type=JSON)
             except APIError as exc:
+                self.proxy.account(caller, COUNT, name, started, error=exc)
                 return error_response(exc)
             except Exception:
+                self.proxy.account(caller, COUNT, name, started, error=InternalServerError("internal"))
                 log.exception("unexpected error while handling %s", request.url.path)
                 return error_response(
                     InternalServerError("internal error in the proxy", llm_provider="proxy")

@@ -21,6 +21,7 @@ from engine.errors import APIError, ServiceUnavailableError
 from engine.proxy.config import Deployment
 from engine.proxy.handlers import CLIENT_CLOSED, Proxy
 from engine.proxy.keys import Caller
+from engine.proxy.observability.telemetry import CURRENT as _TRAIL
 from engine.proxy.operations import CHAT
 from engine.proxy.router import Lease
 from engine.proxy.streaming import DisconnectGuard, SSEReply, _settle
@@ -50,6 +51,7 @@ def call_options(deployment: Deployment, stream: bool) -> dict[str, Any]:
 
 def check_model(proxy: Proxy, body: dict[str, Any], caller: Caller) -> str:
     """The model name of a chat-like request, checked as the chat endpoint checks it."""
+    proxy.telemetry.adopt(caller, body.get("model"))  # metrics and traces of this request (no-op when off)
     return proxy._model(body, caller, CHAT)
 
 
@@ -57,12 +59,20 @@ async def routed(
     proxy: Proxy, request: Request, name: str, invoke: Callable[[Deployment], Awaitable[Any]]
 ) -> tuple[Any, Lease] | None:
     """Run ``invoke`` on a deployment of ``name`` (router, fallbacks); None when the client went away."""
+    trail = current_trail()
+    if trail is not None:
+        invoke = trail.wrap(invoke)
     async with DisconnectGuard(request.receive) as guard:
         result, lease = await proxy.router.call(name, CHAT.operation, invoke)
     if guard.fired:
         proxy.disconnects += 1
         return None
     return result, lease
+
+
+def current_trail() -> Any:
+    """The trail :func:`check_model` adopted for this request, or None (telemetry off)."""
+    return _TRAIL.get()
 
 
 def closed() -> Response:

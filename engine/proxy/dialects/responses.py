@@ -11,6 +11,7 @@ given another :class:`~engine.dialects.store.ResponseStore`.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -18,13 +19,21 @@ from starlette.responses import Response
 
 import engine
 from engine.dialects.store import MemoryStore, ResponseStore
-from engine.errors import APIError
+from engine.errors import APIError, InternalServerError
 from engine.proxy.config import Deployment
 from engine.proxy.dialects.common import DialectStream, call_options, check_model, closed, routed
-from engine.proxy.handlers import JSON, Proxy, error_response, internal_error
+from engine.proxy.handlers import (
+    COST_HEADER,
+    JSON,
+    Proxy,
+    client_closed,
+    error_response,
+    internal_error,
+)
 from engine.proxy.streaming import dumps
 
 log = logging.getLogger("vertexlate.proxy")
+CALL_TYPE = "aresponses"  # of the spend log rows (the engine function)
 
 
 def encode(event: dict[str, Any]) -> bytes:
@@ -57,24 +66,29 @@ class Responses:
         self.store = MemoryStore() if store is None else store
 
     async def create(self, request: Request) -> Response:
+        started = time.time()
         with self.proxy.tracked():
             try:
                 caller = await self.proxy.keys.aauthenticate(request.headers.get("authorization"))
                 body = await self.proxy._body(request)  # size limit, JSON checks, stream type: as for chat
                 name = check_model(self.proxy, body, caller)
-                caller.admit()
+                caller = await self.proxy.keys.admit(caller)
             except APIError as exc:
                 return error_response(exc)
             try:
-                return await self._create(request, caller, name, body)
+                return await self._create(request, caller, name, body, started)
             except APIError as exc:
                 caller.done(0)
+                self.proxy.account(caller, CALL_TYPE, name, started, error=exc)
                 return error_response(exc)
             except Exception:
                 caller.done(0)
+                self.proxy.account(caller, CALL_TYPE, name, started, error=InternalServerError("internal"))
                 return internal_error(request.url.path)
 
-    async def _create(self, request: Request, caller: Any, name: str, body: dict[str, Any]) -> Response:
+    async def _create(
+        self, request: Request, caller: Any, name: str, body: dict[str, Any], started: float
+    ) -> Response:
         stream = bool(body.pop("stream", False))
 
         async def invoke(deployment: Deployment) -> Any:
@@ -90,6 +104,7 @@ class Responses:
         outcome = await routed(self.proxy, request, name, invoke)
         if outcome is None:
             caller.done(0)
+            self.proxy.account(caller, CALL_TYPE, name, started, error=client_closed())
             return closed()
         result, lease = outcome
         headers = {"x-vertexlate-deployment": lease.deployment.id}
@@ -98,11 +113,15 @@ class Responses:
             def close(tokens: int) -> None:
                 lease.release(tokens)
                 caller.done(tokens)
+                self.proxy.account(caller, CALL_TYPE, name, started, result, lease)
 
             return DialectStream(result, encode, encode_error, count, close, self.proxy.stop_streams, headers)
         tokens = int((result.get("usage") or {}).get("total_tokens") or 0)
         lease.release(tokens)
         caller.done(tokens)
+        cost = self.proxy.account(caller, CALL_TYPE, name, started, result, lease)
+        if cost is not None:
+            headers[COST_HEADER] = repr(cost)
         return Response(dumps(result), media_type=JSON, headers=headers)
 
     async def _by_id(self, request: Request, function: str) -> Response:

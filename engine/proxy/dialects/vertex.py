@@ -23,6 +23,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,11 +34,24 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from engine import auth
-from engine.errors import APIError, BadRequestError, InternalServerError, NotFoundError, PermissionDeniedError
+from engine.dialects.priced import USAGE, anthropic_to_openai_usage
+from engine.errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServiceUnavailableError,
+    Timeout,
+    UnprocessableEntityError,
+)
 from engine.proxy.dialects.common import authorization
 from engine.proxy.handlers import Proxy
 from engine.proxy.intake import read_body
 from engine.transport import async_client, connection_error
+from engine.types import OpenAIObject
 
 log = logging.getLogger("vertexlate.proxy")
 
@@ -49,6 +63,31 @@ SEGMENT = re.compile(r"^[A-Za-z0-9_@:.+-]+$")
 FORWARDED_HEADERS = ("content-type", "accept", "x-goog-api-client", "user-agent")
 KEY_HEADERS = ("x-litellm-api-key", "x-goog-api-key")
 USAGE_LIMIT = 16 * 1024 * 1024  # bytes of a unary reply kept to read its usage
+CALL_TYPE = "pass_through_endpoint"  # LiteLLM's call type for pass-through spend rows
+MODEL = re.compile(r"(?:^|/)models/([^/:]+)")
+# Error classes by HTTP status, for the spend row of a failed pass-through reply (its error type).
+ERRORS: dict[int, type[APIError]] = {
+    cls.status_code: cls
+    for cls in (
+        BadRequestError,
+        AuthenticationError,
+        PermissionDeniedError,
+        NotFoundError,
+        Timeout,
+        UnprocessableEntityError,
+        RateLimitError,
+        InternalServerError,
+        ServiceUnavailableError,
+    )
+}
+
+
+def status_error(status: int) -> APIError | None:
+    """The typed error a non-2xx relayed reply stands for in the spend log (None for success)."""
+    if status < 400:
+        return None
+    cls = ERRORS.get(status) or (InternalServerError if status >= 500 else BadRequestError)
+    return cls(f"Vertex AI returned {status}", status_code=status)
 
 
 @dataclass(frozen=True)
@@ -61,7 +100,14 @@ class Target:
 
 def google_error(error: APIError) -> Response:
     """Google's error body, which google-genai reads."""
-    status = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
+    status = {
+        400: "INVALID_ARGUMENT",
+        401: "UNAUTHENTICATED",
+        403: "PERMISSION_DENIED",
+        404: "NOT_FOUND",
+        429: "RESOURCE_EXHAUSTED",
+        503: "UNAVAILABLE",
+    }
     body = {
         "error": {
             "code": error.status_code,
@@ -69,7 +115,11 @@ def google_error(error: APIError) -> Response:
             "status": status.get(error.status_code, "INTERNAL"),
         }
     }
-    return Response(json.dumps(body), status_code=error.status_code, media_type="application/json")
+    retry_after = (error.headers or {}).get("retry-after")
+    headers = {"retry-after": str(retry_after)} if retry_after is not None else None
+    return Response(
+        json.dumps(body), status_code=error.status_code, media_type="application/json", headers=headers
+    )
 
 
 def host_for(location: str) -> str:
@@ -138,6 +188,7 @@ class PassThrough:
         return url + (f"?{query}" if query else "")
 
     async def handle(self, request: Request) -> Response:
+        started = time.time()
         with self.proxy.tracked():
             try:
                 caller = await self.proxy.keys.aauthenticate(authorization(request, *KEY_HEADERS))
@@ -150,20 +201,25 @@ class PassThrough:
                 version, project, location, rest = parse_path(request.path_params["path"])
                 target = self.target(project, location)
                 url = self.url(target, version, rest, request.url.query)
-                caller.admit()
+                caller = await self.proxy.keys.admit(caller)
             except APIError as exc:
                 return google_error(exc)
+            model = _model(rest)
             try:
-                return await self._forward(request, caller, target, url)
+                return await self._forward(request, caller, target, url, started, model)
             except APIError as exc:
                 caller.done(0)
+                self.proxy.account(caller, CALL_TYPE, model, started, error=exc)
                 return google_error(exc)
             except Exception:
                 caller.done(0)
+                self.proxy.account(caller, CALL_TYPE, model, started, error=InternalServerError("internal"))
                 log.exception("unexpected error in the Vertex AI pass-through")
                 return google_error(InternalServerError("internal error in the proxy", llm_provider="proxy"))
 
-    async def _forward(self, request: Request, caller: Any, target: Target, url: str) -> Response:
+    async def _forward(
+        self, request: Request, caller: Any, target: Target, url: str, started: float, model: str | None
+    ) -> Response:
         credential = auth.credential_for(target.credentials)
         token = credential.cached() or await asyncio.to_thread(credential.token)
         headers = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
@@ -189,6 +245,10 @@ class PassThrough:
                 await reply.aclose()
                 tokens = usage.tokens()
                 caller.done(tokens)
+                priced = OpenAIObject()  # no price: the pass-through relays, it does not translate
+                priced._hidden_params[USAGE] = usage.openai()
+                error = status_error(reply.status_code)
+                self.proxy.account(caller, CALL_TYPE, model, started, priced, error=error)
                 log.info(
                     "vertex pass-through %s %s %s -> %s, %d tokens",
                     caller.alias,
@@ -244,7 +304,30 @@ class Usage:
     def tokens(self) -> int:
         if self.json and self.buffer:
             self._read(self.buffer)
+            self.buffer = b""
         usage = self.last
         if "totalTokenCount" in usage:
             return int(usage.get("totalTokenCount") or 0)
         return sum(int(usage.get(k) or 0) for k in ("input_tokens", "output_tokens"))
+
+    def openai(self) -> dict[str, Any]:
+        """The usage seen, in OpenAI's names (Gemini's ``usageMetadata`` or Claude's ``usage``)."""
+        usage = self.last
+        if "input_tokens" in usage or "output_tokens" in usage:
+            return anthropic_to_openai_usage(usage)
+        prompt = int(usage.get("promptTokenCount") or 0)
+        thoughts = int(usage.get("thoughtsTokenCount") or 0)
+        completion = int(usage.get("candidatesTokenCount") or 0) + thoughts
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": int(usage.get("totalTokenCount") or prompt + completion),
+            "prompt_tokens_details": {"cached_tokens": int(usage.get("cachedContentTokenCount") or 0)},
+            "completion_tokens_details": {"reasoning_tokens": thoughts},
+        }
+
+
+def _model(rest: str) -> str | None:
+    """The model a pass-through path names (``.../models/{model}:method``), for its spend row."""
+    found = MODEL.search(rest)
+    return found.group(1) if found else None

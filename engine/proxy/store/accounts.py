@@ -4,11 +4,14 @@ Lookups are cached in memory for ``ttl`` seconds (LiteLLM's ``user_api_key_cache
 so a request reaches the database only when its key was not seen recently. Spend is
 counted here the moment a response is priced (so budgets hold within one process at
 once) and reaches the database through :class:`~engine.proxy.store.spend.SpendWriter`.
-With several workers or proxies, each sees the others' spend after at most ``ttl``.
+With several workers or proxies, each sees the others' spend after at most ``ttl``, or at
+once when they share a Redis (``shared``: engine/proxy/shared/state.py keeps every process's
+spend per budget period there; the database stays the record).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -41,12 +44,15 @@ class Budget:
     reset_at: float | None = None
     duration: str | None = None
     warned_soft: bool = False
+    shared: float = 0.0  # every process's spend this period, from Redis (0: none shared)
 
     @property
     def spend(self) -> float:
-        return self.spend_db + self.local
+        return max(self.spend_db + self.local, self.shared)
 
     def load(self, row: dict[str, Any], unwritten: float) -> None:
+        if row.get("budget_reset_at") != self.reset_at:
+            self.shared = 0.0  # a new period: the shared figure of the old one no longer applies
         self.max_budget, self.soft_budget = row.get("max_budget"), row.get("soft_budget")
         self.spend_db, self.local = float(row.get("spend") or 0.0), unwritten
         self.reset_at, self.duration = row.get("budget_reset_at"), row.get("budget_duration")
@@ -90,6 +96,8 @@ class Accounts:
         self.usages: dict[tuple[str, str], Usage] = {}
         self.clock = time.monotonic
         self.window_clock = time.monotonic  # rpm/tpm windows: the proxy's clock (a test's fake one)
+        self.shared: Any = None  # engine.proxy.shared.state.RedisState when spend is shared through Redis
+        self._refreshing: dict[str, asyncio.Future[_Entry]] = {}  # one lookup per key at a time
 
     # ----------------------------------------------------------------- cache control
     def invalidate(self, token: str | None = None) -> None:
@@ -105,18 +113,51 @@ class Accounts:
         token = hash_key(key)
         entry = self.entries.get(token)
         if entry is None or self.clock() - entry.fetched > self.ttl:
-            entry = await self._refresh(token, entry)
+            entry = await self._refresh_once(token, entry)
         if entry.caller is None:
             return None
         if entry.blocked:
             raise _auth_error(f"{entry.blocked.capitalize()} is blocked", "auth_error")
         if entry.expires is not None and entry.expires < time.time():
             raise _auth_error("Expired Key", "expired_key")
+        if self.shared is not None:
+            await self.shared.read_spend([b for b in entry.caller.budgets if b.max_budget is not None])
         for budget in entry.caller.budgets:
             await self._maybe_reset(budget)
             if budget.max_budget is not None and budget.spend >= budget.max_budget:
                 raise budget_exceeded(budget)
         return entry.caller
+
+    async def _refresh_once(self, token: str, stale: _Entry | None) -> _Entry:
+        """:meth:`_refresh`, shared by every request that finds the key missing or expired meanwhile.
+
+        Why: when a busy key's entry expires, each of its concurrent requests would
+        otherwise run the same three lookups; they wait for the one already running.
+        """
+        pending = self._refreshing.get(token)
+        if pending is not None:
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this request was cancelled
+                return await self._refresh_once(token, stale)  # the one looking it up was: look again
+        future: asyncio.Future[_Entry] = asyncio.get_running_loop().create_future()
+        self._refreshing[token] = future
+        try:
+            entry = await self._refresh(token, stale)
+        except BaseException as exc:
+            if isinstance(exc, Exception):
+                future.set_exception(exc)
+                future.exception()  # retrieved: no "never retrieved" warning when nobody waited
+            else:
+                future.cancel()
+            raise
+        else:
+            future.set_result(entry)
+            return entry
+        finally:
+            del self._refreshing[token]
 
     async def _refresh(self, token: str, stale: _Entry | None) -> _Entry:
         try:
@@ -187,7 +228,7 @@ class Accounts:
             return None
         usage = self.usages.get(entity)
         if usage is None:  # counters survive refreshes; limits follow the row
-            usage = self.usages[entity] = Usage(clock=self.window_clock)
+            usage = self.usages[entity] = Usage(clock=self.window_clock, name=":".join(entity))
         usage.rpm, usage.tpm, usage.max_parallel = rpm, tpm, parallel
         return usage
 
@@ -214,6 +255,8 @@ class Accounts:
         """Count a finished request: its cost on the caller's budgets now, its row to the writer."""
         cost = row.get("spend")
         if cost:
+            if self.shared is not None:  # before counting it here: the figures it sends exclude it
+                self.shared.add_spend(caller.budgets, cost)
             for budget in caller.budgets:
                 budget.local += cost
                 if (

@@ -3,7 +3,8 @@
 Why plain SQL files: the schema is small, the same text runs on SQLite and PostgreSQL,
 and no migration framework (Alembic would bring SQLAlchemy) sits on the start path.
 Each file runs in one transaction with its row in ``vx_schema_migrations``; on
-PostgreSQL an advisory lock keeps two starting workers from racing.
+PostgreSQL an advisory lock, on SQLite ``BEGIN IMMEDIATE``, keeps two starting workers from
+racing (each re-reads the version inside its transaction).
 """
 
 from __future__ import annotations
@@ -53,10 +54,13 @@ async def current_version(db: Database) -> int:
 
 async def migrate(db: Database, directory: Path = MIGRATIONS) -> int:
     """Apply every migration newer than the database's version; return the version reached."""
-    await db.execute(
-        "CREATE TABLE IF NOT EXISTS vx_schema_migrations "
-        "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
-    )
+    async with db.transaction() as conn:  # under the lock: PostgreSQL's IF NOT EXISTS races otherwise
+        if db.dialect == "postgresql":
+            await conn.execute(f"SELECT pg_advisory_xact_lock({LOCK_ID})")
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS vx_schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
+        )
     version = await current_version(db)
     for migration in migrations(directory):
         if migration.version <= version:
@@ -65,19 +69,19 @@ async def migrate(db: Database, directory: Path = MIGRATIONS) -> int:
             async with db.transaction() as conn:
                 if db.dialect == "postgresql":
                     await conn.execute(f"SELECT pg_advisory_xact_lock({LOCK_ID})")
-                    done = await conn.fetchrow(
-                        "SELECT version FROM vx_schema_migrations WHERE version = ?", migration.version
-                    )
-                    if done is not None:  # another worker applied it while we waited
-                        continue
-                for statement in migration.statements:
-                    await conn.execute(statement)
-                await conn.execute(
-                    "INSERT INTO vx_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                    migration.version,
-                    migration.name,
-                    time.time(),
+                # (SQLite: the transaction is BEGIN IMMEDIATE, which serializes writers alike.)
+                done = await conn.fetchrow(
+                    "SELECT version FROM vx_schema_migrations WHERE version = ?", migration.version
                 )
+                if done is None:  # else another worker applied it while we waited
+                    for statement in migration.statements:
+                        await conn.execute(statement)
+                    await conn.execute(
+                        "INSERT INTO vx_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                        migration.version,
+                        migration.name,
+                        time.time(),
+                    )
         except Exception as exc:
             raise MigrationError(
                 f"database migration {migration.name} failed: {type(exc).__name__}: {short(str(exc), 300)}; "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -20,7 +21,23 @@ log = logging.getLogger("vertexlate.proxy.store")
 
 
 def _count(value: Any) -> int:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+    kind = type(value)  # exact types: the common int is one check (and bool is not a count)
+    return value if kind is int else int(value) if kind is float else 0
+
+
+class _RequestIds:
+    """Unique request ids for rows without one: a random per-process prefix and a counter.
+
+    Why not ``os.urandom`` per row: this runs on every request, and the ids only need to be
+    unique (they are the spend log's key, which makes a retried batch count once).
+    """
+
+    def __init__(self) -> None:
+        self.prefix = os.urandom(8).hex()
+        self.counter = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self.prefix}{next(self.counter):016x}"
 
 
 class Store:
@@ -33,6 +50,8 @@ class Store:
         self.writer = SpendWriter(self.records, interval)
         self.accounts = Accounts(self.records, self.writer, ttl)
         self.version = 0
+        self.new_id = _RequestIds()
+        self._metadata: dict[str, str] = {}  # key alias -> its rows' metadata JSON (built once)
 
     @classmethod
     async def open(
@@ -67,16 +86,21 @@ class Store:
         started: float,
         status: str = "success",
         error_type: str | None = None,
+        usage: dict[str, Any] | None = None,
     ) -> None:
-        """One spend log row for a finished request (no I/O here: the writer batches it)."""
-        usage = result.get("usage") if isinstance(result, dict) else None
+        """One spend log row for a finished request (no I/O here: the writer batches it).
+
+        ``usage`` in OpenAI's names when the result's own is another format's (a dialect's).
+        """
+        if usage is None:
+            usage = dict.get(result, "usage") if isinstance(result, dict) else None  # no lazy wrapping
         if not isinstance(usage, dict):
             usage = {}
         prompt_details = usage.get("prompt_tokens_details")
         completion_details = usage.get("completion_tokens_details")
         now = time.time()
         row = {
-            "request_id": request_id or os.urandom(16).hex(),
+            "request_id": request_id or self.new_id(),
             "api_key": caller.token or None,
             "user_id": caller.user_id,
             "team_id": caller.team_id,
@@ -86,11 +110,11 @@ class Store:
             "model_id": getattr(deployment, "id", None),
             "prompt_tokens": _count(usage.get("prompt_tokens")),
             "completion_tokens": _count(usage.get("completion_tokens")),
-            "cached_tokens": _count(
-                prompt_details.get("cached_tokens") if isinstance(prompt_details, dict) else 0
-            ),
-            "reasoning_tokens": _count(
-                completion_details.get("reasoning_tokens") if isinstance(completion_details, dict) else 0
+            "cached_tokens": _count(prompt_details.get("cached_tokens"))
+            if type(prompt_details) is dict
+            else 0,
+            "reasoning_tokens": (
+                _count(completion_details.get("reasoning_tokens")) if type(completion_details) is dict else 0
             ),
             "total_tokens": _count(usage.get("total_tokens")),
             "spend": cost,
@@ -99,9 +123,19 @@ class Store:
             "latency_ms": (now - started) * 1000.0,
             "status": status,
             "error_type": error_type,
-            "metadata": json.dumps({"key_alias": caller.alias}) if caller.virtual else "{}",
+            "metadata": self._metadata_of(caller),
         }
         self.accounts.record(caller, row)
+
+    def _metadata_of(self, caller: Caller) -> str:
+        if not caller.virtual:
+            return "{}"
+        text = self._metadata.get(caller.alias)
+        if text is None:
+            if len(self._metadata) >= 10_000:  # bounded: aliases come and go
+                self._metadata.clear()
+            text = self._metadata[caller.alias] = json.dumps({"key_alias": caller.alias})
+        return text
 
 
 async def prepare(url: str, base: Path | None) -> int:

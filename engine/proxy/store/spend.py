@@ -40,6 +40,7 @@ class SpendWriter:
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._outage_since: float | None = None
+        self.on_failure: Any = None  # called (operation, error) when a write fails: the metrics' db_failure
 
     def add(self, row: dict[str, Any]) -> None:
         """Queue one request's row (no I/O; called on the request path)."""
@@ -88,6 +89,8 @@ class SpendWriter:
             except Exception as exc:  # any driver error: keep everything, try again later
                 self._restore(rows, deltas)
                 self.failures += 1
+                if self.on_failure is not None:
+                    self.on_failure("spend_write", exc)
                 if self._outage_since is None:
                     self._outage_since = time.monotonic()
                     log.warning(

@@ -20,12 +20,12 @@ litellm_settings:
   vertex_project: shared-project
   vertex_location: europe-west4
   success_callback: ["langfuse"]
-  cache_params:
+  langfuse_params:
     password: os.environ/VERTEXLATE_UNSET_VARIABLE_FOR_TEST
 general_settings:
   alerting: ["slack"]
 router_settings:
-  redis_host: os.environ/VERTEXLATE_UNSET_VARIABLE_FOR_TEST
+  provider_budget_config: os.environ/VERTEXLATE_UNSET_VARIABLE_FOR_TEST
 callback_settings: {}
 """
 
@@ -41,9 +41,9 @@ def test_unsupported_keys_warn_once_with_file_and_line(
     assert len(warnings) == 1
     assert config.warnings == [
         f"{path}:8: litellm_settings.success_callback: not supported by this proxy",
-        f"{path}:9: litellm_settings.cache_params: not supported by this proxy",
+        f"{path}:9: litellm_settings.langfuse_params: not supported by this proxy",
         f"{path}:12: general_settings.alerting: not supported by this proxy",
-        f"{path}:14: router_settings.redis_host: not supported by this proxy",
+        f"{path}:14: router_settings.provider_budget_config: not supported by this proxy",
         f"{path}:15: callback_settings: not supported by this proxy",
     ]
     for line in config.warnings:

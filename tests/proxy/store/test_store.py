@@ -55,6 +55,19 @@ async def test_migrations_from_empty(database_url: str, tmp_path: Path) -> None:
         await store.close()
 
 
+async def test_workers_starting_together_migrate_once(database_url: str, tmp_path: Path) -> None:
+    """``--workers N`` on one database: every worker reads version 0, one applies each file, none fails."""
+    dbs = [await connect(database_url, tmp_path) for _ in range(4)]
+    try:
+        reached = await asyncio.gather(*(migrate(db) for db in dbs))
+        assert reached == [migrations()[-1].version] * 4
+        rows = await dbs[0].fetch("SELECT version FROM vx_schema_migrations")
+        assert sorted(r["version"] for r in rows) == [m.version for m in migrations()]
+    finally:
+        for db in dbs:
+            await db.close()
+
+
 async def test_failed_migration_is_reported_and_leaves_the_version(database_url: str, tmp_path: Path) -> None:
     broken = tmp_path / "migrations"
     broken.mkdir()

@@ -1,0 +1,197 @@
+"""The other Vertex methods Google's SDKs call: tokens, embedContent, GETs of models, endpoints, operations.
+
+Which methods exist and their request/response shapes come from the v1 and v1beta1 discovery
+documents (``publishers.models.computeTokens``, ``.embedContent``, ``.batchEmbedContents``,
+``publishers.models.get``, ``projects.locations.endpoints.get``, ``*.operations.get``):
+
+- ``:computeTokens`` → ``tokensInfo[{tokens (bytes, base64), tokenIds (int64 as strings), role}]``,
+  one entry per content (or per ``instances`` item), tokens as the emulator counts them
+  (engine/emulator/text.py), so ``countTokens`` and ``computeTokens`` agree;
+- ``:embedContent`` → ``{embedding{values}, truncated, usageMetadata}``;
+  ``:batchEmbedContents`` → ``{embeddings[{values}], usageMetadata}`` (vectors from
+  engine/emulator/vectors.py, ``outputDimensionality`` honoured, 3072 by default as the
+  Gemini embedding model documents);
+- ``GET publishers/{p}/models/{m}`` (with or without ``projects/*/locations/*``) → ``PublisherModel``;
+- ``GET .../endpoints/{e}`` → ``Endpoint``; ``GET .../operations/{o}`` → a stored long-running
+  ``Operation`` (404 when the emulator never created it).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+
+from engine.emulator import catalogue
+from engine.emulator.errors import not_found
+from engine.emulator.reply import Reply
+from engine.emulator.routing import (
+    ENDPOINT,
+    PREFIX,
+    PUBLISHER_MODEL,
+    VERSION,
+    Call,
+    Route,
+    endpoint_missing,
+    route,
+)
+from engine.emulator.streaming import early
+from engine.emulator.text import collect_texts, count_tokens
+from engine.emulator.validation import parse, respond
+from engine.emulator.vectors import embed
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+DEFAULT_DIMENSIONS = 3072
+ANY_PUBLISHER_MODEL = r"publishers/(?P<publisher>[^/]+)/models/(?P<model>[^/:]+)"
+
+
+def _token_id(token: str) -> str:
+    """A stable id for a token (int64 in proto3 JSON is a string)."""
+    return str(int.from_bytes(hashlib.sha256(token.encode("utf-8")).digest()[:3], "big"))
+
+
+def _tokens_info(texts: list[str], role: str | None) -> dict[str, Any]:
+    tokens = [t for text in texts for t in _TOKEN.findall(text)]
+    info: dict[str, Any] = {
+        "tokens": [base64.b64encode(t.encode("utf-8")).decode("ascii") for t in tokens],
+        "tokenIds": [_token_id(t) for t in tokens],
+    }
+    if role:
+        info["role"] = role
+    return info
+
+
+async def compute_tokens(call: Call) -> Response:
+    """``:computeTokens``: the tokens of every content (or instance) of the prompt."""
+    problem = parse(call, "GoogleCloudAiplatformV1ComputeTokensRequest")
+    if problem:
+        return problem
+    done = await early(call.reply(Reply()))
+    if done is not None:
+        return done
+    infos = [
+        _tokens_info(collect_texts(content.get("parts") or []), content.get("role"))
+        for content in call.body.get("contents") or []
+    ]
+    infos += [_tokens_info(collect_texts(instance), None) for instance in call.body.get("instances") or []]
+    return respond(call, {"tokensInfo": infos}, "GoogleCloudAiplatformV1ComputeTokensResponse")
+
+
+def _embedding(request: dict[str, Any]) -> tuple[list[float], int]:
+    """(vector, prompt tokens) for one EmbedContentRequest (config fields or their deprecated top-level twins)."""
+    config = request.get("embedContentConfig") or {}
+    size = int(
+        config.get("outputDimensionality") or request.get("outputDimensionality") or DEFAULT_DIMENSIONS
+    )
+    task = config.get("taskType") or request.get("taskType") or ""
+    text = " ".join(collect_texts((request.get("content") or {}).get("parts") or []))
+    return embed(f"{task}|{text}", size), max(1, count_tokens(text))
+
+
+def _usage(tokens: int) -> dict[str, Any]:
+    return {"promptTokenCount": tokens, "totalTokenCount": tokens}
+
+
+async def embed_content(call: Call) -> Response:
+    """``:embedContent``: one embedding for one content."""
+    problem = parse(call, "GoogleCloudAiplatformV1EmbedContentRequest")
+    if problem:
+        return problem
+    done = await early(call.reply(Reply()))
+    if done is not None:
+        return done
+    values, tokens = _embedding(call.body)
+    payload = {"embedding": {"values": values}, "truncated": False, "usageMetadata": _usage(tokens)}
+    return respond(call, payload, "GoogleCloudAiplatformV1EmbedContentResponse")
+
+
+async def batch_embed_contents(call: Call) -> Response:
+    """``:batchEmbedContents``: one embedding per request, in order."""
+    problem = parse(call, "GoogleCloudAiplatformV1BatchEmbedContentsRequest")
+    if problem:
+        return problem
+    done = await early(call.reply(Reply()))
+    if done is not None:
+        return done
+    found = [_embedding(request) for request in call.body.get("requests") or []]
+    payload = {
+        "embeddings": [{"values": values} for values, _ in found],
+        "usageMetadata": _usage(sum(tokens for _, tokens in found)),
+    }
+    return respond(call, payload, "GoogleCloudAiplatformV1BatchEmbedContentsResponse")
+
+
+def publisher_model(publisher: str, model: str) -> dict[str, Any]:
+    """The ``PublisherModel`` JSON of ``publishers/{publisher}/models/{model}`` (the one lookup a GET needs)."""
+    base, _, version = model.partition("@")
+    name = f"publishers/{publisher}/models/{base}"
+    return {
+        "name": name,
+        "versionId": version or "default",
+        "openSourceCategory": "PROPRIETARY" if publisher == "google" else "THIRD_PARTY_OWNED_OSS",
+        "launchStage": "GA",
+        "publisherModelTemplate": f"projects/{{project}}/locations/{{location}}/{name}",
+    }
+
+
+async def get_publisher_model(call: Call) -> Response:
+    """``GET publishers/{p}/models/{m}``."""
+    failed = await early(call.reply(Reply()))
+    if failed is not None:
+        return failed
+    publisher, model = call.params["publisher"], call.params["model"]
+    entry = catalogue.find(publisher, model)  # None only for accepted made-up names (routing checked it)
+    found = entry.publisher_model() if entry is not None else publisher_model(publisher, model)
+    return respond(call, found, "GoogleCloudAiplatformV1PublisherModel")
+
+
+async def get_endpoint(call: Call) -> Response:
+    """``GET .../endpoints/{e}``: an endpoint with one deployed model of the same id."""
+    failed = await early(call.reply(Reply()))
+    if failed is not None:
+        return failed
+    parent = f"projects/{call.params['project']}/locations/{call.params['location']}"
+    ident = call.params["endpoint"]
+    endpoint = {
+        "name": f"{parent}/endpoints/{ident}",
+        "displayName": ident,
+        "deployedModels": [{"id": ident, "model": f"{parent}/models/{ident}", "displayName": ident}],
+        "trafficSplit": {ident: 100},
+        "createTime": "2026-01-01T00:00:00Z",
+        "updateTime": "2026-01-01T00:00:00Z",
+    }
+    return respond(call, endpoint, "GoogleCloudAiplatformV1Endpoint")
+
+
+def remember_operation(call: Call, operation: dict[str, Any]) -> dict[str, Any]:
+    """Keep ``operation`` so ``GET {name}`` can poll it (long-running calls store what they return)."""
+    call.state.collection("operations")[operation["name"]] = operation
+    return operation
+
+
+async def get_operation(call: Call) -> Response:
+    """``GET .../operations/{o}``: the stored operation, else Google's 404."""
+    name = call.request.url.path.split("/", 2)[2]
+    found = call.state.collection("operations").get(name)
+    if found is None:
+        return not_found(f"Operation {name} not found.")
+    return JSONResponse(found)
+
+
+def _none(params: dict[str, str], body: Any) -> str | None:
+    return None
+
+
+ROUTES: list[Route] = [
+    route("POST", PUBLISHER_MODEL + ":computeTokens", compute_tokens),
+    route("POST", ENDPOINT + ":computeTokens", compute_tokens, missing=endpoint_missing),
+    route("POST", PUBLISHER_MODEL + ":embedContent", embed_content),
+    route("POST", PUBLISHER_MODEL + ":batchEmbedContents", batch_embed_contents),
+    route("GET", PREFIX + ANY_PUBLISHER_MODEL, get_publisher_model),
+    route("GET", VERSION + ANY_PUBLISHER_MODEL, get_publisher_model),
+    route("GET", ENDPOINT, get_endpoint, missing=endpoint_missing),
+    route("GET", VERSION + r"(?:[^:]+/)?operations/(?P<operation>[^/:]+)", get_operation, model=_none),
+]

@@ -1,0 +1,201 @@
+"""One Redis client per proxy process, failing open: an unreachable or slow Redis is an outage, not an error.
+
+Why fail open: rate limits and cooldowns protect the upstream, they are not the
+product; a request must never fail because their bookkeeping could not be shared.
+While Redis is down every caller gets ``None`` from :meth:`SharedRedis.run` at once
+(no connection attempt per request) and falls back to its process-local state; a
+reconnect is tried after a backoff that doubles up to :data:`MAX_BACKOFF`. An outage is
+logged once when it starts and once when it ends; ``failures`` counts every failed
+command (a metrics exporter reads it).
+
+Why scripts go through :meth:`SharedRedis.script` in batches: every request runs one or
+two of them, and redis-py spends far more CPU per command (pool, packing, parsing, a
+socket write and read) than the script costs the server. Calls made in the same
+event-loop turn go out as one pipeline on one connection, so under load the proxy pays
+that overhead per batch instead of per request (bench/shared_bench.py). Each call is
+still its own atomic script, answered in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from engine.proxy.shared.settings import RedisSettings
+
+if TYPE_CHECKING:  # redis is imported only when a config names a Redis
+    from redis.commands.core import AsyncScript
+
+log = logging.getLogger("vertexlate.proxy.shared")
+
+FIRST_BACKOFF = 0.5
+MAX_CONNECTIONS = 50  # per process; batching (below) keeps far fewer busy
+MAX_BACKOFF = 10.0
+T = TypeVar("T")
+
+
+class SharedRedis:
+    """redis-py's asyncio client over a connection pool, with outage tracking."""
+
+    def __init__(self, settings: RedisSettings, clock: Callable[[], float] = time.monotonic) -> None:
+        from redis.asyncio import BlockingConnectionPool, Redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        self.settings = settings
+        self.clock = clock
+        pool = BlockingConnectionPool.from_url(
+            settings.url,
+            max_connections=settings.max_connections or MAX_CONNECTIONS,
+            timeout=settings.socket_timeout,  # waiting for a free connection counts as slow too
+            socket_timeout=settings.socket_timeout,
+            socket_connect_timeout=settings.socket_timeout,
+            retry_on_timeout=False,
+            retry=Retry(NoBackoff(), 0),  # no retries: a failure is an outage at once (fail open)
+            health_check_interval=0,
+        )
+        self.client: Redis = Redis(connection_pool=pool)
+        self._queue: list[tuple[AsyncScript, list[Any], asyncio.Future[Any]]] = []
+        self._scheduled = False
+        self.failures = 0  # failed commands since start (every one, not once per outage)
+        # called with (operation, error) on every failure: the proxy's redis-failure metric
+        self.on_failure: Callable[[str, BaseException | None], None] | None = None
+        self.outages = 0
+        self.down_since: float | None = None
+        self._retry_at = 0.0
+        self._backoff = FIRST_BACKOFF
+
+    @property
+    def available(self) -> bool:
+        """Whether a command may be tried now (up, or down and due for a reconnect attempt)."""
+        return self.down_since is None or self.clock() >= self._retry_at
+
+    async def run(self, command: Callable[[], Awaitable[T]]) -> T | None:
+        """``await command()``; None (and the outage noted) when Redis fails or is known to be down."""
+        if self.down_since is not None and self.clock() < self._retry_at:
+            return None
+        try:
+            result = await command()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # ConnectionError, TimeoutError, ResponseError, OSError: all mean "no Redis"
+            self.failed(exc)
+            return None
+        if self.down_since is not None:
+            log.warning(
+                "redis is back after %.1fs: rate limits and cooldowns are shared again",
+                self.clock() - self.down_since,
+            )
+            self.down_since, self._backoff = None, FIRST_BACKOFF
+        return result
+
+    async def script(self, script: AsyncScript, args: list[Any]) -> Any:
+        """Run a registered script with ``args`` in the next batch; its reply, or None (Redis failed or down)."""
+        if self.down_since is not None and self.clock() < self._retry_at:
+            return None
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.append((script, args, future))
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._send)
+        return await future
+
+    def _send(self) -> None:
+        self._scheduled = False
+        batch, self._queue = self._queue, []
+        if batch:
+            asyncio.ensure_future(self._batch(batch))
+
+    async def _batch(self, batch: list[tuple[AsyncScript, list[Any], asyncio.Future[Any]]]) -> None:
+        replies = await self.run(lambda: self._exchange(batch))
+        for (_, _, future), reply in zip(batch, replies or [None] * len(batch), strict=True):
+            if future.done():
+                continue
+            if isinstance(reply, Exception):  # a script error: this call fails open, the others stand
+                self.failures += 1
+                if self.on_failure is not None:
+                    self.on_failure("evalsha", reply)
+                reply = None
+            future.set_result(reply)
+
+    async def _exchange(self, batch: list[tuple[AsyncScript, list[Any], asyncio.Future[Any]]]) -> list[Any]:
+        """EVALSHA for every call, written at once on one pooled connection; the replies in order.
+
+        Packed here rather than by redis-py's pipeline: its per-argument encoding was the
+        largest Redis cost per request in a profile of bench/shared_bench.py.
+        """
+        from redis.exceptions import NoScriptError, ResponseError
+
+        pool = self.client.connection_pool
+        conn = await pool.get_connection()
+        try:
+            await conn.send_packed_command(
+                b"".join(_pack(b"EVALSHA", script.sha, 0, *args) for script, args, _ in batch),
+                check_health=False,
+            )
+            replies: list[Any] = []
+            for _ in batch:
+                try:
+                    replies.append(await conn.read_response())
+                except ResponseError as exc:
+                    replies.append(exc)
+        except BaseException:
+            await conn.disconnect()  # a connection with unread replies must not be reused
+            raise
+        finally:
+            await pool.release(conn)
+        if any(isinstance(r, NoScriptError) for r in replies):  # a restarted Redis: load, then once more
+            for script in {id(s): s for s, _, _ in batch}.values():
+                await self.client.script_load(script.script)
+            replies = [
+                await self.client.evalsha(s.sha, 0, *a) if isinstance(r, NoScriptError) else r
+                for (s, a, _), r in zip(batch, replies, strict=True)
+            ]
+        return replies
+
+    def failed(self, exc: BaseException) -> None:
+        """Count one failed command; the first of an outage is logged (with the error, never the URL)."""
+        self.failures += 1
+        if self.on_failure is not None:
+            self.on_failure("command", exc)
+        now = self.clock()
+        if self.down_since is None:
+            self.down_since = now
+            self.outages += 1
+            log.warning(
+                "redis unreachable (%s: %s): serving on this process's own limits and cooldowns until it returns",
+                type(exc).__name__,
+                str(exc)[:200],
+            )
+        else:
+            self._backoff = min(self._backoff * 2, MAX_BACKOFF)
+        self._retry_at = now + self._backoff
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):  # closing a dead connection: nothing to do
+            await self.client.aclose()
+
+
+def _pack(*args: Any) -> bytes:
+    """One command in RESP (https://redis.io/docs/latest/develop/reference/protocol-spec/)."""
+    return b"*%d\r\n" % len(args) + b"".join([_bulk(arg) for arg in args])
+
+
+@functools.lru_cache(maxsize=4096)
+def _bulk_cached(arg: Any) -> bytes:
+    data = arg if isinstance(arg, bytes) else str(arg).encode()
+    return b"$%d\r\n%s\r\n" % (len(data), data)
+
+
+def _bulk(arg: Any) -> bytes:
+    """One argument as a RESP bulk string; the ones that repeat (names, limits, the prefix) come from a cache."""
+    if isinstance(arg, str) and len(arg) > 64:
+        data = arg.encode()
+        return b"$%d\r\n%s\r\n" % (len(data), data)
+    return _bulk_cached(arg)

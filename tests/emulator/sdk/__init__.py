@@ -1,0 +1,1 @@
+"""Google's and Anthropic's own SDKs against the emulator over real HTTP."""

@@ -1,0 +1,172 @@
+"""The response cache: a second identical request never reaches the emulator (issue 16).
+
+LiteLLM's behaviour (https://docs.litellm.ai/docs/proxy/caching): ``cache: true`` with
+``cache_params``; per request ``cache: {"no-cache": true}``, ``{"ttl": N}``, ...; the
+cached reply carries ``x-litellm-cache-key``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from engine.proxy import BackgroundProxy
+from tests.proxy.conftest import MASTER_KEY, FakeClock, upstream_paths
+
+FLASH = "vertex_ai/gemini-2.5-flash"
+OTHER_KEY = "sk-other-0123456789"
+MESSAGES = [{"role": "user", "content": "cache me"}]
+
+
+@pytest.fixture
+def cached_proxy(
+    start_proxy: Callable[..., BackgroundProxy], deployment: Callable[..., dict[str, Any]]
+) -> Callable[..., BackgroundProxy]:
+    def start(**params: Any) -> BackgroundProxy:
+        return start_proxy(
+            {
+                "model_list": [deployment("flash", FLASH)],
+                "litellm_settings": {"cache": True, "cache_params": params},
+                "general_settings": {
+                    "master_key": MASTER_KEY,
+                    "keys": [{"key": OTHER_KEY, "key_alias": "other"}],
+                },
+            }
+        )
+
+    return start
+
+
+def chat(proxy: BackgroundProxy, key: str = MASTER_KEY, **extra: Any) -> httpx.Response:
+    body = {"model": "flash", "messages": MESSAGES, **extra}
+    return httpx.post(
+        f"{proxy.url}/v1/chat/completions", json=body, headers={"authorization": f"Bearer {key}"}, timeout=10
+    )
+
+
+@pytest.mark.parametrize("kind", ["redis", "local"])
+def test_second_identical_call_is_served_from_the_cache(
+    cached_proxy: Callable[..., BackgroundProxy],
+    emulator: Any,
+    kind: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    params: dict[str, Any] = {"type": kind, "ttl": 60}
+    if kind == "redis":
+        params |= {
+            "url": request.getfixturevalue("redis_url"),
+            "namespace": request.getfixturevalue("redis_namespace"),
+        }
+    proxy = cached_proxy(**params)
+    first, second = chat(proxy), chat(proxy)
+    assert first.status_code == second.status_code == 200
+    assert "x-litellm-cache-key" not in first.headers
+    assert second.headers["x-litellm-cache-key"].startswith(params.get("namespace", "vertexlate") + ":")
+    assert second.json() == first.json()
+    assert len(upstream_paths(emulator)) == 1
+    # Key order does not matter; another parameter does.
+    assert chat(proxy, temperature=0.5).status_code == 200
+    assert (
+        "x-litellm-cache-key"
+        in httpx.post(
+            f"{proxy.url}/v1/chat/completions",
+            json={"temperature": 0.5, "messages": MESSAGES, "model": "flash"},
+            headers={"authorization": f"Bearer {MASTER_KEY}"},
+        ).headers
+    )
+    assert len(upstream_paths(emulator)) == 2
+
+
+def test_streams_are_replayed_as_chunks(
+    cached_proxy: Callable[..., BackgroundProxy], emulator: Any, redis_url: str, redis_namespace: str
+) -> None:
+    proxy = cached_proxy(type="redis", url=redis_url, namespace=redis_namespace)
+    client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key=MASTER_KEY, max_retries=0)
+
+    def stream() -> tuple[list[str], Any]:
+        raw = client.chat.completions.with_raw_response.create(model="flash", messages=MESSAGES, stream=True)
+        chunks = list(raw.parse())
+        text = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+        return text, raw.headers
+
+    first, first_headers = stream()
+    second, second_headers = stream()
+    assert first and second == first
+    assert "x-litellm-cache-key" in second_headers and "x-litellm-cache-key" not in first_headers
+    assert len(upstream_paths(emulator, ":streamGenerateContent")) == 1
+    # A streamed reply does not answer the same request without stream, nor the other way round.
+    assert "x-litellm-cache-key" not in chat(proxy).headers
+    assert len(upstream_paths(emulator)) == 1
+
+
+def test_entries_expire_after_their_ttl(cached_proxy: Callable[..., BackgroundProxy], emulator: Any) -> None:
+    proxy = cached_proxy(type="local", ttl=30)
+    clock = FakeClock()
+    assert proxy.proxy.cache is not None
+    proxy.proxy.cache.clock = clock
+    chat(proxy)
+    clock.advance(29)
+    assert "x-litellm-cache-key" in chat(proxy).headers
+    clock.advance(1)
+    assert "x-litellm-cache-key" not in chat(proxy).headers
+    assert len(upstream_paths(emulator)) == 2
+    # Per request: a shorter ttl for this entry, and s-maxage on the read.
+    chat(proxy, temperature=0.1, cache={"ttl": 5})
+    clock.advance(5)
+    assert "x-litellm-cache-key" not in chat(proxy, temperature=0.1).headers
+    clock.advance(3)
+    assert "x-litellm-cache-key" not in chat(proxy, temperature=0.1, cache={"s-maxage": 2}).headers
+    assert len(upstream_paths(emulator)) == 5
+
+
+def test_per_request_controls(cached_proxy: Callable[..., BackgroundProxy], emulator: Any) -> None:
+    proxy = cached_proxy(type="local")
+    chat(proxy, cache={"no-store": True})
+    chat(proxy)  # stored now
+    assert "x-litellm-cache-key" not in chat(proxy, cache={"no-cache": True}).headers
+    assert "x-litellm-cache-key" in chat(proxy).headers
+    assert len(upstream_paths(emulator)) == 3
+    bad = chat(proxy, cache={"no-cahce": True})
+    assert bad.status_code == 400 and "no-cahce" in bad.json()["error"]["message"]
+    assert chat(proxy, cache={"ttl": "soon"}).status_code == 400
+
+
+def test_keys_do_not_see_each_others_entries(
+    cached_proxy: Callable[..., BackgroundProxy], emulator: Any
+) -> None:
+    proxy = cached_proxy(type="local")
+    chat(proxy)
+    assert "x-litellm-cache-key" not in chat(proxy, OTHER_KEY).headers
+    assert "x-litellm-cache-key" in chat(proxy, OTHER_KEY).headers
+    assert len(upstream_paths(emulator)) == 2
+
+
+def test_global_scope_and_default_off_mode(
+    cached_proxy: Callable[..., BackgroundProxy], emulator: Any
+) -> None:
+    proxy = cached_proxy(type="local", scope="global", mode="default_off")
+    chat(proxy)
+    chat(proxy)
+    assert len(upstream_paths(emulator)) == 2  # default_off: nothing cached unless asked
+    chat(proxy, cache={"use-cache": True})
+    assert "x-litellm-cache-key" in chat(proxy, OTHER_KEY, cache={"use-cache": True}).headers
+    assert len(upstream_paths(emulator)) == 3
+
+
+def test_hit_is_flagged_in_hidden_params(cached_proxy: Callable[..., BackgroundProxy]) -> None:
+    proxy = cached_proxy(type="local")
+    seen: list[Any] = []
+    original = proxy.proxy.account
+
+    def account(*args: Any, **kwargs: Any) -> Any:
+        seen.append(args[4] if len(args) > 4 else kwargs.get("result"))
+        return original(*args, **kwargs)
+
+    proxy.proxy.account = account  # type: ignore[method-assign]
+    chat(proxy)
+    chat(proxy)
+    assert [r._hidden_params.get("cache_hit") for r in seen] == [False, True]
