@@ -300,6 +300,9 @@ TABLES: dict[str, dict[str, dict[Any, Any]]] = {
         "chat.response.choices.fields.finish_reason": _GEMINI_FINISH,
         "image_generation.size": {**_SIZES, "1536x1024": "3:2", "1024x1536": "2:3"},
     },
+    # specs/gemini_tts.yaml: for models whose speech_output is pcm, wav and pcm both map to null
+    # (no generationConfig.responseFormat sent).
+    "gemini_tts": {"speech.response_format@pcm": {"pcm": None, "wav": None}},
     "imagen": {
         "image_generation.size": {
             **_SIZES,
