@@ -414,11 +414,13 @@ def test_a_yaml_error_names_its_line(tmp_path: object) -> None:
     assert "broken.yaml:2:" in problem
 
 
-def test_int32_fields_take_exactly_their_range() -> None:
+@pytest.mark.parametrize("kind", ["int32", "int64"])
+def test_signed_integer_fields_take_exactly_their_range(kind: str) -> None:
     from engine.google_schema import _integer, _Invalid
 
-    check = _integer("int32", None, None)
-    assert check(2**31 - 1, "f") == 2**31 - 1 and check(-(2**31), "f") == -(2**31)
-    for outside in (2**31, -(2**31) - 1):
-        with pytest.raises(_Invalid, match="outside the int32 range"):
+    bits = 31 if kind == "int32" else 63
+    check = _integer(kind, None, None)
+    assert check(2**bits - 1, "f") == 2**bits - 1 and check(-(2**bits), "f") == -(2**bits)
+    for outside in (2**bits, -(2**bits) - 1):
+        with pytest.raises(_Invalid, match=f"outside the {kind} range"):
             check(outside, "f")
