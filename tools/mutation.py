@@ -490,9 +490,7 @@ def main(argv: list[str] | None = None) -> int:
         mutants = [m for m in mutants if m.kind in args.kinds]
     if args.recheck:
         earlier = _read_results(args.recheck)
-        mutants = [
-            m for m in mutants if earlier.get(m.describe(), {}).get("outcome") in ("survived", "uncovered")
-        ]
+        mutants = [m for m in mutants if _row(earlier, m).get("outcome") in ("survived", "uncovered")]
     if not mutants:
         parser.error("nothing to mutate: pass --python and/or --specs")
     if args.sample and args.sample < len(mutants):
@@ -518,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{SPEC_QUICK.name} fails on the unmutated specs; fix it first", file=sys.stderr)
             return 2
         for number, mutant in enumerate(mutants, 1):
-            if mutant.describe() in done:
+            if _row(done, mutant):
                 continue
             if args.tests is not None:
                 tests, cost = args.tests, args.timeout
@@ -557,6 +555,7 @@ def main(argv: list[str] | None = None) -> int:
                 json.dumps(
                     {
                         "mutant": mutant.describe(),
+                        "offset": mutant.offset,
                         "area": _area(mutant),
                         "outcome": outcome,
                         "tests": len(tests),
@@ -576,11 +575,20 @@ def _area(mutant: Mutant) -> str:
     return "engine/transforms" if mutant.path.startswith("engine/transforms/") else "engine/*.py"
 
 
+def _key(described: str, offset: int | None) -> str:
+    # two mutants can share a description (e.g. two ``2`` on one line): the offset tells them apart
+    return described if offset is None else f"{described} @{offset}"
+
+
+def _row(results: dict[str, dict], mutant: Mutant) -> dict:
+    return results.get(_key(mutant.describe(), mutant.offset)) or results.get(mutant.describe()) or {}
+
+
 def _read_results(path: Path) -> dict[str, dict]:
     if not path.exists():
         return {}
     rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
-    return {row["mutant"]: row for row in rows}
+    return {_key(row["mutant"], row.get("offset")): row for row in rows}
 
 
 def report(path: Path, equivalent: Path | None = None) -> int:
