@@ -526,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 tests = test_map.tests_for(mutant, args.budget)
                 cost = test_map.cost(tests)
-            if args.also and tests:
+            if args.also:  # new tests are not in the coverage map yet: they run for every mutant
                 tests = [*args.also, *tests]
             began = time.monotonic()
             if not tests:
