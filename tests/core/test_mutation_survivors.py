@@ -424,3 +424,21 @@ def test_signed_integer_fields_take_exactly_their_range(kind: str) -> None:
     for outside in (2**bits, -(2**bits) - 1):
         with pytest.raises(_Invalid, match=f"outside the {kind} range"):
             check(outside, "f")
+
+
+def test_a_host_resolving_to_a_malformed_address_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """gemini_media.check_address: a resolver answer that is not an IP address is refused, the host
+    quoted to 120 characters (``host[:120]`` -> ``[:121]``)."""
+    from engine.errors import BadRequestError
+    from engine.transforms import gemini_media
+
+    monkeypatch.setattr(gemini_media, "resolver", lambda host, port: ["not-an-address"])
+    host = "h" * 130 + ".example"
+
+    class Ctx:
+        model = "m"
+        capabilities: dict = {}
+
+    with pytest.raises(BadRequestError) as caught:
+        gemini_media.check_address(host, Ctx(), "messages[0]")
+    assert f"media host {'h' * 120!r} resolved to a malformed address" in str(caught.value)
