@@ -269,15 +269,21 @@ def completion_cost(
 
 def _model_price(model: str) -> Price | None:
     from engine.errors import APIError
-    from engine.registry import default_registry
+    from engine.registry import default_registry, rank
 
+    # The entry that names the model most closely, whatever its operation: an exact entry
+    # (gemini-embedding-001 among the embeddings) beats a chat catch-all (gemini-*) that also
+    # matches the name; on a tie, the earlier operation. Its price or None, never a looser one.
+    best: tuple[tuple[bool, tuple[int, int]], Any] | None = None
     for operation in ("chat", "text_completion", "embedding", "image_generation"):
         try:
             resolved = default_registry().resolve(model, operation)
         except APIError:
             continue
-        return _price_for(resolved)
-    return None
+        key = (resolved.entry.pattern == resolved.name, rank(resolved.entry))
+        if best is None or key > best[0]:
+            best = (key, resolved)
+    return _price_for(best[1]) if best is not None else None
 
 
 def cost_per_token(
@@ -285,6 +291,8 @@ def cost_per_token(
 ) -> tuple[float, float] | None:
     """LiteLLM's ``cost_per_token``: (prompt cost, completion cost) in USD, or None without a price."""
     price = _model_price(model)
-    if price is None or price.rates.input is None or price.rates.output is None:
+    if price is None or price.rates.input is None:
         return None
+    if price.rates.output is None:  # an embedding model: it bills input only (LiteLLM answers 0.0 too)
+        return prompt_tokens * price.rates.input, 0.0
     return prompt_tokens * price.rates.input, completion_tokens * price.rates.output

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
 
-from engine.emulator import anthropic, gemini, methods, openai_compat, predict, resources, storage, tts
+from engine.emulator import anthropic, gemini, methods, openai_compat, predict, resources, storage, tts, video
 from engine.emulator.auth import token_endpoint
 from engine.emulator.control import control
 from engine.emulator.metadata import metadata, root
@@ -31,6 +31,7 @@ API_ROUTES: list[Route] = [
     *resources.ROUTES,
     *tts.ROUTES,
     *methods.ROUTES,
+    *video.ROUTES,
 ]
 
 

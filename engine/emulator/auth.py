@@ -106,8 +106,31 @@ def _self_signed_ok(state: EmulatorState, value: str) -> bool:
     return _verified(state, token) is None and _timeframe_ok(token.claims, time.time())
 
 
+API_KEY_INVALID = "API key not valid. Please pass a valid API key."
+
+
+def api_key(request: Request) -> str | None:
+    """The API key of a request: the ``x-goog-api-key`` header (google-genai) or the ``key`` query parameter."""
+    return request.headers.get("x-goog-api-key") or request.query_params.get("key") or None
+
+
 def unauthenticated(request: Request, state: EmulatorState) -> Response | None:
-    """The 401 Google sends when the bearer token is missing or unknown, else None."""
+    """The 401 Google sends when the bearer token is missing or unknown (400 for a bad API key), else None.
+
+    An API key the emulator issued (``POST /emulator/api-keys``) stands in for a token, as an
+    express-mode key does on Vertex; Google's answer to any other key is a 400 ``API_KEY_INVALID``.
+    """
+    key = api_key(request)
+    if key is not None and "authorization" not in request.headers:
+        if state.api_key_valid(key):
+            return None
+        info = {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "API_KEY_INVALID",
+            "domain": "googleapis.com",
+            "metadata": {"service": "aiplatform.googleapis.com"},
+        }
+        return google_error(400, API_KEY_INVALID, status="INVALID_ARGUMENT", details=[info])
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value and (state.token_valid(value) or _self_signed_ok(state, value)):

@@ -41,6 +41,9 @@ class Entry:
     stage: str = "GA"
     retired: bool = False
     open_source: str = "PROPRIETARY"
+    schema: str | None = (
+        None  # predictSchemata stem (models.yaml predict_schemata), None: no :predict schemata
+    )
 
     @property
     def name(self) -> str:
@@ -50,18 +53,36 @@ class Entry:
     def publisher_model(self) -> dict[str, Any]:
         """The ``PublisherModel`` JSON (the fields a GET of the publisher model needs).
 
-        Field names from the v1 discovery document's GoogleCloudAiplatformV1PublisherModel.
+        Field names from the v1 discovery document's GoogleCloudAiplatformV1PublisherModel. The
+        template is Vertex's (``projects/{user-project}/locations/{location}/publishers/google/models/
+        text-bison@001``), which the vertexai SDK formats into the endpoint it then calls;
+        ``predictSchemata`` is what its ``*.from_pretrained`` reads to choose a model class.
         """
         base, _, version = self.model.partition("@")
         name = f"publishers/{self.publisher}/models/{base}"  # Vertex names the model, the version apart
-        return {
+        found: dict[str, Any] = {
             "name": name,
             "versionId": version or "default",
             "openSourceCategory": self.open_source,
             "launchStage": self.stage,
             "versionState": "VERSION_STATE_STABLE" if self.stage == "GA" else "VERSION_STATE_UNSTABLE",
-            "publisherModelTemplate": f"projects/{{project}}/locations/{{location}}/{name}",
+            "publisherModelTemplate": f"projects/{{user-project}}/locations/{{location}}/{self.name}",
         }
+        if self.schema:
+            found["predictSchemata"] = predict_schemata(self.schema)
+        return found
+
+
+SCHEMA_ROOT = "gs://google-cloud-aiplatform/schema/predict"
+
+
+def predict_schemata(stem: str) -> dict[str, str]:
+    """The ``PredictSchemata`` of a schema stem (``text_embedding`` → ``.../instance/text_embedding_1.0.0.yaml``)."""
+    return {
+        "instanceSchemaUri": f"{SCHEMA_ROOT}/instance/{stem}_1.0.0.yaml",
+        "parametersSchemaUri": f"{SCHEMA_ROOT}/params/{stem}_1.0.0.yaml",
+        "predictionSchemaUri": f"{SCHEMA_ROOT}/prediction/{stem}_1.0.0.yaml",
+    }
 
 
 @dataclass(frozen=True)
@@ -84,6 +105,7 @@ class Catalogue:
 def _parse(data: dict[str, Any]) -> Catalogue:
     formats = {name: frozenset(methods) for name, methods in data["formats"].items()}
     open_source = data.get("open_source") or {}
+    schemata = data.get("predict_schemata") or {}
     entries: dict[tuple[str, str], Entry] = {}
     for publisher, by_format in data["publishers"].items():
         for kind, models in by_format.items():
@@ -97,6 +119,7 @@ def _parse(data: dict[str, Any]) -> Catalogue:
                     stage=facts.get("stage", "GA"),
                     retired=bool(facts.get("retired", False)),
                     open_source=open_source.get(kind, "PROPRIETARY"),
+                    schema=facts.get("schema", schemata.get(kind)),
                 )
     bare: dict[tuple[str, str], list[Entry]] = {}
     for (publisher, model), entry in entries.items():
@@ -119,6 +142,23 @@ def find(publisher: str, model: str) -> Entry | None:
 def entries() -> list[Entry]:
     """Every catalogue entry (for tests and listings)."""
     return list(catalogue().entries.values())
+
+
+def listed(publisher: str, all_versions: bool = False) -> list[Entry]:
+    """The models ``publishers.models.list`` shows for ``publisher``: not retired, in catalogue order.
+
+    One entry per model id unless ``all_versions`` (``text-x@001`` and ``text-x@002`` are one model).
+    """
+    seen: set[str] = set()
+    found = []
+    for entry in catalogue().entries.values():
+        if entry.publisher != publisher or entry.retired:
+            continue
+        base = entry.model.partition("@")[0]
+        if all_versions or base not in seen:
+            seen.add(base)
+            found.append(entry)
+    return found
 
 
 # Vertex's answer when a Gemini model is called through :predict / :rawPredict (quoted in

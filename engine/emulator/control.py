@@ -86,6 +86,8 @@ async def control(request: Request, state: EmulatorState, action: str) -> Respon
             return _bad('expected {"models": [str, ...]}')
         state.accept_models([str(m) for m in models])
         return JSONResponse({"accepted": sorted(state.accepted_models)})
+    if action == "api-keys":
+        return JSONResponse({"key": state.issue_api_key()})
     if action == "service-accounts":
         if isinstance(body, dict) and "client_email" in body:
             account = trust_service_account(state, body)

@@ -24,7 +24,15 @@ from engine.emulator.catalogue import gemini_problem
 from engine.emulator.errors import google_error, not_found
 from engine.emulator.limits import out_of_range
 from engine.emulator.reply import Reply, limit
-from engine.emulator.routing import ENDPOINT, PUBLISHER_MODEL, Call, Route, endpoint_missing, route
+from engine.emulator.routing import (
+    ENDPOINT,
+    EXPRESS_MODEL,
+    PUBLISHER_MODEL,
+    Call,
+    Route,
+    endpoint_missing,
+    route,
+)
 from engine.emulator.sample import example
 from engine.emulator.streaming import GEMINI_ARRAY, GEMINI_SSE, early, stream
 from engine.emulator.text import (
@@ -369,6 +377,9 @@ ROUTES: list[Route] = [
     route("POST", PUBLISHER_MODEL + ":generateContent", generate_content),
     route("POST", PUBLISHER_MODEL + ":streamGenerateContent", stream_generate_content),
     route("POST", PUBLISHER_MODEL + ":countTokens", count_tokens_handler),
+    route("POST", EXPRESS_MODEL + ":generateContent", generate_content),
+    route("POST", EXPRESS_MODEL + ":streamGenerateContent", stream_generate_content),
+    route("POST", EXPRESS_MODEL + ":countTokens", count_tokens_handler),
     route("POST", ENDPOINT + ":generateContent", generate_content, missing=endpoint_missing),
     route("POST", ENDPOINT + ":streamGenerateContent", stream_generate_content, missing=endpoint_missing),
     route("POST", ENDPOINT + ":countTokens", count_tokens_handler, missing=endpoint_missing),

@@ -12,6 +12,7 @@ documents (``publishers.models.computeTokens``, ``.embedContent``, ``.batchEmbed
   engine/emulator/vectors.py, ``outputDimensionality`` honoured, 3072 by default as the
   Gemini embedding model documents);
 - ``GET publishers/{p}/models/{m}`` (with or without ``projects/*/locations/*``) → ``PublisherModel``;
+  ``GET v1beta1/publishers/{p}/models`` (``publishers.models.list``, v1beta1 only) → a page of them;
 - ``GET .../endpoints/{e}`` → ``Endpoint``; ``GET .../operations/{o}`` → a stored long-running
   ``Operation`` (404 when the emulator never created it).
 """
@@ -26,10 +27,11 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from engine.emulator import catalogue
-from engine.emulator.errors import not_found
+from engine.emulator.errors import google_error, not_found
 from engine.emulator.reply import Reply
 from engine.emulator.routing import (
     ENDPOINT,
+    EXPRESS_MODEL,
     PREFIX,
     PUBLISHER_MODEL,
     VERSION,
@@ -133,7 +135,7 @@ def publisher_model(publisher: str, model: str) -> dict[str, Any]:
         "versionId": version or "default",
         "openSourceCategory": "PROPRIETARY" if publisher == "google" else "THIRD_PARTY_OWNED_OSS",
         "launchStage": "GA",
-        "publisherModelTemplate": f"projects/{{project}}/locations/{{location}}/{name}",
+        "publisherModelTemplate": f"projects/{{user-project}}/locations/{{location}}/publishers/{publisher}/models/{model}",
     }
 
 
@@ -146,6 +148,56 @@ async def get_publisher_model(call: Call) -> Response:
     entry = catalogue.find(publisher, model)  # None only for accepted made-up names (routing checked it)
     found = entry.publisher_model() if entry is not None else publisher_model(publisher, model)
     return respond(call, found, "GoogleCloudAiplatformV1PublisherModel")
+
+
+DEFAULT_PAGE_SIZE = 100  # the emulator's choice; Google documents no default for publishers.models.list
+MAX_PAGE_SIZE = 1000
+LIST_QUERY = frozenset({"pageSize", "pageToken", "listAllVersions", "view", "languageCode", "$alt", "alt"})
+
+
+def _page_start(token: str) -> int | None:
+    """The offset a page token stands for (an opaque base64 offset), None when it is not one of ours."""
+    try:
+        start = int(base64.urlsafe_b64decode(token.encode("ascii") + b"==").decode("ascii"))
+    except ValueError:
+        return None
+    return start if start >= 0 else None
+
+
+async def list_publisher_models(call: Call) -> Response:
+    """``GET v1beta1/publishers/{p}/models`` (v1beta1 only, as the discovery documents have it).
+
+    Served from the catalogue: models not retired, one per model id (every ``@version`` with
+    ``listAllVersions=true``), ``pageSize`` / ``pageToken`` paging. ``filter`` and ``orderBy``
+    are refused by name rather than ignored (no silent loss).
+    """
+    failed = await early(call.reply(Reply()))
+    if failed is not None:
+        return failed
+    query = call.query
+    unknown = sorted(k for k in query if k not in LIST_QUERY)
+    if unknown:
+        return google_error(
+            400, f"The emulator does not support {', '.join(unknown)} on publishers.models.list."
+        )
+    try:
+        size = int(query.get("pageSize") or DEFAULT_PAGE_SIZE)
+    except ValueError:
+        size = -1
+    if size < 0:
+        return google_error(400, f"Invalid value at 'page_size' (TYPE_INT32), \"{query['pageSize']}\"")
+    size = min(size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    start = _page_start(query["pageToken"]) if query.get("pageToken") else 0
+    if start is None:
+        return google_error(400, "Invalid page token.")
+    every = query.get("listAllVersions", "").lower() == "true"
+    found = catalogue.listed(call.params["publisher"], all_versions=every)
+    payload: dict[str, Any] = {"publisherModels": [e.publisher_model() for e in found[start : start + size]]}
+    if start + size < len(found):
+        payload["nextPageToken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode().rstrip("=")
+    return respond(
+        call, payload, "GoogleCloudAiplatformV1beta1ListPublisherModelsResponse", "aiplatform.v1beta1"
+    )
 
 
 async def get_endpoint(call: Call) -> Response:
@@ -187,11 +239,13 @@ def _none(params: dict[str, str], body: Any) -> str | None:
 
 ROUTES: list[Route] = [
     route("POST", PUBLISHER_MODEL + ":computeTokens", compute_tokens),
+    route("POST", EXPRESS_MODEL + ":computeTokens", compute_tokens),
     route("POST", ENDPOINT + ":computeTokens", compute_tokens, missing=endpoint_missing),
     route("POST", PUBLISHER_MODEL + ":embedContent", embed_content),
     route("POST", PUBLISHER_MODEL + ":batchEmbedContents", batch_embed_contents),
     route("GET", PREFIX + ANY_PUBLISHER_MODEL, get_publisher_model),
     route("GET", VERSION + ANY_PUBLISHER_MODEL, get_publisher_model),
+    route("GET", r"^/(?P<version>v1beta1)/publishers/(?P<publisher>[^/]+)/models", list_publisher_models),
     route("GET", ENDPOINT, get_endpoint, missing=endpoint_missing),
     route("GET", VERSION + r"(?:[^:]+/)?operations/(?P<operation>[^/:]+)", get_operation, model=_none),
 ]

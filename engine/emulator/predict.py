@@ -25,7 +25,15 @@ from engine.emulator import media
 from engine.emulator.errors import google_error
 from engine.emulator.limits import predict_limits, too_many_instances, video_limits
 from engine.emulator.reply import Reply
-from engine.emulator.routing import ENDPOINT, PUBLISHER_MODEL, Call, Route, endpoint_missing, route
+from engine.emulator.routing import (
+    ENDPOINT,
+    EXPRESS_MODEL,
+    PUBLISHER_MODEL,
+    Call,
+    Route,
+    endpoint_missing,
+    route,
+)
 from engine.emulator.streaming import early
 from engine.emulator.text import collect_texts, count_tokens, echo
 from engine.emulator.validation import parse
@@ -192,5 +200,6 @@ async def predict(call: Call) -> Response:
 
 ROUTES: list[Route] = [
     route("POST", PUBLISHER_MODEL + ":predict", predict),
+    route("POST", EXPRESS_MODEL + ":predict", predict),
     route("POST", ENDPOINT + ":predict", predict, missing=endpoint_missing),
 ]

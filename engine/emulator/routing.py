@@ -29,6 +29,10 @@ VERSION = r"^/(?P<version>v1|v1beta1)/"
 PREFIX = VERSION + r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/"
 PUBLISHER_MODEL = PREFIX + r"publishers/(?P<publisher>google)/models/(?P<model>[^/:]+)"
 ENDPOINT = PREFIX + r"endpoints/(?P<endpoint>[^/:]+)"
+# Express mode (an API key, no project): the discovery documents' project-less publisher-model methods
+# (v1 and v1beta1 ``publishers.models.{generateContent, streamGenerateContent, countTokens,
+# computeTokens, predict, get}``), which google-genai calls with ``Client(vertexai=True, api_key=...)``.
+EXPRESS_MODEL = VERSION + r"publishers/(?P<publisher>google)/models/(?P<model>[^/:]+)"
 
 
 @dataclass
@@ -107,6 +111,8 @@ def _headers(request: Request) -> dict[str, str]:
     if "authorization" in headers:
         scheme = headers["authorization"].partition(" ")[0]
         headers["authorization"] = f"{scheme} <redacted>"
+    if "x-goog-api-key" in headers:
+        headers["x-goog-api-key"] = "<redacted>"
     return headers
 
 
@@ -115,7 +121,7 @@ def log_entry(request: Request, body: Any, model: str | None) -> dict[str, Any]:
     return {
         "method": request.method,
         "path": request.url.path,
-        "query": dict(request.query_params),
+        "query": {k: "<redacted>" if k == "key" else v for k, v in request.query_params.items()},
         "headers": _headers(request),
         "body": body,
         "model": model,

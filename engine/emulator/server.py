@@ -146,6 +146,10 @@ class Emulator:
         """A service-account key file whose ``token_uri`` is this emulator's ``/token``."""
         return issue_service_account(self.state, self.url, project_id)
 
+    def issue_api_key(self) -> str:
+        """An API key the emulator accepts (``x-goog-api-key`` or ``?key=``), as an express-mode key (``POST /emulator/api-keys``)."""
+        return self.state.issue_api_key()
+
     def script(self, model: str, responses: list[dict[str, Any]]) -> None:
         """Queue the next responses for ``model`` (see ``POST /emulator/script``)."""
         self.state.push_script(model, responses)

@@ -57,6 +57,7 @@ class EmulatorState:
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     accounts: dict[str, ServiceAccount] = field(default_factory=dict)
     tokens: dict[str, AccessToken] = field(default_factory=dict)
+    api_keys: set[str] = field(default_factory=set)
     scripts: dict[str, deque[dict[str, Any]]] = field(default_factory=dict)
     log: list[dict[str, Any]] = field(default_factory=list)
     unknown_models: set[str] = field(default_factory=set)
@@ -93,6 +94,18 @@ class EmulatorState:
         with self.lock:
             found = self.tokens.get(token)
         return found is not None and found.expires_at > time.time()
+
+    def issue_api_key(self) -> str:
+        """A fresh API key (``AIza``-prefixed and 39 characters long, like Google's) for express-mode calls."""
+        key = "AIza" + secrets.token_urlsafe(26)[:35]
+        with self.lock:
+            self.api_keys.add(key)
+        return key
+
+    def api_key_valid(self, key: str) -> bool:
+        """True when ``key`` was issued here (keys stay valid across :meth:`reset`, as credentials do)."""
+        with self.lock:
+            return key in self.api_keys
 
     # -- scripting ---------------------------------------------------------
     def push_script(self, model: str, responses: list[dict[str, Any]]) -> None:

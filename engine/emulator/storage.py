@@ -28,6 +28,7 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -79,6 +80,21 @@ def put(state: EmulatorState, bucket: str, name: str, data: bytes, content_type:
         blob = Blob(data, content_type, time.time_ns() // 1000, now)  # generation: microseconds, as GCS
         objects[name] = blob
         return blob
+
+
+async def write(state: EmulatorState, bucket: str, name: str, data: bytes, content_type: str) -> None:
+    """Store ``gs://bucket/name`` in the Cloud Storage the emulator uses: ``state.storage_url`` if set, else built in."""
+    if not state.storage_url:
+        put(state, bucket, name, data, content_type)
+        return
+    async with httpx.AsyncClient(base_url=state.storage_url.rstrip("/"), timeout=10) as client:
+        answer = await client.post(
+            f"/upload/storage/v1/b/{bucket}/o",
+            params={"uploadType": "media", "name": name},
+            content=data,
+            headers={"content-type": content_type},
+        )
+        answer.raise_for_status()
 
 
 def get(state: EmulatorState, bucket: str, name: str) -> Blob | None:

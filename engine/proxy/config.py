@@ -20,6 +20,7 @@ from engine.proxy.operations import OPERATIONS
 from engine.proxy.provider_settings import Providers, provider_settings
 from engine.proxy.shared.settings import (
     CALL_TYPES,
+    NOT_CACHED,
     CacheSettings,
     RedisSettings,
     cache_settings,
@@ -104,6 +105,7 @@ class ProxyConfig:
     set_verbose: bool = False
     callbacks: tuple[str, ...] = ()  # litellm_settings.callbacks, success/failure_callback: prometheus, otel
     metrics_auth: bool = False  # litellm_settings.require_auth_for_metrics_endpoint
+    end_user_metrics: bool = False  # litellm_settings.enable_end_user_cost_tracking_prometheus_only
     max_request_size_mb: float = DEFAULT_MAX_REQUEST_SIZE_MB
     environment: dict[str, str] = field(default_factory=dict, repr=False)
     finetune_settings: list[dict[str, Any]] = field(default_factory=list, repr=False)
@@ -275,6 +277,7 @@ def _build(source: Source, environment: dict[str, str]) -> ProxyConfig:
         set_verbose=bool(litellm.get("set_verbose", False)),
         callbacks=_callbacks(source, litellm),
         metrics_auth=bool(litellm.get("require_auth_for_metrics_endpoint", False)),
+        end_user_metrics=bool(litellm.get("enable_end_user_cost_tracking_prometheus_only", False)),
         max_request_size_mb=float(general.get("max_request_size_mb", DEFAULT_MAX_REQUEST_SIZE_MB)),
         environment=environment,
         finetune_settings=list(data.get("finetune_settings") or []),
@@ -294,7 +297,8 @@ def _cache_warnings(source: Source, cache: CacheSettings | None) -> list[str]:
         return []
     where = source.where(("litellm_settings", "cache_params", "supported_call_types"))
     return [
-        f"{where}: call type {kind!r} is not cached by this proxy (it caches {', '.join(sorted(CALL_TYPES))})"
+        f"{where}: call type {kind!r} is not cached by this proxy{NOT_CACHED.get(kind, '')} "
+        f"(it caches {', '.join(sorted(CALL_TYPES))})"
         for kind in sorted(cache.call_types - CALL_TYPES)
     ]
 

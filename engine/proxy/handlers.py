@@ -174,7 +174,7 @@ class Proxy:
         self.disconnects = 0  # requests abandoned by their client (upstream cancelled)
         self.store: Store | None = None  # the database (virtual keys, spend logs); opened by start()
         # metrics and traces (engine/proxy/observability)
-        self.telemetry = build_telemetry(config.callbacks, config.groups)
+        self.telemetry = build_telemetry(config.callbacks, config.groups, config.end_user_metrics)
         self.router.observer = self.telemetry
         if self.shared is not None:
             for client in self.shared.clients:
@@ -196,6 +196,8 @@ class Proxy:
         if self.shared is not None and self.shared.backend.shared:
             self.store.accounts.shared = self.shared.backend  # budgets: every process's spend at once
         self.store.writer.on_failure = self.telemetry.metrics.db_failure
+        accounts = self.store.accounts
+        self.telemetry.metrics.watch_budgets(lambda: tuple(accounts.budgets.values()))  # budget gauges
         self.keys.virtual = self.store.accounts.authenticate
 
     async def stop(self) -> None:
@@ -346,7 +348,7 @@ class Proxy:
             caller = await self.keys.aauthenticate(request.headers.get("authorization"))
             trail.authenticated(caller)
             body = await self._body(request)
-            trail.named(body.get("model"))
+            trail.named(body.get("model"), body)
             name = self._model(body, caller, endpoint)
             caller = await self.keys.admit(caller, defer=True)  # checked with the routing (one round trip)
         except APIError as exc:
@@ -375,16 +377,10 @@ class Proxy:
         trail: Any = NULL_TRAIL,
     ) -> Response:
         stream = endpoint.streams and bool(body.get("stream"))
-        lookup = None
-        if self.cache is not None:
-            lookup = self.cache.lookup(endpoint.function, name, body, self._cache_scope(caller))
-            if lookup is not None and lookup.read:
-                hit = await self.cache.get(lookup)
-                if hit is not None and (hit.kind == "stream") == stream:
-                    self.telemetry.metrics.cache_hit(name, caller)
-                    await self.keys.settle(caller)
-                    return self._cached(hit.body, lookup, stream, body, caller, endpoint, name, started)
-                self.telemetry.metrics.cache_miss(name, caller)
+        lookup, hit = await self.cache_read(endpoint.function, name, body, caller, stream)
+        if hit is not None:
+            assert lookup is not None
+            return self._cached(hit.body, lookup, stream, body, caller, endpoint, name, started)
 
         async def invoke(deployment: Deployment) -> Any:
             kwargs = self._kwargs(deployment, endpoint, body, stream)
@@ -408,10 +404,12 @@ class Proxy:
         if stream:
             keep_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             if lookup is not None and lookup.write:
-                result = self._recording(result, lookup)
+                result = self.recording(result, lookup)
             events = EventStream(result, lambda tokens: None, keep_usage, self.stop_streams, headers)
-            events.on_close = self._closer(
-                lease, caller, lambda: self.account(caller, endpoint, name, started, events.final, lease)
+            events.on_close = self._closer(  # a stream that ended with an error event: a failure row
+                lease,
+                caller,
+                lambda: self.account(caller, endpoint, name, started, events.final, lease, events.failed),
             )
             return events
         tokens = _tokens(result)
@@ -423,15 +421,46 @@ class Proxy:
         if endpoint.binary:
             return Response(result.content, media_type=result.media_type, headers=headers)
         reply = dumps(result)
-        if lookup is not None and self.cache is not None:
-            hidden = getattr(result, "_hidden_params", None)
-            if isinstance(hidden, dict):
-                hidden["cache_hit"] = False
-            if lookup.write:
-                await self.cache.put(lookup, "json", reply)
+        await self.cache_write(lookup, result, reply)
         return Response(reply, media_type=JSON, headers=headers)
 
     # ------------------------------------------------------------------ the response cache
+    # One path for every cached endpoint (chat-like here, /v1/responses in dialects/responses.py):
+    # cache_read before routing, cache_write / recording after, cached_marks on a hit.
+    async def cache_read(
+        self, call_type: str, name: str, body: dict[str, Any], caller: Caller, stream: bool
+    ) -> tuple[Lookup | None, Any]:
+        """Remove ``body``'s cache controls; the request's cache lookup and the entry that answers it, if any."""
+        if self.cache is None:
+            return None, None
+        lookup = self.cache.lookup(call_type, name, body, self._cache_scope(caller))
+        if lookup is not None and lookup.read:
+            hit = await self.cache.get(lookup)
+            if hit is not None and (hit.kind == "stream") == stream:
+                self.telemetry.metrics.cache_hit(name, caller)
+                await self.keys.settle(caller)
+                return lookup, hit
+            self.telemetry.metrics.cache_miss(name, caller)
+        return lookup, None
+
+    async def cache_write(self, lookup: Lookup | None, result: Any, reply: bytes) -> None:
+        """Store a non-streamed ``reply`` the lookup may store; mark its result as not from the cache."""
+        if lookup is None or self.cache is None:
+            return
+        hidden = getattr(result, "_hidden_params", None)
+        if isinstance(hidden, dict):
+            hidden["cache_hit"] = False
+        if lookup.write:
+            await self.cache.put(lookup, "json", reply)
+
+    @staticmethod
+    def cached_marks(lookup: Lookup) -> tuple[dict[str, str], dict[str, Any]]:
+        """The headers and ``_hidden_params`` of a reply from the cache, as LiteLLM marks it."""
+        from engine.proxy.shared.cache import CACHE_KEY_HEADER
+
+        headers = {CACHE_KEY_HEADER: lookup.key, COST_HEADER: "0.0"}
+        return headers, {"cache_hit": True, "cache_key": lookup.key, "response_cost": 0.0}
+
     def _cache_scope(self, caller: Caller) -> str:
         """Who may share cached replies with this caller (cache_params.scope; see engine/proxy/shared/cache.py)."""
         scope = self.cache.settings.scope if self.cache is not None else "key"
@@ -441,7 +470,7 @@ class Proxy:
             return f"team:{caller.team_id}"
         return f"key:{caller.token or caller.alias}"
 
-    def _recording(self, result: Any, lookup: Lookup) -> Any:
+    def recording(self, result: Any, lookup: Lookup) -> Any:
         from engine.proxy.shared.cache import Recording
 
         cache = self.cache
@@ -464,11 +493,10 @@ class Proxy:
         started: float,
     ) -> Response:
         """A reply from the cache: no deployment, no upstream call; marked as LiteLLM marks it."""
-        from engine.proxy.shared.cache import CACHE_KEY_HEADER, replay
+        from engine.proxy.shared.cache import replay
         from engine.types import OpenAIObject
 
-        headers = {CACHE_KEY_HEADER: lookup.key, COST_HEADER: "0.0"}
-        hidden = {"cache_hit": True, "cache_key": lookup.key, "response_cost": 0.0}
+        headers, hidden = self.cached_marks(lookup)
         if stream:
             chunks = json.loads(raw)
             final = next((c for c in reversed(chunks) if c.get("usage")), None)

@@ -90,6 +90,7 @@ class SSEReply(Response):
     media_type = "text/event-stream"
     source: AsyncIterator[Any]
     on_close: Callable[[int], None]
+    failed: APIError | None = None  # the error the stream ended with (an error event), for metrics and traces
 
     def _prepare(self, headers: dict[str, str] | None) -> None:
         self.status_code = 200
@@ -199,6 +200,7 @@ class EventStream(SSEReply):
                 ) from None
             await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
         except APIError as exc:
+            self.failed = exc
             event = b"data: " + dumps(exc.to_openai_error()) + b"\n\n"
             await send({"type": "http.response.body", "body": event, "more_body": False})
         finally:

@@ -147,3 +147,43 @@ def test_dialect_replies_carry_their_cost(vx: dict[str, Any]) -> None:
     assert translated._hidden_params["response_cost"] > 0
     reply = engine.responses(input="hi", model="vertex_ai/gemini-2.5-flash", store=False, **vx)
     assert reply._hidden_params["response_cost"] > 0
+
+
+def test_cross_checked_partner_figures() -> None:
+    # Figures the specs' prices blocks record as agreed by LiteLLM 1.110.2 and Portkey (specs/llama.yaml):
+    # Llama 4 Maverick $0.35 / $1.15, Llama 3.3 70B $0.72 / $0.72 per 1M tokens, batch at half price.
+    maverick = "vertex_ai/meta/llama-4-maverick-17b-128e-instruct-maas"
+    assert cost_per_token(maverick, MILLION, MILLION) == pytest.approx((0.35, 1.15))
+    llama = "vertex_ai/meta/llama-3.3-70b-instruct-maas"
+    assert completion_cost(model=llama, prompt_tokens=MILLION, completion_tokens=MILLION) == pytest.approx(
+        1.44
+    )
+    batch = completion_cost(model=llama, prompt_tokens=MILLION, completion_tokens=MILLION, batch=True)
+    assert batch == pytest.approx(0.72)
+    # Codestral 25.01: $0.30 / $0.90 (specs/mistral.yaml says why LiteLLM's 0.20 / 0.60 was not taken).
+    assert cost_per_token("vertex_ai/codestral@2501", MILLION, MILLION) == pytest.approx((0.30, 0.90))
+
+
+def test_gemini_embedding_batch_is_a_fifth_off(vx: dict[str, Any]) -> None:
+    # gemini-embedding-001: $0.15 per 1M tokens, batch $0.12 (LiteLLM and Portkey, specs/embeddings.yaml).
+    resp = engine.embedding(model="vertex_ai/gemini-embedding-001", input="hello world", **vx)
+    cost = resp._hidden_params["response_cost"]
+    assert cost == pytest.approx(resp.usage.prompt_tokens * 0.15 / MILLION)
+    price = (
+        default_registry()
+        .resolve("gemini-embedding-001", "embedding")
+        .family.prices.lookup("gemini-embedding-001")
+    )
+    assert price is not None and price.cost({"prompt_tokens": MILLION}, batch=True) == pytest.approx(0.12)
+
+
+def test_cost_by_model_name_takes_the_entry_that_names_it() -> None:
+    """``gemini-embedding-001`` is an exact embeddings entry; the chat catch-all ``gemini-*`` also
+    matches the name but must not hide its price (specs/embeddings.yaml: $0.15 per 1M tokens)."""
+    assert engine.completion_cost(
+        model="vertex_ai/gemini-embedding-001", prompt_tokens=MILLION, completion_tokens=0
+    ) == pytest.approx(0.15)
+    assert engine.cost_per_token("vertex_ai/gemini-embedding-001", prompt_tokens=MILLION) == (
+        pytest.approx(0.15),
+        0.0,
+    )

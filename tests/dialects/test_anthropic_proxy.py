@@ -201,13 +201,17 @@ def test_errors_are_anthropic_shaped(dialect_proxy: Any, client: anthropic.Anthr
     wrong = anthropic.Anthropic(api_key="sk-wrong", base_url=dialect_proxy.url, max_retries=0)
     with pytest.raises(anthropic.AuthenticationError) as auth:
         wrong.messages.create(model="claude", max_tokens=8, messages=[{"role": "user", "content": "x"}])
+    rid = auth.value.response.headers["x-request-id"]
     assert auth.value.body == {
         "type": "error",
         "error": {"type": "authentication_error", "message": "invalid API key"},
+        "request_id": rid,  # top level, as Anthropic's API puts it
     }
+    assert auth.value.request_id == rid  # the official client reads Anthropic's request-id header
     with pytest.raises(anthropic.NotFoundError) as missing:
         client.messages.create(model="nope", max_tokens=8, messages=[{"role": "user", "content": "x"}])
     assert missing.value.body["error"]["type"] == "not_found_error"
+    assert missing.value.request_id == missing.value.body["request_id"] != rid
     with pytest.raises(anthropic.BadRequestError) as bad:
         client.messages.create(model="gemini", max_tokens=8, messages=[{"role": "robot", "content": "x"}])  # type: ignore[typeddict-item]
     assert bad.value.body["type"] == "error" and "role" in bad.value.body["error"]["message"]
@@ -216,8 +220,25 @@ def test_errors_are_anthropic_shaped(dialect_proxy: Any, client: anthropic.Anthr
 def test_upstream_error_mid_route(client: anthropic.Anthropic, emulator: Any) -> None:
     emulator.script(UPSTREAM["claude"], [{"status": 429, "message": "Resource exhausted"}])
     with pytest.raises(anthropic.RateLimitError) as limited:
-        client.messages.create(model="claude", max_tokens=8, messages=[{"role": "user", "content": "x"}])
+        client.messages.create(
+            model="claude",
+            max_tokens=8,
+            messages=[{"role": "user", "content": "x"}],
+            extra_headers={"x-request-id": "trace-me-42"},
+        )
     assert limited.value.body["error"]["type"] == "rate_limit_error"
+    assert limited.value.body["request_id"] == limited.value.request_id == "trace-me-42"
+
+
+def test_replies_carry_the_request_id_header(client: anthropic.Anthropic) -> None:
+    hello = [{"role": "user", "content": "x"}]
+    message = client.messages.create(model="gemini", max_tokens=8, messages=hello)
+    assert message._request_id  # the official client's attribute, from Anthropic's request-id header
+    raw = client.messages.with_raw_response.create(model="claude", max_tokens=8, messages=hello)
+    assert raw.headers["request-id"] == raw.headers["x-request-id"]
+    with client.messages.stream(model="gemini", max_tokens=8, messages=hello) as stream:
+        assert stream.get_final_text()
+        assert stream.response.headers["request-id"] == stream.response.headers["x-request-id"]
 
 
 def test_fallback_from_claude_to_gemini_and_key_limits(
@@ -263,6 +284,7 @@ def test_error_in_mid_stream_is_an_anthropic_error_event(client: anthropic.Anthr
         for _ in stream:
             pass
     assert failed.value.body["type"] == "error"
+    assert failed.value.body["request_id"]  # the error event names the request too
 
 
 def test_request_size_limit_applies(start_proxy: Any, deployment: Any) -> None:

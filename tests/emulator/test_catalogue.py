@@ -94,8 +94,15 @@ def test_catalogue_lookup() -> None:
     } <= formats
 
 
-def test_publisher_model_json_fits_the_discovery_schema() -> None:
-    check = validator("aiplatform.v1", "GoogleCloudAiplatformV1PublisherModel")
+@pytest.mark.parametrize(
+    ("api", "schema"),
+    [
+        ("aiplatform.v1", "GoogleCloudAiplatformV1PublisherModel"),
+        ("aiplatform.v1beta1", "GoogleCloudAiplatformV1beta1PublisherModel"),
+    ],
+)
+def test_publisher_model_json_fits_the_discovery_schema(api: str, schema: str) -> None:
+    check = validator(api, schema)
     problems = {
         e.name: [x.message for x in check.iter_errors(e.publisher_model())] for e in catalogue.entries()
     }
@@ -197,3 +204,86 @@ def test_get_publisher_model_answers_from_the_catalogue(client: httpx.Client) ->
     assert missing.json()["error"]["message"].startswith(
         "Publisher Model `publishers/google/models/gemini-9.9-ultra` was not found"
     )
+
+
+# The vertexai SDK's choice of class by PublisherModel.predictSchemata.instanceSchemaUri
+# (googleapis/python-aiplatform vertexai/_model_garden/_model_garden_models.py `_get_model_info`; the URIs are
+# its classes' `_INSTANCE_SCHEMA_URI`): a GET of the publisher model must carry the right one.
+SDK_CLASS_BY_SCHEMA = {
+    "gs://google-cloud-aiplatform/schema/predict/instance/text_embedding_1.0.0.yaml": "TextEmbeddingModel",
+    "gs://google-cloud-aiplatform/schema/predict/instance/vision_generative_model_1.0.0.yaml": "ImageGenerationModel",
+    "gs://google-cloud-aiplatform/schema/predict/instance/vision_embedding_model_1.0.0.yaml": "MultiModalEmbeddingModel",
+    "gs://google-cloud-aiplatform/schema/predict/instance/text_generation_1.0.0.yaml": "TextGenerationModel",
+    "gs://google-cloud-aiplatform/schema/predict/instance/chat_generation_1.0.0.yaml": "ChatModel",
+    "gs://google-cloud-aiplatform/schema/predict/instance/code_generation_1.0.0.yaml": "CodeGenerationModel",
+    "gs://google-cloud-aiplatform/schema/predict/instance/codechat_generation_1.0.0.yaml": "CodeChatModel",
+}
+
+
+@pytest.mark.parametrize(
+    ("model", "sdk_class"),
+    [
+        ("text-embedding-005", "TextEmbeddingModel"),
+        ("textembedding-gecko@003", "TextEmbeddingModel"),
+        ("gemini-embedding-001", "TextEmbeddingModel"),
+        ("imagen-4.0-generate-001", "ImageGenerationModel"),
+        ("multimodalembedding@001", "MultiModalEmbeddingModel"),
+        ("chat-bison@002", "ChatModel"),
+        ("code-gecko@002", "CodeGenerationModel"),
+    ],
+)
+def test_get_publisher_model_gives_what_from_pretrained_reads(
+    client: httpx.Client, model: str, sdk_class: str
+) -> None:
+    answer = client.get(f"/v1/publishers/google/models/{model}")
+    assert answer.status_code == 200
+    found = answer.json()
+    base, _, version = model.partition("@")
+    assert found["name"] == f"publishers/google/models/{base}"
+    assert found["versionId"] == (version or "default")
+    assert found["launchStage"] in ("GA", "PUBLIC_PREVIEW") and found["openSourceCategory"] == "PROPRIETARY"
+    assert SDK_CLASS_BY_SCHEMA[found["predictSchemata"]["instanceSchemaUri"]] == sdk_class
+    # _get_model_info: the template, {user-project} read as {project}, is the endpoint the SDK then calls
+    template = found["publisherModelTemplate"].replace("{user-project}", "{project}")
+    endpoint = template.format(project=PROJECT, location="us-central1")
+    assert endpoint == f"projects/{PROJECT}/locations/us-central1/publishers/google/models/{model}"
+    predicted = client.post(f"/v1/{endpoint}:predict", json={"instances": [{"content": "x"}]})
+    assert predicted.status_code == 200
+
+
+def test_gemini_publisher_model_has_no_predict_schemata(client: httpx.Client) -> None:
+    found = client.get(f"{parent_path()}/publishers/google/models/gemini-2.5-flash").json()
+    assert "predictSchemata" not in found and found["versionId"] == "default"
+
+
+def test_list_publisher_models_pages_through_the_catalogue(client: httpx.Client) -> None:
+    names, token, pages = [], None, 0
+    while True:
+        params = {"pageSize": 7, **({"pageToken": token} if token else {})}
+        answer = client.get("/v1beta1/publishers/google/models", params=params)
+        assert answer.status_code == 200
+        page = answer.json()
+        assert len(page["publisherModels"]) <= 7
+        names += [m["name"] for m in page["publisherModels"]]
+        pages += 1
+        token = page.get("nextPageToken")
+        if not token:
+            break
+    expected = [e.publisher_model()["name"] for e in catalogue.listed("google")]
+    assert names == expected and pages == -(-len(expected) // 7)
+    assert len(set(names)) == len(names)  # one per model id without listAllVersions
+    assert "publishers/google/models/gemini-1.5-pro" not in names  # retired models are not listed
+    every = client.get(
+        "/v1beta1/publishers/google/models", params={"listAllVersions": "true", "pageSize": 1000}
+    )
+    assert len(every.json()["publisherModels"]) == len(catalogue.listed("google", all_versions=True))
+    check = validator("aiplatform.v1beta1", "GoogleCloudAiplatformV1beta1ListPublisherModelsResponse")
+    assert list(check.iter_errors(page)) == []
+
+
+def test_list_publisher_models_refuses_what_it_cannot_apply(client: httpx.Client) -> None:
+    bad_token = client.get("/v1beta1/publishers/google/models", params={"pageToken": "not-a-token"})
+    assert bad_token.status_code == 400 and bad_token.json()["error"]["message"] == "Invalid page token."
+    filtered = client.get("/v1beta1/publishers/google/models", params={"filter": "x", "orderBy": "name"})
+    assert filtered.status_code == 400 and "filter, orderBy" in filtered.json()["error"]["message"]
+    assert client.get("/v1/publishers/google/models").status_code == 404  # v1 has no publishers.models.list

@@ -118,7 +118,8 @@ def standard(
                 deployment("voice", "vertex_ai/", info={"mode": "audio_speech"}),
             ],
             "general_settings": {"master_key": MASTER_KEY},
-        }
+        },
+        clock=FakeClock(),  # cooldowns and windows last until a test moves the clock, however slow the run
     )
 
 

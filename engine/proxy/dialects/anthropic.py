@@ -4,8 +4,11 @@ The key comes as ``x-api-key`` (Anthropic's header) or ``Authorization: Bearer``
 ``model`` is a proxy model name, routed as chat is (keys, limits, load balancing,
 fallbacks). ``anthropic-beta`` values reach Claude; ``anthropic-version`` is
 accepted (Vertex sets its own). Replies and errors are Anthropic's
-(``{"type": "error", "error": {"type", "message"}}``,
+(``{"type": "error", "error": {"type", "message"}, "request_id"}``,
 https://docs.anthropic.com/en/api/errors); streams are Anthropic's named events.
+Every reply carries the request's id (the proxy's ``x-request-id``) as Anthropic's
+``request-id`` header too, which the official clients read (``exc.request_id``,
+``message._request_id``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from engine.proxy.dialects.common import (
     routed,
 )
 from engine.proxy.handlers import COST_HEADER, Proxy, client_closed
+from engine.proxy.observability import request_id
 from engine.proxy.streaming import dumps
 
 log = logging.getLogger("vertexlate.proxy")
@@ -52,14 +56,28 @@ ERROR_TYPES = {
 }
 
 
+REQUEST_ID_HEADER = "request-id"  # Anthropic's header (https://docs.anthropic.com/en/api/errors#request-id)
+
+
 def error_body(error: APIError) -> dict[str, Any]:
+    """Anthropic's error object; ``request_id`` at its top level, as Anthropic's API puts it."""
     status = error.status_code
     kind = ERROR_TYPES.get(status) or ("api_error" if status >= 500 else "invalid_request_error")
-    return {"type": "error", "error": {"type": kind, "message": error.message}}
+    body: dict[str, Any] = {"type": "error", "error": {"type": kind, "message": error.message}}
+    rid = request_id.current()
+    if rid is not None:
+        body["request_id"] = rid
+    return body
+
+
+def id_headers() -> dict[str, str]:
+    """Anthropic's ``request-id`` header with the request's id (the same as its ``x-request-id``)."""
+    rid = request_id.current()
+    return {REQUEST_ID_HEADER: rid} if rid is not None else {}
 
 
 def error_response(error: APIError) -> Response:
-    headers = {}
+    headers = id_headers()
     retry_after = (error.headers or {}).get("retry-after")
     if retry_after is not None:
         headers["retry-after"] = str(retry_after)
@@ -165,17 +183,18 @@ class Messages:
             self.proxy.account(caller, MESSAGES, name, started, error=client_closed())
             return closed()
         result, lease = outcome
-        headers = {"x-vertexlate-deployment": lease.deployment.id}
+        headers = {"x-vertexlate-deployment": lease.deployment.id, **id_headers()}
         if stream:
 
             def close(tokens: int) -> None:
                 lease.release(tokens)
                 caller.done(tokens)
-                self.proxy.account(caller, MESSAGES, name, started, result, lease)
+                self.proxy.account(caller, MESSAGES, name, started, result, lease, reply.failed)
 
-            return DialectStream(
+            reply = DialectStream(
                 result, encode, encode_error, Usage(), close, self.proxy.stop_streams, headers
             )
+            return reply
         tokens = _message_tokens(result)
         lease.release(tokens)
         caller.done(tokens)
@@ -203,7 +222,7 @@ class Messages:
                 result, lease = outcome
                 lease.release(0)
                 self.proxy.account(caller, COUNT, name, started, result, lease)
-                return Response(json.dumps(dict(result)), media_type=JSON)
+                return Response(json.dumps(dict(result)), media_type=JSON, headers=id_headers())
             except APIError as exc:
                 self.proxy.account(caller, COUNT, name, started, error=exc)
                 return error_response(exc)

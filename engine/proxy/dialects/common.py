@@ -51,7 +51,8 @@ def call_options(deployment: Deployment, stream: bool) -> dict[str, Any]:
 
 def check_model(proxy: Proxy, body: dict[str, Any], caller: Caller) -> str:
     """The model name of a chat-like request, checked as the chat endpoint checks it."""
-    proxy.telemetry.adopt(caller, body.get("model"))  # metrics and traces of this request (no-op when off)
+    # metrics and traces of this request (no-op when off)
+    proxy.telemetry.adopt(caller, body.get("model"), body)
     return proxy._model(body, caller, CHAT)
 
 
@@ -127,6 +128,10 @@ class DialectStream(SSEReply):
                 await send({"type": "http.response.body", "body": self.encode(event), "more_body": True})
             await send({"type": "http.response.body", "body": self.trailer, "more_body": False})
         except APIError as exc:
+            self.failed = exc
+            trail = current_trail()
+            if trail is not None:  # the request's metrics and span count it as the failure it became
+                trail.failed = exc
             await send({"type": "http.response.body", "body": self.error(exc), "more_body": False})
         finally:
             stopper.cancel()

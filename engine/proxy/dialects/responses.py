@@ -10,6 +10,7 @@ given another :class:`~engine.dialects.store.ResponseStore`.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -89,7 +90,12 @@ class Responses:
     async def _create(
         self, request: Request, caller: Any, name: str, body: dict[str, Any], started: float
     ) -> Response:
+        # the response cache, as for chat (one path: Proxy.cache_read / cache_write / recording)
+        lookup, hit = await self.proxy.cache_read(CALL_TYPE, name, body, caller, bool(body.get("stream")))
         stream = bool(body.pop("stream", False))
+        if hit is not None:
+            assert lookup is not None
+            return self._cached(hit.body, lookup, stream, caller, name, started)
 
         async def invoke(deployment: Deployment) -> Any:
             kwargs = {**body, **call_options(deployment, stream), "stream": stream or None}
@@ -113,16 +119,51 @@ class Responses:
             def close(tokens: int) -> None:
                 lease.release(tokens)
                 caller.done(tokens)
-                self.proxy.account(caller, CALL_TYPE, name, started, result, lease)
+                self.proxy.account(caller, CALL_TYPE, name, started, result, lease, reply.failed)
 
-            return DialectStream(result, encode, encode_error, count, close, self.proxy.stop_streams, headers)
+            events = result  # the engine's stream keeps the cost the spend row reads
+            if lookup is not None and lookup.write:
+                events = self.proxy.recording(result, lookup)
+            reply = DialectStream(
+                events, encode, encode_error, count, close, self.proxy.stop_streams, headers
+            )
+            return reply
         tokens = int((result.get("usage") or {}).get("total_tokens") or 0)
         lease.release(tokens)
         caller.done(tokens)
         cost = self.proxy.account(caller, CALL_TYPE, name, started, result, lease)
         if cost is not None:
             headers[COST_HEADER] = repr(cost)
-        return Response(dumps(result), media_type=JSON, headers=headers)
+        raw = dumps(result)
+        await self.proxy.cache_write(lookup, result, raw)
+        return Response(raw, media_type=JSON, headers=headers)
+
+    def _cached(
+        self, raw: bytes, lookup: Any, stream: bool, caller: Any, name: str, started: float
+    ) -> Response:
+        """A reply from the response cache (no upstream call, cost 0), marked as the chat endpoints mark it."""
+        from engine.proxy.shared.cache import replay
+        from engine.types import OpenAIObject
+
+        headers, hidden = self.proxy.cached_marks(lookup)
+        if stream:
+            events = json.loads(raw)
+            final = next((e for e in reversed(events) if e.get("type") in ("response.completed",)), None)
+            result = OpenAIObject((final or {}).get("response") or {})
+            result._hidden_params = hidden
+
+            def close(tokens: int) -> None:
+                caller.done(0)  # nothing reached the upstream: no tokens against the key's tpm
+                self.proxy.account(caller, CALL_TYPE, name, started, result)
+
+            return DialectStream(
+                replay(events), encode, encode_error, count, close, self.proxy.stop_streams, headers
+            )
+        result = OpenAIObject(json.loads(raw))
+        result._hidden_params = hidden
+        caller.done(0)
+        self.proxy.account(caller, CALL_TYPE, name, started, result)
+        return Response(raw, media_type=JSON, headers=headers)
 
     async def _by_id(self, request: Request, function: str) -> Response:
         try:

@@ -48,6 +48,8 @@ def render(metrics: Any) -> tuple[bytes, str]:
 
         registry = CollectorRegistry()
         mp.MultiProcessCollector(registry)
+        if getattr(metrics, "budgets", None) is not None:  # this worker's view of the budgets
+            registry.register(metrics.budgets)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(metrics.registry), CONTENT_TYPE_LATEST
 

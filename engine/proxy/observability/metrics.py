@@ -18,6 +18,9 @@ aggregates every worker's files.
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,16 +33,17 @@ LATENCY_BUCKETS = (
 MAX_SERIES = 50_000
 PROVIDER = "vertex_ai"  # LiteLLM's api_provider label value for Vertex AI deployments
 
-# LiteLLM's label sets (UserAPIKeyLabelNames); end_user and team_alias stay empty here (see README).
+# LiteLLM's label sets (UserAPIKeyLabelNames); team_alias stays empty here, end_user too unless the
+# config switches it on (enable_end_user_cost_tracking_prometheus_only, as LiteLLM; see README).
 KEY = ("end_user", "hashed_api_key", "api_key_alias", "team", "team_alias", "user")
 DEPLOYMENT = ("litellm_model_name", "model_id", "api_base", "api_provider")
 EXCEPTION = ("exception_status", "exception_class")
 
 
-def _caller_labels(caller: Any) -> tuple[str, ...]:
+def _caller_labels(caller: Any, end_user: str = "") -> tuple[str, ...]:
     if caller is None:
-        return ("", "", "", "", "", "")
-    return ("", caller.token or "", caller.alias or "", caller.team_id or "", "", caller.user_id or "")
+        return (end_user, "", "", "", "", "")
+    return (end_user, caller.token or "", caller.alias or "", caller.team_id or "", "", caller.user_id or "")
 
 
 def _api_base(deployment: Any) -> str:
@@ -115,6 +119,7 @@ class NullMetrics:
     def cache_miss(self, *args: Any, **kwargs: Any) -> None: ...
     def redis_failure(self, *args: Any, **kwargs: Any) -> None: ...
     def db_failure(self, *args: Any, **kwargs: Any) -> None: ...
+    def watch_budgets(self, *args: Any, **kwargs: Any) -> None: ...
 
 
 class Metrics(NullMetrics):
@@ -256,15 +261,16 @@ class Metrics(NullMetrics):
         )
         self._bound: dict[tuple[Any, ...], Any] = {}
         self._series: dict[tuple[Any, ...], Series] = {}
+        self.budgets: BudgetGauges | None = None  # registered once the store is open (watch_budgets)
 
-    def _of(self, caller: Any, group: str, deployment: Any) -> Series:
+    def _of(self, caller: Any, group: str, deployment: Any, end_user: str = "") -> Series:
         token = (caller.token, caller.alias, caller.team_id, caller.user_id) if caller is not None else None
-        key = (token, group, deployment.id, id(deployment))
+        key = (token, group, deployment.id, id(deployment), end_user)
         series = self._series.get(key)
         if series is None:
             if len(self._series) >= MAX_SERIES:
                 self._series.clear()
-            series = self._series[key] = Series(self, _caller_labels(caller), group, deployment)
+            series = self._series[key] = Series(self, _caller_labels(caller, end_user), group, deployment)
         return series
 
     def _child(self, metric: Any, labels: tuple[str, ...]) -> Any:
@@ -287,13 +293,14 @@ class Metrics(NullMetrics):
         seconds: float,
         usage: Any = None,
         cost: float | None = None,
+        end_user: str = "",
     ) -> None:
         """One request answered (a stream: ended): status, latency, and for successes tokens and cost."""
         group = requested or ""
         if status != 200 or error is not None or deployment is None:
-            self._unusual(caller, group, deployment, status, error, seconds)
+            self._unusual(caller, group, deployment, status, error, seconds, end_user)
             return
-        series = self._of(caller, group, deployment)
+        series = self._of(caller, group, deployment, end_user)
         series.ok.inc()
         series.latency.observe(seconds)
         series.requests.inc()
@@ -311,10 +318,17 @@ class Metrics(NullMetrics):
             series.spend.inc(cost)
 
     def _unusual(
-        self, caller: Any, group: str, deployment: Any, status: int, error: Any, seconds: float
+        self,
+        caller: Any,
+        group: str,
+        deployment: Any,
+        status: int,
+        error: Any,
+        seconds: float,
+        end_user: str = "",
     ) -> None:
-        """An error reply, or a success without a deployment (a 2xx other than 200)."""
-        key = _caller_labels(caller)
+        """An error reply (or a stream that ended with one), or a success without a deployment."""
+        key = _caller_labels(caller, end_user)
         model = deployment.model if deployment is not None else ""
         self._child(self.total_requests, (*key, group, str(status))).inc()
         self._child(self.total_latency, (*key, group, model)).observe(seconds)
@@ -323,10 +337,16 @@ class Metrics(NullMetrics):
             self._child(self.failed_requests, (*key, group, str(status), kind)).inc()
 
     def attempt(
-        self, caller: Any, requested: str, deployment: Any, seconds: float, error: Any = None
+        self,
+        caller: Any,
+        requested: str,
+        deployment: Any,
+        seconds: float,
+        error: Any = None,
+        end_user: str = "",
     ) -> None:
         """One upstream call on ``deployment`` ended (``error``: how it failed)."""
-        series = self._of(caller, requested, deployment)
+        series = self._of(caller, requested, deployment, end_user)
         series.attempts.inc()
         if error is None:
             series.successes.inc()
@@ -338,8 +358,10 @@ class Metrics(NullMetrics):
         failure = (requested, *_deployment_labels(deployment), *tail, status, type(error).__name__)
         self._child(self.deployment_failure, failure).inc()
 
-    def first_token(self, caller: Any, requested: str, deployment: Any, seconds: float) -> None:
-        self._of(caller, requested, deployment).ttft.observe(seconds)
+    def first_token(
+        self, caller: Any, requested: str, deployment: Any, seconds: float, end_user: str = ""
+    ) -> None:
+        self._of(caller, requested, deployment, end_user).ttft.observe(seconds)
 
     def cooled_down(self, deployment: Any, error: Any) -> None:
         status = str(getattr(error, "status_code", ""))
@@ -372,3 +394,74 @@ class Metrics(NullMetrics):
     def db_failure(self, operation: str, error: BaseException | None = None) -> None:
         """A database operation failed (the spend writer keeps its rows and retries)."""
         self._child(self.db_failures, (type(error).__name__ if error else "", operation)).inc()
+
+    def watch_budgets(self, budgets: Callable[[], Iterable[Any]]) -> None:
+        """Export the budget gauges of ``budgets()`` (the store's in-memory key and team budgets)."""
+        if self.budgets is None:
+            self.budgets = BudgetGauges(budgets)
+            self.registry.register(self.budgets)
+        else:
+            self.budgets.source = budgets
+
+
+# LiteLLM's budget gauges and their labels (https://docs.litellm.ai/docs/proxy/prometheus, "Team - Budget"
+# and "Virtual Key - Budget"; PrometheusMetricLabels in litellm/types/integrations/prometheus.py).
+BUDGET_GAUGES = {
+    "team": (
+        ("team", "team_alias"),
+        "litellm_remaining_team_budget_metric",
+        "litellm_team_max_budget_metric",
+        "litellm_team_budget_remaining_hours_metric",
+    ),
+    "key": (
+        ("hashed_api_key", "api_key_alias"),
+        "litellm_remaining_api_key_budget_metric",
+        "litellm_api_key_max_budget_metric",
+        "litellm_api_key_budget_remaining_hours_metric",
+    ),
+}
+
+
+class BudgetGauges:
+    """The remaining / max budget and the hours to its reset of every key and team this process knows.
+
+    Why a collector read at scrape time rather than gauges set per request: the figures live in
+    the store's :class:`~engine.proxy.store.accounts.Budget` objects (spend counted the moment a
+    reply is priced, every process's spend when Redis is shared), so a scrape reads them as they
+    are and the request path pays nothing. A key or team appears once a request has used it (as
+    in LiteLLM without ``prometheus_initialize_budget_metrics``); no max budget is a remaining +Inf,
+    as LiteLLM reports it.
+    """
+
+    def __init__(self, source: Callable[[], Iterable[Any]], clock: Callable[[], float] = time.time) -> None:
+        self.source = source
+        self.clock = clock
+
+    def describe(self) -> list[Any]:
+        return []  # no fixed families to check at registration (the registry has auto_describe off)
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        families = {}
+        for kind, (labels, remaining, maximum, hours) in BUDGET_GAUGES.items():
+            families[kind] = (
+                GaugeMetricFamily(remaining, f"Remaining budget of the {kind} (USD)", labels=labels),
+                GaugeMetricFamily(maximum, f"Max budget of the {kind} (USD)", labels=labels),
+                GaugeMetricFamily(hours, f"Hours until the {kind}'s budget resets", labels=labels),
+            )
+        now = self.clock()
+        for budget in self.source():
+            found = families.get(budget.kind)
+            if found is None:
+                continue  # user budgets: LiteLLM has no gauge for them
+            labels = [budget.ident, budget.alias or ""]
+            remaining, maximum, hours = found
+            limit = budget.max_budget
+            remaining.add_metric(labels, math.inf if limit is None else float(limit) - budget.spend)
+            if limit is not None:
+                maximum.add_metric(labels, float(limit))
+            if budget.reset_at is not None:
+                hours.add_metric(labels, max(0.0, (float(budget.reset_at) - now) / 3600.0))
+        for group in families.values():
+            yield from group

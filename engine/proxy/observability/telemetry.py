@@ -31,11 +31,20 @@ def _usage(result: Any) -> tuple[Any, float | None]:
     return usage, hidden.get("response_cost")
 
 
+def end_user_of(body: dict[str, Any]) -> str:
+    """The end user a request names, where LiteLLM looks (``user``, else Anthropic's ``metadata.user_id``)."""
+    user = body.get("user")
+    if user is None:
+        metadata = body.get("metadata")
+        user = metadata.get("user_id") if isinstance(metadata, dict) else None
+    return str(user) if isinstance(user, (str, int)) and not isinstance(user, bool) else ""  # no dict labels
+
+
 class NullTrail:
     """Telemetry off: every hook does nothing (``wrap`` hands back the call it was given)."""
 
     def authenticated(self, caller: Any) -> None: ...
-    def named(self, name: Any) -> None: ...
+    def named(self, name: Any, body: Any = None) -> None: ...
 
     def wrap(self, invoke: Any) -> Any:
         return invoke
@@ -51,7 +60,7 @@ class Trail(NullTrail):
     """What one request did: who called, which group and deployment served it, and how it ended."""
 
     __slots__ = ("telemetry", "started", "caller", "name", "deployment", "usage", "cost", "attempt_start",
-                 "span", "route", "operation")  # fmt: skip
+                 "span", "route", "operation", "failed", "end_user")  # fmt: skip
 
     def __init__(
         self, telemetry: Telemetry, request: Any, endpoint: Any, started: tuple[float, int] | None = None
@@ -66,6 +75,8 @@ class Trail(NullTrail):
         self.attempt_start = 0.0
         self.route: Any = None
         self.operation = getattr(endpoint, "operation", "")
+        self.failed: Any = None  # the error a dialect's stream ended with (set by its DialectStream)
+        self.end_user = ""  # the request's end user, when telemetry.end_user asks for that label
         tracing = telemetry.tracing
         self.span: Any = None
         if tracing is not None:
@@ -90,8 +101,13 @@ class Trail(NullTrail):
             auth.set_attribute("vertexlate.key_alias", caller.alias)
             auth.end()
 
-    def named(self, name: Any) -> None:
-        """The requested model group; a name the proxy does not serve is not kept (no label per typo)."""
+    def named(self, name: Any, body: Any = None) -> None:
+        """The requested model group; a name the proxy does not serve is not kept (no label per typo).
+
+        ``body`` (the request's JSON) gives the ``end_user`` label when that label is switched on.
+        """
+        if self.telemetry.end_user and isinstance(body, dict):
+            self.end_user = end_user_of(body)
         if name not in self.telemetry.groups:
             return
         self.name = name
@@ -126,12 +142,16 @@ class Trail(NullTrail):
             try:
                 result = await invoke(deployment)
             except BaseException as exc:
-                metrics.attempt(self.caller, self.name or "", deployment, time.perf_counter() - start, exc)
+                metrics.attempt(
+                    self.caller, self.name or "", deployment, time.perf_counter() - start, exc, self.end_user
+                )
                 if span is not None:
                     tracing.fail(span, exc)
                     span.end()
                 raise
-            metrics.attempt(self.caller, self.name or "", deployment, time.perf_counter() - start)
+            metrics.attempt(
+                self.caller, self.name or "", deployment, time.perf_counter() - start, None, self.end_user
+            )
             self.deployment, self.attempt_start = deployment, start
             usage, self.cost = _usage(result)
             if isinstance(usage, dict):
@@ -174,23 +194,31 @@ class Trail(NullTrail):
         first = getattr(response, "first_chunk_at", None)
         if first is not None and self.deployment is not None:
             self.telemetry.metrics.first_token(
-                self.caller, self.name or "", self.deployment, first - self.attempt_start
+                self.caller, self.name or "", self.deployment, first - self.attempt_start, self.end_user
             )
             if self.span is not None:
                 self.span.set_attribute("vertexlate.time_to_first_token_s", first - self.attempt_start)
-        self._done(200, None)
+        self._done(200, getattr(response, "failed", None))  # a stream that ended with an error event
 
     def _done(self, status: int, error: Any) -> None:
+        """The request ended with HTTP ``status``; ``error``: how it failed (also after a 200 stream began).
+
+        A stream that started as a 200 and ended with an error event counts as that error, as LiteLLM
+        counts it (its failure hook: ``litellm_proxy_failed_requests_metric``, and the total with the
+        error's status as ``status_code``); the span keeps the 200 the client received, marked as error.
+        """
+        label = status
+        if error is not None and status < 400:
+            label = int(getattr(error, "status_code", None) or 500)
         try:
             self.telemetry.metrics.request_finished(
-                self.caller, self.name, self.deployment, status, error,
-                time.perf_counter() - self.started, self.usage, self.cost,
+                self.caller, self.name, self.deployment, label, error,
+                time.perf_counter() - self.started, self.usage, self.cost, self.end_user,
             )  # fmt: skip
         except Exception:  # telemetry must never fail a request
             log.exception("metrics: recording a request failed")
         span = self.span
         if span is not None:
-            span.set_attribute("http.response.status_code", status)
             if self.deployment is not None:
                 span.set_attribute("gen_ai.response.model", self.deployment.model)
                 span.set_attribute("vertexlate.deployment", self.deployment.id)
@@ -198,6 +226,7 @@ class Trail(NullTrail):
                 _tokens(span, self.usage)
             if error is not None or status >= 500:
                 self.telemetry.tracing.fail(span, error if error is not None else RuntimeError(str(status)))
+            span.set_attribute("http.response.status_code", status)  # after fail(): the status sent
             span.end()
 
 
@@ -213,11 +242,18 @@ class Telemetry:
     """The proxy's metrics and tracer, and the router's hooks (cooldowns, retries, fallbacks)."""
 
     def __init__(
-        self, metrics: NullMetrics | None = None, tracing: Any = None, groups: Any = frozenset()
+        self,
+        metrics: NullMetrics | None = None,
+        tracing: Any = None,
+        groups: Any = frozenset(),
+        end_user: bool = False,
     ) -> None:
         self.metrics = metrics if metrics is not None else NullMetrics()
         self.tracing = tracing
         self.groups = frozenset(groups)  # the model groups served: the only requested_model values kept
+        # the end_user label from the request (LiteLLM's enable_end_user_cost_tracking_prometheus_only;
+        # off by default, as LiteLLM's: one series per end user would be a cardinality explosion)
+        self.end_user = end_user
 
     @property
     def active(self) -> bool:
@@ -246,11 +282,11 @@ class Telemetry:
             await send(message)
             if trail is not None and message["type"] == "http.response.body" and not message.get("more_body"):
                 CURRENT.set(None)
-                trail._done(state["status"], None)
+                trail._done(state["status"], trail.failed)
 
         return sending
 
-    def adopt(self, caller: Any, name: Any) -> NullTrail:
+    def adopt(self, caller: Any, name: Any, body: Any = None) -> NullTrail:
         """The trail of the dialect request being handled (its caller and model group now known)."""
         pending = PENDING.get()
         if pending is None or not self.active:
@@ -262,7 +298,7 @@ class Telemetry:
 
         trail = Trail(self, Request(pending[2]), CHAT, (pending[0], pending[1]))
         trail.authenticated(caller)
-        trail.named(name)
+        trail.named(name, body)
         return trail
 
     # the router's hooks (engine/proxy/router.py); the request's caller comes from its trail
@@ -281,7 +317,7 @@ class Telemetry:
             self.tracing.shutdown()
 
 
-def build(callbacks: tuple[str, ...] | list[str] = (), groups: Any = ()) -> Telemetry:
+def build(callbacks: tuple[str, ...] | list[str] = (), groups: Any = (), end_user: bool = False) -> Telemetry:
     """Telemetry as the config and environment ask: metrics with ``prometheus`` in the callbacks,
     traces when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set or ``otel`` is a callback.
 
@@ -307,4 +343,4 @@ def build(callbacks: tuple[str, ...] | list[str] = (), groups: Any = ()) -> Tele
             log.warning(
                 "traces are off: the OpenTelemetry SDK is not installed (pip install 'vertexlate[otel]')"
             )
-    return Telemetry(metrics, tracing, groups)
+    return Telemetry(metrics, tracing, groups, end_user)

@@ -6,6 +6,9 @@ per-request ``cache`` controls left out), within the same scope. The scope is th
 caller's API key by default, so a key never sees another key's replies; ``cache_params.scope:
 team`` shares within a team, ``global`` between every caller (LiteLLM's behaviour).
 
+Call types: LiteLLM's ``supported_call_types`` names; the chat-like endpoints and ``aresponses``
+(``/v1/responses``) are cached, ``anthropic_messages`` is not (LiteLLM does not cache it either).
+
 Per request, LiteLLM's controls in the body's ``cache`` object
 (https://docs.litellm.ai/docs/proxy/caching_controls): ``ttl`` (seconds to keep this
 reply), ``s-maxage`` (accept only an entry at most this old), ``no-cache`` (do not answer
@@ -185,6 +188,7 @@ class Recording:
         self.source = source
         self.store = store
         self.stored = False
+        self._items: list[Any] = []  # what __anext__ passed on (a dialect's events)
 
     @property
     def finished(self) -> bool:
@@ -203,6 +207,22 @@ class Recording:
         if not self.stored:
             self.stored = True
             await self.store(chunks)
+
+    # One item at a time, for the dialect streams (engine/proxy/dialects/common.py reads ``anext``):
+    # stored when the source ends normally, never when it fails.
+    def __aiter__(self) -> Recording:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            item = await anext(self.source)
+        except StopAsyncIteration:
+            if not self.stored:
+                self.stored = True
+                await self.store(self._items)
+            raise
+        self._items.append(item)
+        return item
 
     async def aclose(self) -> None:
         close = getattr(self.source, "aclose", None)

@@ -21,8 +21,16 @@ SOCKET_TIMEOUT = (
 DEFAULT_CACHE_TTL = 600.0  # LiteLLM's default_in_redis_ttl is unset (no expiry); a bounded default is safer
 DEFAULT_NAMESPACE = "vertexlate"
 # LiteLLM's call types (its supported_call_types names) and the proxy endpoint functions they mean.
-CALL_TYPES = frozenset({"acompletion", "atext_completion", "aembedding", "aimage_generation"})
-DEFAULT_CALL_TYPES = frozenset({"acompletion", "atext_completion", "aembedding"})
+# LiteLLM's default has its responses types too (CachingSupportedCallTypes, litellm/types/caching.py).
+CALL_TYPES = frozenset({"acompletion", "atext_completion", "aembedding", "aimage_generation", "aresponses"})
+DEFAULT_CALL_TYPES = frozenset({"acompletion", "atext_completion", "aembedding", "aresponses"})
+# Why some call types LiteLLM names are not cached here (the config's warning says it; README,
+# "Several workers and instances").
+_NOT_BY_LITELLM = ", nor by LiteLLM (its CachingSupportedCallTypes has no anthropic_messages)"
+NOT_CACHED = {
+    "anthropic_messages": _NOT_BY_LITELLM,  # starts with "a": kept as written (see cache_settings)
+    "aanthropic_messages": _NOT_BY_LITELLM,
+}
 
 
 @dataclass(frozen=True)

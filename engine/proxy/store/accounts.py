@@ -45,6 +45,7 @@ class Budget:
     duration: str | None = None
     warned_soft: bool = False
     shared: float = 0.0  # every process's spend this period, from Redis (0: none shared)
+    alias: str = ""  # the key's or team's alias (the budget gauges' api_key_alias / team_alias)
 
     @property
     def spend(self) -> float:
@@ -56,6 +57,7 @@ class Budget:
         self.max_budget, self.soft_budget = row.get("max_budget"), row.get("soft_budget")
         self.spend_db, self.local = float(row.get("spend") or 0.0), unwritten
         self.reset_at, self.duration = row.get("budget_reset_at"), row.get("budget_duration")
+        self.alias = str(row.get("key_alias") or row.get("team_alias") or row.get("key_name") or "")
 
 
 def budget_exceeded(budget: Budget) -> APIError:

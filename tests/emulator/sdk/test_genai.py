@@ -6,13 +6,18 @@ Each test is a call a user of Google's SDK makes; the emulator must accept the S
 
 from __future__ import annotations
 
+import json
+import uuid
+from urllib.parse import quote
+
+import httpx
 import pydantic
 import pytest
 from google import genai
 from google.genai import types
 from google.oauth2 import service_account
 
-from engine.emulator import Emulator
+from engine.emulator import Emulator, catalogue
 from tests.emulator.sdk.conftest import LOCATION, PROJECT
 
 MODEL = "gemini-2.5-flash"
@@ -175,6 +180,16 @@ def test_get_publisher_model(genai_client: genai.Client) -> None:
     assert model.name == f"publishers/google/models/{MODEL}"
 
 
+def test_models_list_pages_through_the_catalogue(genai_client: genai.Client, emulator: Emulator) -> None:
+    """google-genai on Vertex lists base models with GET v1beta1/publishers/google/models (no project)."""
+    listed = list(genai_client.models.list(config={"page_size": 10}))
+    expected = catalogue.listed("google")
+    assert [m.name for m in listed] == [e.publisher_model()["name"] for e in expected]
+    pages = calls(emulator, "/publishers/google/models")
+    assert len(pages) == -(-len(expected) // 10) and pages[0]["path"] == "/v1beta1/publishers/google/models"
+    assert pages[0]["query"] == {"pageSize": "10"} and "pageToken" in pages[1]["query"]
+
+
 def test_cached_content_lifecycle(genai_client: genai.Client) -> None:
     cache = genai_client.caches.create(
         model=MODEL,
@@ -202,6 +217,54 @@ def test_batch_job_runs_to_success(genai_client: genai.Client, emulator: Emulato
     assert done.state == types.JobState.JOB_STATE_SUCCEEDED
     assert done.dest.gcs_uri == "gs://bucket/out"
     assert [b.name for b in genai_client.batches.list()] == [job.name]
+
+
+def test_batch_job_results_are_readable_from_the_built_in_storage(
+    genai_client: genai.Client, emulator: Emulator
+) -> None:
+    """Input uploaded and results read through the emulator's Cloud Storage JSON API, job polled by the SDK."""
+    bucket = f"b-{uuid.uuid4().hex[:12]}"
+    prompts = ["first prompt", "second prompt"]
+    lines = "".join(
+        json.dumps({"request": {"contents": [{"role": "user", "parts": [{"text": p}]}]}}) + "\n"
+        for p in prompts
+    )
+    uploaded = httpx.post(
+        f"{emulator.url}/upload/storage/v1/b/{bucket}/o",
+        params={"uploadType": "media", "name": "in.jsonl"},
+        content=lines.encode(),
+        headers={"content-type": "application/jsonl"},
+    )
+    assert uploaded.status_code == 200
+    job = genai_client.batches.create(
+        model=MODEL, src=f"gs://{bucket}/in.jsonl", config={"dest": f"gs://{bucket}/out"}
+    )
+    states = [job.state]
+    while job.state not in (types.JobState.JOB_STATE_SUCCEEDED, types.JobState.JOB_STATE_FAILED):
+        assert len(states) < 10
+        emulator.advance(emulator.state.job_step_seconds)
+        job = genai_client.batches.get(name=job.name)
+        states.append(job.state)
+    assert states[0] == types.JobState.JOB_STATE_PENDING
+    assert states[-1] == types.JobState.JOB_STATE_SUCCEEDED
+    assert job.dest.gcs_uri == f"gs://{bucket}/out"
+    listed = httpx.get(f"{emulator.url}/storage/v1/b/{bucket}/o", params={"prefix": "out/"}).json()
+    [name] = [item["name"] for item in listed["items"] if item["name"].endswith("/predictions.jsonl")]
+    media = httpx.get(
+        f"{emulator.url}/storage/v1/b/{bucket}/o/{quote(name, safe='')}", params={"alt": "media"}
+    )
+    results = [json.loads(raw) for raw in media.text.splitlines()]
+    assert [r["request"]["contents"][0]["parts"][0]["text"] for r in results] == prompts
+    answers = [types.GenerateContentResponse.model_validate(r["response"]) for r in results]
+    assert [a.text for a in answers] == [f"Echo: {p}" for p in prompts]
+    assert all(r["status"] == "" for r in results)
+
+
+def test_batch_inline_requests_are_not_a_vertex_source(genai_client: genai.Client) -> None:
+    """google-genai refuses inlined requests on Vertex before sending (Vertex reads GCS or BigQuery)."""
+    inline = [{"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}]
+    with pytest.raises(ValueError, match="other sources are not supported"):
+        genai_client.batches.create(model=MODEL, src=inline)
 
 
 def test_tuning_job_runs_to_success(genai_client: genai.Client, emulator: Emulator) -> None:

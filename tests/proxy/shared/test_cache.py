@@ -170,3 +170,68 @@ def test_hit_is_flagged_in_hidden_params(cached_proxy: Callable[..., BackgroundP
     chat(proxy)
     chat(proxy)
     assert [r._hidden_params.get("cache_hit") for r in seen] == [False, True]
+
+
+def test_anthropic_messages_are_not_cached_as_in_litellm(
+    cached_proxy: Callable[..., BackgroundProxy], emulator: Any
+) -> None:
+    """LiteLLM's cache does not cover anthropic_messages (CachingSupportedCallTypes; BerriAI/litellm#25653)."""
+    proxy = cached_proxy(type="local")
+    body = {"model": "flash", "max_tokens": 16, "messages": MESSAGES}
+    for _ in range(2):
+        reply = httpx.post(
+            f"{proxy.url}/v1/messages", json=body, headers={"x-api-key": MASTER_KEY}, timeout=10
+        )
+        assert reply.status_code == 200 and "x-litellm-cache-key" not in reply.headers
+    assert len(upstream_paths(emulator)) == 2
+
+
+def test_responses_are_cached_as_in_litellm(
+    cached_proxy: Callable[..., BackgroundProxy], emulator: Any
+) -> None:
+    """LiteLLM caches ``aresponses`` (its default supported_call_types): /v1/responses, streamed and not."""
+    proxy = cached_proxy(type="local")
+    client = openai.OpenAI(base_url=proxy.url + "/v1", api_key=MASTER_KEY, max_retries=0)
+    first = client.responses.with_raw_response.create(model="flash", input="cache me")
+    second = client.responses.with_raw_response.create(model="flash", input="cache me")
+    assert "x-litellm-cache-key" not in first.headers
+    assert second.headers["x-litellm-cache-key"] and second.headers["x-litellm-response-cost"] == "0.0"
+    assert second.parse().output_text == first.parse().output_text
+    assert len(upstream_paths(emulator)) == 1
+    assert client.responses.retrieve(second.parse().id).id == first.parse().id  # stored for this key
+    cut = {"text": "one two three four five six", "cut_stream_after": 1}
+    emulator.script("gemini-2.5-flash", [cut])
+    failed = list(client.responses.create(model="flash", input="cache me", stream=True))
+    assert failed[-1].type == "error"  # a stream that fails is not stored
+    texts = []
+    for _ in range(2):
+        events = list(client.responses.create(model="flash", input="cache me", stream=True))
+        assert events[-1].type == "response.completed"
+        texts.append(events[-1].response.output_text)
+    assert texts[0] == texts[1] == first.parse().output_text
+    assert len(upstream_paths(emulator, ":streamGenerateContent")) == 2  # the cut one, then one replayed
+    other = openai.OpenAI(base_url=proxy.url + "/v1", api_key=OTHER_KEY, max_retries=0)
+    other.responses.create(model="flash", input="cache me")  # another key: its own entry
+    assert len(upstream_paths(emulator)) == 2
+    controls = {"cache": {"no-cache": True}}
+    client.responses.create(model="flash", input="cache me", extra_body=controls)
+    assert len(upstream_paths(emulator)) == 3
+
+
+def test_call_types_not_cached_are_warned_with_the_reason(
+    write_config: Callable[..., Any], deployment: Callable[..., dict[str, Any]]
+) -> None:
+    from engine.proxy import load_config
+
+    params = {"supported_call_types": ["acompletion", "anthropic_messages", "responses"]}
+    config = load_config(
+        write_config(
+            {
+                "model_list": [deployment("flash", FLASH)],
+                "litellm_settings": {"cache": True, "cache_params": params},
+            }
+        )
+    )
+    assert config.cache is not None and {"acompletion", "aresponses"} <= config.cache.call_types
+    notes = [w for w in config.warnings if "supported_call_types" in w]
+    assert len(notes) == 1 and "'anthropic_messages' is not cached by this proxy, nor by LiteLLM" in notes[0]

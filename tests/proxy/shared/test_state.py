@@ -184,14 +184,14 @@ def test_config_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "router_settings: {redis_host: 127.0.0.1, redis_port: 6379, redis_password: s3cret}\n"
         "litellm_settings:\n"
         "  cache: true\n"
-        "  cache_params: {type: redis, namespace: n, supported_call_types: [acompletion, aresponses], sizes: 1}\n",
+        "  cache_params: {type: redis, namespace: n, supported_call_types: [acompletion, atranscription], sizes: 1}\n",
         encoding="utf-8",
     )
     loaded = load_config(config)
     assert loaded.redis is not None and loaded.cache is not None and loaded.cache.namespace == "n"
     assert "s3cret" not in repr(loaded.redis) and "s3cret" not in repr(loaded.cache)
     assert any("cache_params.sizes: not supported" in w for w in loaded.warnings)
-    assert any("'aresponses' is not cached" in w for w in loaded.warnings)
+    assert any("'atranscription' is not cached" in w for w in loaded.warnings)
     assert warn_per_worker(loaded, 4) == []
     loaded.redis = None
     assert "limits and cooldowns are kept per worker" in warn_per_worker(loaded, 4)[0]
