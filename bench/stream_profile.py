@@ -38,10 +38,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 from proxy_bench import KEY, MESSAGES, write_config  # noqa: E402
 
 
-def start_upstream(cpu: None, stream_seconds: float) -> tuple[Any, str]:
+def start_upstream(cpu: None, stream_seconds: float, events: int = 20) -> tuple[Any, str]:
     import subprocess
 
     argv = [sys.executable, str(ROOT / "bench" / "fast_upstream.py"), "--stream-seconds", str(stream_seconds)]
+    argv += ["--events", str(events)]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     return proc, proc.stdout.readline().split()[-1]
@@ -114,6 +115,7 @@ def compare(args: argparse.Namespace) -> None:
             argv = [sys.executable, __file__, "--streams", str(args.streams), "--rounds", "1"]
             argv += ["--concurrency", str(args.concurrency)] + (["--plain"] if args.plain else [])
             argv += ["--normalize"] if args.normalize else []
+            argv += ["--events", str(args.events)]
             env = {**os.environ, "PYTHONPATH": str(tree)}
             out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
             figures[name].append(float(re.search(r"median (\d+) us", out).group(1)))  # type: ignore[union-attr]
@@ -177,6 +179,7 @@ def main() -> None:
         "--stream-seconds", type=float, default=0.0, help="upstream spreads each stream over this long"
     )
     parser.add_argument("--against", type=Path, help="another checkout, measured in the same run")
+    parser.add_argument("--events", type=int, default=20, help="events per stream (the upstream's)")
     parser.add_argument("--normalize", action="store_true", help="the engine's event path alone (no proxy)")
     args = parser.parse_args()
     if args.against is not None:
@@ -186,7 +189,7 @@ def main() -> None:
     sys.path.insert(0, os.environ.get("PYTHONPATH", str(ROOT)).split(os.pathsep)[0])
     from engine.proxy.app import create_app, freeze_heap
 
-    upstream, url = start_upstream(None, args.stream_seconds)
+    upstream, url = start_upstream(None, args.stream_seconds, args.events)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             app = create_app(write_config(Path(tmp), url))
@@ -205,7 +208,10 @@ def main() -> None:
             kind = "request" if args.plain else "stream"
             print(f"CPU per {kind}: median {per:.0f} us (rounds: {', '.join(f'{f:.0f}' for f in figures)})")
             if not args.plain:
-                print(f"  = {per / 20:.1f} us per event (20 events a stream), {1e6 / per:.0f} {kind}s/s/core")
+                events = args.events
+                print(
+                    f"  = {per / events:.1f} us per event ({events} events a stream), {1e6 / per:.0f} {kind}s/s/core"
+                )
             if args.profile:
                 profiler = cProfile.Profile()
                 profiler.enable()
