@@ -42,6 +42,7 @@ class ExtractorLike(Protocol):
 
 
 _MAX_DEPTH = 60  # indentation levels; deeper nesting calls the closure instead (Python's parser stops at 100)
+_MAX_LOOPS = 12  # nested ``for`` loops; deeper ones call the closure (CPython allows 20 nested blocks)
 
 
 class _Source:
@@ -52,6 +53,7 @@ class _Source:
         self.constants: dict[str, Any] = {"_is_false": jmes._is_false, "_equals": jmes._equals}
         self.count = 0
         self.bound: dict[tuple[str, ...], str] = {}  # field chains from the root already in a variable
+        self.loops = 0  # ``for`` loops open around the line being generated
 
     def var(self) -> str:
         self.count += 1
@@ -97,9 +99,21 @@ def _closure(src: _Source, node: Node, data: str, out: str, depth: int) -> None:
 
 def emit(src: _Source, node: Node, data: str, out: str, depth: int) -> None:
     """Lines at ``depth`` that set variable ``out`` to ``node`` evaluated on variable ``data``."""
-    kind, children = node["type"], node["children"]
-    if depth > _MAX_DEPTH:
+    kind = node["type"]
+    loops = kind in ("projection", "filter_projection", "flatten", "function_expression")
+    if depth > _MAX_DEPTH or (loops and src.loops >= _MAX_LOOPS):
         return _closure(src, node, data, out, depth)
+    if loops:
+        src.loops += 2  # a projection over a flatten opens two
+        try:
+            return _emit(src, node, data, out, depth)
+        finally:
+            src.loops -= 2
+    return _emit(src, node, data, out, depth)
+
+
+def _emit(src: _Source, node: Node, data: str, out: str, depth: int) -> None:
+    kind, children = node["type"], node["children"]
     if kind == "field":
         return _chain(src, (node["value"],), data, out, depth)
     if kind == "subexpression":
@@ -286,11 +300,12 @@ def _post(src: _Source, ex: ExtractorLike, value: str, depth: int) -> None:
 
 def section_function(
     extractors: dict[str, ExtractorLike], checks: tuple[tuple[str, ...], ...], plan: tuple[int, ...]
-) -> Callable[[Any], dict[str, Any]]:
+) -> Callable[[Any], dict[str, Any]] | None:
     """One function doing what engine/compiler.py ``Section.__call__`` does for these extractors.
 
     ``checks`` are the guard chains looked up once; ``plan[i]`` the check the i-th extractor
     needs present (-1: none). The function returns the non-null values by name, in order.
+    None when CPython cannot compile the source (the caller keeps the closures).
     """
     src = _Source()
     depth = 1
@@ -316,7 +331,11 @@ def section_function(
     src.add(depth, "return out")
     text = "def section(data):\n" + "\n".join(src.lines) + "\n"
     namespace = dict(src.constants)
-    exec(compile(text, "<extractor section>", "exec"), namespace)  # noqa: S102 - source built from the spec above
+    try:
+        code = compile(text, "<extractor section>", "exec")
+    except (SyntaxError, RecursionError, MemoryError):
+        return None  # beyond what CPython compiles (the limits above make this unlikely): the closures run
+    exec(code, namespace)  # noqa: S102 - source built from the spec above
     function: Callable[[Any], dict[str, Any]] = namespace["section"]
     function.source = text  # type: ignore[attr-defined]  # for tests and for reading what a spec became
     return function

@@ -191,9 +191,8 @@ class Section:
         self._checks = tuple(checks)
         self._plan = tuple(plan)
         # The same work as one generated function (engine/codegen.py): what the stream path calls.
-        self.function: Callable[[Any], dict[str, Any]] = section_function(
-            extractors, self._checks, tuple(check for _, _, check in plan)
-        )
+        generated = section_function(extractors, self._checks, tuple(check for _, _, check in plan))
+        self.function: Callable[[Any], dict[str, Any]] = generated if generated is not None else self.__call__
 
     def __call__(self, data: Any) -> dict[str, Any]:
         """The reference form (the generated :attr:`function` must agree: tests/core/test_codegen.py)."""

@@ -173,3 +173,16 @@ def test_shared_guard_is_looked_up_once() -> None:
     source = Section(extractors).function.source  # type: ignore[attr-defined]
     assert source.count("'u'") == 1 and "g0.get('p')" in source
     assert Section(extractors).function({"u": {"p": 1, "q": [2]}, "r": None}) == {"p": 1, "q": 2}
+
+
+@pytest.mark.parametrize("depth", [5, 21, 40])
+def test_deep_nesting_still_agrees(depth: int) -> None:
+    """Projections nest loops; past CPython's limit on nested blocks the closures take over."""
+    expression = ".".join(["a[*]"] * depth) + " | [0]"
+    doc: Any = {"a": [1, None]}
+    for _ in range(depth):
+        doc = {"a": [doc, {"b": 1}]}
+    function = generated(expression)
+    assert function(doc).get("x") == jmespath.search(expression, doc)
+    many = ".".join(["a[?b || c][]"] * depth)
+    assert generated(many)({"a": []}).get("x") == jmespath.search(many, {"a": []})
