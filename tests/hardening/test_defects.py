@@ -374,6 +374,30 @@ def test_every_redirect_hop_is_resolved_checked_and_pinned(
         _parts(f"http://media.test:{media_server}/hop")
 
 
+def test_a_redirect_hop_goes_through_the_resolver_seam(
+    media_server: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client never follows a redirect itself: the hop's host is resolved (and checked) by the seam.
+
+    The loopback rule cannot show it (the first hop is already loopback), so the seam refuses the
+    second host: a client that followed the 302 on its own would fail on DNS instead, unchecked.
+    """
+    monkeypatch.setattr(engine, "media_fetch_allow_private", True)
+    seen: list[str] = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        seen.append(host)
+        if host == "rebind.test":
+            raise OSError("no such host")
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr(gemini_media, "resolver", resolver)
+    with pytest.raises(engine.BadRequestError, match="cannot resolve media host 'rebind.test'"):
+        _parts(f"http://media.test:{media_server}/hop")
+    assert seen == ["media.test", "rebind.test"]
+    assert _Media.hits == [("/hop", f"media.test:{media_server}")]
+
+
 # --------------------------------------------------------------------------- secrets in logs
 
 
