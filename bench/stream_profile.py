@@ -8,6 +8,11 @@ per-event cost can be found without a sampling profiler (py-spy, pyinstrument).
 
     python bench/stream_profile.py [--streams 3000] [--concurrency 16] [--profile] [--plain]
     python bench/stream_profile.py --against /path/to/other/checkout   # interleaved rounds, both trees
+    python bench/stream_profile.py --normalize [--against TREE]   # the engine's event path alone, no proxy
+
+``--normalize`` times what the engine does per stream once the bytes have arrived, with no
+HTTP, no proxy and no event loop: the 20 events' SSE decoding, JSON parsing, normalizing
+(engine/response.py ``ChatStream``) and serializing the chunks, over the fast upstream's events.
 
 With ``--against`` each round runs once per tree, each in its own process, alternating, and
 the medians are printed side by side (the machine's load moves both alike).
@@ -33,10 +38,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 from proxy_bench import KEY, MESSAGES, write_config  # noqa: E402
 
 
-def start_upstream(cpu: None, stream_seconds: float) -> tuple[Any, str]:
+def start_upstream(cpu: None, stream_seconds: float, events: int = 20) -> tuple[Any, str]:
     import subprocess
 
     argv = [sys.executable, str(ROOT / "bench" / "fast_upstream.py"), "--stream-seconds", str(stream_seconds)]
+    argv += ["--events", str(events)]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     return proc, proc.stdout.readline().split()[-1]
@@ -108,15 +114,51 @@ def compare(args: argparse.Namespace) -> None:
         for name, tree in trees.items():
             argv = [sys.executable, __file__, "--streams", str(args.streams), "--rounds", "1"]
             argv += ["--concurrency", str(args.concurrency)] + (["--plain"] if args.plain else [])
+            argv += ["--normalize"] if args.normalize else []
+            argv += ["--events", str(args.events)]
             env = {**os.environ, "PYTHONPATH": str(tree)}
             out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
             figures[name].append(float(re.search(r"median (\d+) us", out).group(1)))  # type: ignore[union-attr]
     kind = "request" if args.plain else "stream"
+    kind = "stream, event path alone" if args.normalize else kind
     for name, values in figures.items():
         values.sort()
         print(f"{name:>10}: CPU per {kind} median {values[len(values) // 2]:.0f} us (rounds: {values})")
     ratio = statistics_median(figures["this tree"]) / statistics_median(figures["against"])
     print(f"this tree / against: {ratio:.2f}")
+
+
+def normalize_only(streams: int, rounds: int) -> None:
+    """CPU per stream of SSE decode -> JSON -> ChatStream -> chunk JSON, in process (``--normalize``)."""
+    sys.path.insert(0, os.environ.get("PYTHONPATH", str(ROOT)).split(os.pathsep)[0])
+    from fast_upstream import stream_events
+
+    from engine import fastjson
+    from engine.registry import default_registry
+    from engine.response import ChatStream
+    from engine.sse import SSEDecoder
+
+    spec = next(f for f in default_registry().families if f.name == "gemini").operations["chat"].stream
+    body = b"".join(event.split(b"\r\n", 1)[1][:-2] for event in stream_events(20))  # HTTP chunking off
+
+    def one() -> int:
+        normalizer = ChatStream(spec.events, spec.chunk, spec.event_key, "bench-chat", True)
+        chunks = []
+        for event in SSEDecoder().feed(body):
+            chunks += normalizer.feed(fastjson.loads(event.data))
+        chunks += normalizer.finish()
+        return len(b"".join(fastjson.dumps(chunk) for chunk in chunks))
+
+    one()
+    figures = []
+    for _ in range(rounds):
+        start = time.process_time()
+        for _ in range(streams):
+            one()
+        figures.append((time.process_time() - start) / streams * 1e6)
+    figures.sort()
+    rounds_text = ", ".join(f"{f:.0f}" for f in figures)
+    print(f"event path alone: median {figures[len(figures) // 2]:.0f} us per stream (rounds: {rounds_text})")
 
 
 def statistics_median(values: list[float]) -> float:
@@ -137,13 +179,17 @@ def main() -> None:
         "--stream-seconds", type=float, default=0.0, help="upstream spreads each stream over this long"
     )
     parser.add_argument("--against", type=Path, help="another checkout, measured in the same run")
+    parser.add_argument("--events", type=int, default=20, help="events per stream (the upstream's)")
+    parser.add_argument("--normalize", action="store_true", help="the engine's event path alone (no proxy)")
     args = parser.parse_args()
     if args.against is not None:
         return compare(args)
+    if args.normalize:
+        return normalize_only(args.streams, args.rounds)
     sys.path.insert(0, os.environ.get("PYTHONPATH", str(ROOT)).split(os.pathsep)[0])
     from engine.proxy.app import create_app, freeze_heap
 
-    upstream, url = start_upstream(None, args.stream_seconds)
+    upstream, url = start_upstream(None, args.stream_seconds, args.events)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             app = create_app(write_config(Path(tmp), url))
@@ -162,7 +208,10 @@ def main() -> None:
             kind = "request" if args.plain else "stream"
             print(f"CPU per {kind}: median {per:.0f} us (rounds: {', '.join(f'{f:.0f}' for f in figures)})")
             if not args.plain:
-                print(f"  = {per / 20:.1f} us per event (20 events a stream), {1e6 / per:.0f} {kind}s/s/core")
+                events = args.events
+                print(
+                    f"  = {per / events:.1f} us per event ({events} events a stream), {1e6 / per:.0f} {kind}s/s/core"
+                )
             if args.profile:
                 profiler = cProfile.Profile()
                 profiler.enable()

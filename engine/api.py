@@ -16,7 +16,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -472,20 +472,30 @@ def _chat_stream(call: Call) -> ChatStream:
     )
 
 
-def _decode(call: Call, data: str) -> Any | None:
+def _decoder(call: Call) -> Callable[[str], Any | None]:
+    """``decode(data)``: a stream event's JSON (None for the spec's ``done`` marker), its error raised.
+
+    One closure per stream, so each event pays no look-ups of the call's spec.
+    """
     spec = call.op.stream
     assert spec is not None
-    if spec.done is not None and data.strip() == spec.done:
-        return None
-    try:
-        event = fastjson.loads(data)  # orjson when installed: a stream decodes every event
-    except ValueError:
-        raise APIResponseValidationError(
-            f"malformed stream event from Vertex AI: {data[:200]!r}", model=call.model
-        ) from None
-    if spec.error_key is not None and spec.error_key.search(event) is not None:
-        raise stream_error(call, event)
-    return event
+    done, error_key, loads = spec.done, spec.error_key, fastjson.loads  # orjson when installed
+    error_search = error_key.search if error_key is not None else None
+
+    def decode(data: str) -> Any | None:
+        if done is not None and data.strip() == done:
+            return None
+        try:
+            event = loads(data)
+        except ValueError:
+            raise APIResponseValidationError(
+                f"malformed stream event from Vertex AI: {data[:200]!r}", model=call.model
+            ) from None
+        if error_search is not None and error_search(event) is not None:
+            raise stream_error(call, event)
+        return event
+
+    return decode
 
 
 def stream_error(call: Call, event: Any) -> APIError:
@@ -521,14 +531,14 @@ def _priced(call: Call, chunks: list[ModelResponseStream]) -> list[ModelResponse
 
 
 def iter_stream(call: Call, response: httpx.Response) -> Iterator[ModelResponseStream]:
-    normalizer, decoder = _chat_stream(call), SSEDecoder()
+    normalizer, decoder, decode = _chat_stream(call), SSEDecoder(), _decoder(call)
     try:
         for raw in response.iter_bytes():
             for event in decoder.feed(raw):
-                if (data := _decode(call, event.data)) is not None:
+                if (data := decode(event.data)) is not None:
                     yield from normalizer.feed(data)
         for event in decoder.close():
-            if (data := _decode(call, event.data)) is not None:
+            if (data := decode(event.data)) is not None:
                 yield from normalizer.feed(data)
     except httpx.HTTPError as exc:
         raise connection_error(exc, call.model) from None
@@ -584,14 +594,15 @@ async def _abatches(
 
     The reply's last read and the stream's closing chunks (usage) come as one batch when nothing else is pending.
     """
-    normalizer, decoder = _chat_stream(call), SSEDecoder()
+    normalizer, decoder, decode = _chat_stream(call), SSEDecoder(), _decoder(call)
+    feed = normalizer.feed
     out: list[ModelResponseStream] = []
     try:
         async for raw in response.aiter_bytes():
             try:
-                for event in decoder.feed(raw):
-                    if (data := _decode(call, event.data)) is not None:
-                        out += normalizer.feed(data)
+                for _, text in decoder.feed(raw):  # (event name, data)
+                    if (data := decode(text)) is not None:
+                        out += feed(data)
             except BaseException:
                 if out:
                     yield out
@@ -601,8 +612,8 @@ async def _abatches(
                 out = []
         try:
             for event in decoder.close():
-                if (data := _decode(call, event.data)) is not None:
-                    out += normalizer.feed(data)
+                if (data := decode(event.data)) is not None:
+                    out += feed(data)
         except BaseException:
             if out:
                 yield out

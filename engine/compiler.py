@@ -23,6 +23,7 @@ import jinja2.meta
 import jmespath.exceptions
 
 from engine import transforms, url_template
+from engine.codegen import section_function
 from engine.errors import APIError, InternalServerError, error_class
 from engine.jmes import compile_expression, guard_of
 from engine.loader import SpecDocument, where
@@ -85,6 +86,7 @@ class Extractor:
     table: dict[str, Any] | None = None
     default: Any = None
     transform: Callable[[Any], Any] | None = None
+    keeps_null: bool = False  # the transform maps null to null (registered ``keeps_null=True``)
 
     def __post_init__(self) -> None:
         # Most extractors are a bare path: they skip the checks below (they run per stream event).
@@ -144,12 +146,17 @@ class Extractor:
         return value
 
     @property
+    def expression(self) -> str:
+        return self.path.expression
+
+    @property
     def guard(self) -> tuple[str, ...]:
         """A field chain whose absence makes this extractor's value null (``()``: none known).
 
-        Only extractors without ``default`` and ``transform`` have one (a transform may turn null into a value).
+        Extractors with a ``default`` have none, nor those whose transform may turn null into a
+        value; a transform registered ``keeps_null=True`` (engine/transforms) does not.
         """
-        if self.default is not None or self.transform is not None:
+        if self.default is not None or (self.transform is not None and not self.keeps_null):
             return ()
         return guard_of(self.path.expression)
 
@@ -164,7 +171,7 @@ class Section:
     out (every reader treats a missing name as null).
     """
 
-    __slots__ = ("_checks", "_plan")
+    __slots__ = ("_checks", "_plan", "function")
 
     def __init__(self, extractors: dict[str, Extractor]) -> None:
         guards = {name: ex.guard for name, ex in extractors.items()}
@@ -183,8 +190,12 @@ class Section:
             plan.append((name, ex.fn, checks.index(shared) if shared else -1))
         self._checks = tuple(checks)
         self._plan = tuple(plan)
+        # The same work as one generated function (engine/codegen.py): what the stream path calls.
+        generated = section_function(extractors, self._checks, tuple(check for _, _, check in plan))
+        self.function: Callable[[Any], dict[str, Any]] = generated if generated is not None else self.__call__
 
     def __call__(self, data: Any) -> dict[str, Any]:
+        """The reference form (the generated :attr:`function` must agree: tests/core/test_codegen.py)."""
         present = []
         for chain in self._checks:
             value = data
@@ -210,10 +221,10 @@ class Items:
     when_empty: tuple[Any, str | None] | None = None
     on_tool_calls: str | None = None
 
-    section: Section = field(init=False, repr=False, compare=False)
+    section: Callable[[Any], dict[str, Any]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.section = Section(self.fields)  # built with the spec, never on a request
+        self.section = Section(self.fields).function  # built with the spec, never on a request
 
 
 @dataclass
@@ -234,12 +245,12 @@ class ResponseSpec:
 
     # ``usage`` and ``hidden`` as one :class:`Section` each (stream events run them per event),
     # built with the spec, never on a request.
-    usage_section: Section = field(init=False, repr=False, compare=False)
-    hidden_section: Section = field(init=False, repr=False, compare=False)
+    usage_section: Callable[[Any], dict[str, Any]] = field(init=False, repr=False, compare=False)
+    hidden_section: Callable[[Any], dict[str, Any]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.usage_section = Section(self.usage)
-        self.hidden_section = Section(self.hidden)
+        self.usage_section = Section(self.usage).function
+        self.hidden_section = Section(self.hidden).function
 
 
 @dataclass
@@ -457,7 +468,8 @@ def compile_extractor(raw: Any, keys: list[Any], problems: Problems) -> Extracto
     )
     if path is None:
         return None
-    return Extractor(path, raw.get("join"), raw.get("map"), raw.get("default"), fn)
+    keeps_null = fn is not None and transforms.keeps_null(raw["transform"])
+    return Extractor(path, raw.get("join"), raw.get("map"), raw.get("default"), fn, keeps_null)
 
 
 def compile_extractors(raw: dict[str, Any], keys: list[Any], problems: Problems) -> dict[str, Extractor]:

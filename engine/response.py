@@ -29,6 +29,7 @@ from engine.types import (
     TextCompletionResponse,
 )
 
+_dict_new, _dict_init = dict.__new__, dict.__init__
 _CHOICE_KEYS = frozenset({"index", "finish_reason", "logprobs", "tool_calls", "content"})
 # Choice fields not copied into a delta as they are:
 _DELTA_SKIP = frozenset({"index", "finish_reason", "logprobs", "tool_calls"})
@@ -215,6 +216,8 @@ class ChatStream:
         self.usage: dict[str, Any] = {}
         self.hidden: dict[str, Any] = {}
         self.text: dict[int, list[str]] = {}  # streamed content per choice, for stream finalize transforms
+        if not self.chunk_finalize and type(self).feed is ChatStream.feed:
+            self.feed = self._feed  # type: ignore[method-assign]  # nothing to run per chunk: one call less per event
 
     def spec_for(self, event: Any) -> ResponseSpec | None:
         if self.event_key is None:
@@ -228,7 +231,7 @@ class ChatStream:
         return chunks
 
     def _feed(self, event: Any) -> list[ModelResponseStream]:
-        spec = self.spec_for(event)
+        spec = self.chunk_spec if self.event_key is None else self.events.get(self.event_key.search(event))
         if spec is None:
             return []
         if self.id is None and spec.id is not None:
@@ -242,14 +245,18 @@ class ChatStream:
             if isinstance(value, list):
                 if value:
                     merge_per_choice(hidden.setdefault(key, []), value)
-                else:
-                    hidden.setdefault(key, [])
+                elif key not in hidden:
+                    hidden[key] = []
+            elif key in hidden:
+                hidden[key].append(value)
             else:
-                hidden.setdefault(key, []).append(value)
+                hidden[key] = [value]
         choices = spec.choices
         if choices is None:
             return []
-        raw_items = _items(choices, event)
+        raw_items = choices.each.search(event)
+        if not isinstance(raw_items, list):
+            raw_items = [] if raw_items is None else [raw_items]
         if not raw_items and (blocked := _blocked_choice(choices, event)):
             return [
                 self._chunk(
@@ -257,17 +264,16 @@ class ChatStream:
                 )
             ]
         out = []
-        section = choices.section
+        section, role_sent = choices.section, self.role_sent
         for position, raw in enumerate(raw_items):
             fields = section(raw)
-            index = fields.get("index")
-            index = position if index is None else index
+            index = fields.get("index", position)
             delta = self._delta(index, fields)
             finish = fields.get("finish_reason")
             if finish == "stop" and index in self.tool_seen and choices.on_tool_calls:
                 finish = choices.on_tool_calls
-            if len(delta) > (0 if index in self.role_sent else 1) or finish:
-                self.role_sent.add(index)
+            if len(delta) > (0 if index in role_sent else 1) or finish:
+                role_sent.add(index)
                 choice = {
                     "index": index,
                     "delta": delta,
@@ -285,7 +291,11 @@ class ChatStream:
             delta[key] = value
         content = delta.get("content")
         if isinstance(content, str):
-            self.text.setdefault(index, []).append(content)
+            text = self.text
+            if index in text:
+                text[index].append(content)
+            else:
+                text[index] = [content]
         calls = fields.get("tool_calls")
         if calls:
             delta["tool_calls"] = [self._tool_delta(index, call) for call in calls]
@@ -313,7 +323,10 @@ class ChatStream:
     def _chunk(self, choices: list[dict[str, Any]]) -> ModelResponseStream:
         if self.id is None:
             self.id = new_id()
-        chunk = ModelResponseStream(
+        # What ModelResponseStream(...) builds, without its Python __init__ and __setattr__ (one per chunk).
+        chunk = _dict_new(ModelResponseStream)
+        _dict_init(
+            chunk,
             id=self.id,
             object="chat.completion.chunk",
             created=self.created,
@@ -321,7 +334,7 @@ class ChatStream:
             system_fingerprint=None,
             choices=choices,
         )
-        chunk._hidden_params = self.hidden
+        chunk.__dict__["_hidden_params"] = self.hidden
         return chunk
 
     def assembled(self) -> ModelResponse:

@@ -23,6 +23,8 @@ from starlette.types import Receive, Scope, Send
 from engine.errors import APIError, ServiceUnavailableError
 from engine.fastjson import dumps  # compact JSON; the engine's response objects are dicts
 
+_dict_get = dict.get
+
 __all__ = ["DisconnectGuard", "EventStream", "ShutdownSignal", "dumps"]
 
 
@@ -171,7 +173,8 @@ class EventStream(SSEReply):
                 async for batch in batches:
                     out = []
                     for chunk in batch:
-                        usage = chunk.get("usage")
+                        # dict.get, not OpenAIObject.get (a Python method, wrapping what it returns): per chunk
+                        usage = _dict_get(chunk, "usage") if isinstance(chunk, dict) else chunk.get("usage")
                         if usage:
                             self.final = chunk  # the stream's usage and response_cost, for the spend log
                             tokens[0] = usage.get("total_tokens") or tokens[0]

@@ -46,16 +46,22 @@ KINDS: dict[str, str] = {
 _REGISTRY: dict[str, Callable[..., Any]] = {}
 _KIND: dict[str, str | None] = {}
 _URL_VARS: dict[str, tuple[str, ...]] = {}
+_KEEPS_NULL: set[str] = set()
 _loaded = False
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def register(name: str, kind: str | None = None, url_vars: tuple[str, ...] = ()) -> Callable[[F], F]:
+def register(
+    name: str, kind: str | None = None, url_vars: tuple[str, ...] = (), keeps_null: bool = False
+) -> Callable[[F], F]:
     """Decorator: make ``fn`` available to specs under ``name``, for places of ``kind``.
 
     A transform registered without a kind is reported by the spec validator wherever a
-    spec names it (declare one of :data:`KINDS`).
+    spec names it (declare one of :data:`KINDS`). An extractor transform that returns null
+    for null declares ``keeps_null=True``: extractor sections then skip it, with its path,
+    on events lacking the path's parts (engine/compiler.py ``Section``; checked for every such
+    transform by tests/core/test_codegen.py).
     """
     if kind is not None and kind not in KINDS:
         raise ValueError(f"transform {name!r}: unknown kind {kind!r} (known: {', '.join(KINDS)})")
@@ -66,6 +72,8 @@ def register(name: str, kind: str | None = None, url_vars: tuple[str, ...] = ())
         _REGISTRY[name] = fn
         _KIND[name] = kind
         _URL_VARS[name] = tuple(url_vars)
+        if keeps_null:
+            _KEEPS_NULL.add(name)
         return fn
 
     return decorate
@@ -94,6 +102,12 @@ def url_vars_of(name: str) -> tuple[str, ...]:
     """URL template variables transform ``name`` adds to ``ctx.url_vars``."""
     _load_all()
     return _URL_VARS.get(name, ())
+
+
+def keeps_null(name: str) -> bool:
+    """Whether transform ``name`` declared that it maps null to null."""
+    _load_all()
+    return name in _KEEPS_NULL
 
 
 def names(kind: str | None = None) -> list[str]:

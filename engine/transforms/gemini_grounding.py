@@ -33,7 +33,7 @@ def _char_index(offsets: dict[int, tuple[int, bytes]], part: int, byte: int) -> 
     return before + len(text[:byte].decode("utf-8", errors="ignore"))
 
 
-@register("gemini_url_citations", kind="extractor")
+@register("gemini_url_citations", kind="extractor", keeps_null=True)
 def gemini_url_citations(candidate: Any) -> list[dict[str, Any]] | None:
     """Extractor transform over a candidate: one ``url_citation`` per (support, source) pair."""
     if not isinstance(candidate, dict) or not isinstance(candidate.get("groundingMetadata"), dict):
@@ -64,6 +64,8 @@ def gemini_url_citations(candidate: Any) -> list[dict[str, Any]] | None:
 @register("gemini_per_candidate", kind="extractor")
 def gemini_per_candidate(values: Any) -> list[Any]:
     """Extractor transform: a ``map(&field, candidates)`` list (None for a candidate without it); [] when none has it."""
-    if not isinstance(values, list) or all(v is None for v in values):
-        return []
-    return values
+    if isinstance(values, list):
+        for value in values:  # a loop, not all(generator): it runs on every stream event
+            if value is not None:
+                return values
+    return []

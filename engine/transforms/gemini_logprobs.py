@@ -23,7 +23,7 @@ def _entry(candidate: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@register("gemini_logprobs", kind="extractor")
+@register("gemini_logprobs", kind="extractor", keeps_null=True)
 def gemini_logprobs(result: Any) -> dict[str, Any] | None:
     """Extractor transform over ``logprobsResult``: ``{"content": [{token, logprob, bytes, top_logprobs}]}``."""
     if not isinstance(result, dict):

@@ -78,11 +78,16 @@ def wav(pcm: bytes, rate: int, channels: int = 1, bits: int = 16) -> bytes:
     return header + b"data" + struct.pack("<I", len(pcm)) + pcm
 
 
-@register("gemini_audio", kind="extractor")
+@register("gemini_audio", kind="extractor", keeps_null=True)
 def gemini_audio(parts: Any) -> dict[str, Any] | None:
     """Extractor transform over a candidate's parts: audio parts → OpenAI ``message.audio``
     (``{id, data, expires_at, transcript}``; L16 PCM wrapped as WAV, the text parts as transcript)."""
     if not isinstance(parts, list):
+        return None
+    for part in parts:  # most stream events have text parts only: a plain loop, no list built
+        if isinstance(part, dict) and part.get("inlineData"):
+            break
+    else:
         return None
     audio = [
         p["inlineData"]

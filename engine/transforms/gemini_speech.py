@@ -71,7 +71,7 @@ def gemini_speech_voice(value: Any, ctx: Any) -> dict[str, Any]:
     return {"prebuiltVoiceConfig": {"voiceName": value}}
 
 
-@register("gemini_inline_audio", kind="extractor")
+@register("gemini_inline_audio", kind="extractor", keeps_null=True)
 def gemini_inline_audio(parts: Any) -> bytes | None:
     """The audio of a candidate's parts, joined (a long answer may come in several parts)."""
     if not isinstance(parts, list):

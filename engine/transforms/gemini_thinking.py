@@ -118,7 +118,7 @@ def _check_budget(budget: int, caps: dict[str, Any], ctx: Any) -> None:
         raise _bad(f"thinking budget {budget} is outside [{low}, {high}] for {ctx.model}", ctx)
 
 
-@register("gemini_thinking_blocks", kind="extractor")
+@register("gemini_thinking_blocks", kind="extractor", keeps_null=True)
 def gemini_thinking_blocks(parts: Any) -> list[dict[str, Any]] | None:
     """Extractor transform: thought parts → ``[{"type": "thinking", "thinking", "signature"?}]``.
 
@@ -127,6 +127,11 @@ def gemini_thinking_blocks(parts: Any) -> list[dict[str, Any]] | None:
     so it can travel back on the next turn. Function-call signatures stay on the calls.
     """
     if not isinstance(parts, list):
+        return None
+    for part in parts:  # most stream events have neither: answer without thoughts nor signatures
+        if isinstance(part, dict) and (part.get("thought") or part.get("thoughtSignature")):
+            break
+    else:
         return None
     blocks = [
         {"type": "thinking", "thinking": p.get("text") or ""}

@@ -223,7 +223,7 @@ def split_call_id(call_id: str) -> tuple[str, str | None]:
     return (base, signature) if mark and signature else (call_id, None)
 
 
-@register("gemini_tool_call_ids", kind="extractor")
+@register("gemini_tool_call_ids", kind="extractor", keeps_null=True)
 def gemini_tool_call_ids(calls: Any) -> Any:
     """Extractor transform: calls carrying a ``thoughtSignature`` get it encoded into their id."""
     if not isinstance(calls, list):

@@ -19,10 +19,12 @@ def _count(meta: dict[str, Any], key: str) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-@register("gemini_completion_tokens", kind="extractor")
+@register("gemini_completion_tokens", kind="extractor", keeps_null=True)
 def gemini_completion_tokens(meta: Any) -> int | None:
     """Extractor transform over ``usageMetadata``: answer plus thought tokens, bounded by total − prompt."""
-    if not isinstance(meta, dict) or not {"candidatesTokenCount", "thoughtsTokenCount"} & meta.keys():
+    if not isinstance(meta, dict) or (
+        "candidatesTokenCount" not in meta and "thoughtsTokenCount" not in meta
+    ):
         return None
     candidates, thoughts = _count(meta, "candidatesTokenCount"), _count(meta, "thoughtsTokenCount")
     completion = candidates + thoughts

@@ -31,7 +31,7 @@ from engine.transforms.batch_output import MODEL_PATH, custom_id_labels
 _CHAT_URL = "/v1/chat/completions"
 
 
-@register("epoch_seconds", kind="extractor")
+@register("epoch_seconds", kind="extractor", keeps_null=True)
 def epoch_seconds(value: Any) -> int | None:
     """``2024-10-16T19:33:59.153782Z`` -> 1729107239; anything that is not a timestamp -> None."""
     if not isinstance(value, str) or not value:
@@ -45,7 +45,7 @@ def epoch_seconds(value: Any) -> int | None:
     return int(moment.timestamp())
 
 
-@register("resource_id", kind="extractor")
+@register("resource_id", kind="extractor", keeps_null=True)
 def resource_id(value: Any) -> str | None:
     """``projects/p/locations/l/batchPredictionJobs/123`` -> ``123`` (the id OpenAI clients pass back)."""
     return value.rsplit("/", 1)[-1] if isinstance(value, str) and value else None

@@ -53,3 +53,10 @@ def test_arbitrary_splits(cuts: list[int]) -> None:
 
 def test_last_event_without_blank_line_still_counts() -> None:
     assert decode([b"data: tail"]) == [(None, "tail")]
+
+
+def test_lone_cr_and_data_without_colon_and_bad_utf8_at_the_end() -> None:
+    stream = b"data: a\rdata\r\rdata: b\r\n\r\nevent: e\ndata: \xc3"
+    assert decode([stream]) == [(None, "a\n"), (None, "b"), ("e", "\ufffd")]
+    for cut in range(len(stream) + 1):
+        assert decode([stream[:cut], stream[cut:]]) == [(None, "a\n"), (None, "b"), ("e", "\ufffd")], cut
