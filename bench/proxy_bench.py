@@ -67,6 +67,12 @@ def start_upstream(cpu: str | None) -> tuple[subprocess.Popen[str], str]:
     return proc, proc.stdout.readline().split()[-1]
 
 
+def _own_dir(tmp: str, name: str) -> Path:
+    directory = Path(tmp) / name
+    directory.mkdir()
+    return directory
+
+
 def write_config(directory: Path, upstream: str, callbacks: tuple[str, ...] = ()) -> Path:
     from engine_bench import service_account
 
@@ -210,11 +216,11 @@ def run(args: argparse.Namespace, server: str, stream: bool, sequential: bool = 
     trees = {"proxy": ROOT, **({"against": Path(args.against).resolve()} if args.against else {})}
     procs: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        config = write_config(Path(tmp), base)
-        configs = {name: config for name in trees}
+        # A directory per proxy: each starts its own store (the SQLite default sits beside the config).
+        configs = {name: write_config(_own_dir(tmp, name), base) for name in trees}
         if args.metrics:  # the same tree with Prometheus metrics on, interleaved with the one without
             trees["metrics"] = ROOT
-            configs["metrics"] = write_config(Path(tmp), base, ("prometheus",))
+            configs["metrics"] = write_config(_own_dir(tmp, "metrics"), base, ("prometheus",))
         try:
             for name, tree in trees.items():
                 port = free_port()

@@ -67,8 +67,8 @@ def normalize_tool_call(raw: dict[str, Any], seed: str) -> dict[str, Any]:
 def extract_usage(spec: ResponseSpec, data: Any) -> dict[str, Any] | None:
     if not spec.usage:
         return None
-    values = {name: ex(data) for name, ex in spec.usage.items()}
-    return values if any(v is not None for v in values.values()) else None
+    found = spec.usage_section(data)  # the non-null values (one generated function per section)
+    return {**dict.fromkeys(spec.usage), **found} if found else None
 
 
 def usage_object(values: dict[str, Any] | None) -> dict[str, Any]:
@@ -92,7 +92,7 @@ def usage_object(values: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def hidden_params(spec: ResponseSpec, data: Any) -> dict[str, Any]:
-    return {name: ex(data) for name, ex in spec.hidden.items()}
+    return {**dict.fromkeys(spec.hidden), **spec.hidden_section(data)}  # every name, null where absent
 
 
 def _items(items: Items, data: Any) -> list[Any]:
@@ -135,7 +135,7 @@ def build_chat(spec: ResponseSpec, data: Any, model: str) -> ModelResponse:
             }
         )
     for position, raw in enumerate(raw_items):
-        fields = {name: ex(raw) for name, ex in spec.choices.fields.items()}
+        fields = spec.choices.section(raw)  # the non-null values; a missing name reads as null
         index = fields.get("index")
         index = position if index is None else index
         message: dict[str, Any] = {"role": "assistant", "content": fields.get("content")}
