@@ -122,6 +122,19 @@ class NullMetrics:
     def watch_budgets(self, *args: Any, **kwargs: Any) -> None: ...
 
 
+# LiteLLM's labels of its upstream latency histograms (litellm/types/integrations/prometheus.py)
+UPSTREAM_LABELS = (
+    "model",
+    "hashed_api_key",
+    "api_key_alias",
+    "team",
+    "team_alias",
+    "requested_model",
+    "end_user",
+    "user",
+)
+
+
 class Metrics(NullMetrics):
     """The proxy's metric families in one registry; the hooks below are what the request path calls."""
 
@@ -176,30 +189,12 @@ class Metrics(NullMetrics):
         self.llm_latency = histogram(
             "litellm_llm_api_latency_metric",
             "Seconds one upstream call took (to the reply, or to the stream's start)",
-            (
-                "model",
-                "hashed_api_key",
-                "api_key_alias",
-                "team",
-                "team_alias",
-                "requested_model",
-                "end_user",
-                "user",
-            ),
+            UPSTREAM_LABELS,
         )
         self.ttft = histogram(
             "litellm_llm_api_time_to_first_token_metric",
             "Seconds from the upstream call's start to the first streamed chunk",
-            (
-                "model",
-                "hashed_api_key",
-                "api_key_alias",
-                "team",
-                "team_alias",
-                "requested_model",
-                "end_user",
-                "user",
-            ),
+            UPSTREAM_LABELS,
         )
         tail = ("hashed_api_key", "api_key_alias", "team", "team_alias")
         self.deployment_total = counter(
