@@ -35,12 +35,12 @@ from typing import Any
 
 from engine.errors import BadRequestError
 from engine.proxy.shared.connection import SharedRedis
-from engine.proxy.shared.settings import CacheSettings
+from engine.proxy.shared.settings import MAX_CACHE_TTL, CacheSettings
 
 CACHE_KEY_HEADER = "x-litellm-cache-key"  # LiteLLM's header: present when the reply came from the cache
 CONTROLS = {
-    "ttl": "a number of seconds above 0",
-    "s-maxage": "a number of seconds, 0 or more",
+    "ttl": f"a number of seconds above 0 and at most {MAX_CACHE_TTL}",
+    "s-maxage": f"a number of seconds, 0 to {MAX_CACHE_TTL}",
     "no-cache": "true or false",
     "no-store": "true or false",
     "namespace": "a non-empty string",
@@ -74,8 +74,10 @@ def _control(controls: dict[str, Any], name: str) -> Any:
     if value is None:
         return None
     ok = {
-        "ttl": isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0,
-        "s-maxage": isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0,
+        "ttl": isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= MAX_CACHE_TTL,
+        "s-maxage": isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and 0 <= value <= MAX_CACHE_TTL,
         "namespace": isinstance(value, str) and bool(value),
     }.get(name, isinstance(value, bool))
     if not ok:

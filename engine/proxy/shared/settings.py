@@ -18,6 +18,7 @@ DEFAULT_PORT = 6379
 SOCKET_TIMEOUT = (
     1.0  # seconds per Redis command (LiteLLM: 5): past it Redis counts as down and limits go local
 )
+MAX_CACHE_TTL = 10 * 365 * 86400  # ten years: beyond it a "ttl" is a mistake (and inf overflows Redis' EX)
 DEFAULT_CACHE_TTL = 600.0  # LiteLLM's default_in_redis_ttl is unset (no expiry); a bounded default is safer
 DEFAULT_NAMESPACE = "vertexlate"
 # LiteLLM's call types (its supported_call_types names) and the proxy endpoint functions they mean.

@@ -133,6 +133,15 @@ def test_per_request_controls(cached_proxy: Callable[..., BackgroundProxy], emul
     bad = chat(proxy, cache={"no-cahce": True})
     assert bad.status_code == 400 and "no-cahce" in bad.json()["error"]["message"]
     assert chat(proxy, cache={"ttl": "soon"}).status_code == 400
+    for huge in ("1e309", "1000000000000"):  # 1e309 parses as inf: math.ceil(inf) raised in the cache write
+        raw = '{"model": "flash", "messages": [{"role": "user", "content": "x"}], "cache": {"ttl": %s}}' % huge
+        reply = httpx.post(
+            f"{proxy.url}/v1/chat/completions",
+            content=raw,
+            headers={"authorization": f"Bearer {MASTER_KEY}", "content-type": "application/json"},
+            timeout=10,
+        )
+        assert reply.status_code == 400 and reply.json()["error"]["param"] == "cache.ttl", reply.text
 
 
 def test_keys_do_not_see_each_others_entries(
