@@ -129,14 +129,22 @@ def log_entry(request: Request, body: Any, model: str | None) -> dict[str, Any]:
     }
 
 
+# A \uD800-\uDFFF escape or a UTF-8-encoded surrogate (0xED 0xA0-0xBF): the only ways a
+# JSON text can carry a lone surrogate, which no reply could encode back (checked only then).
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+
 async def _body(request: Request) -> tuple[Any, bool]:
-    """(parsed JSON body or None, ok)."""
+    """(parsed JSON body or None, ok): too deep a nesting or a lone surrogate is invalid JSON, as for Google."""
     raw = await request.body()
     if not raw:
         return None, True
     try:
-        return json.loads(raw), True
-    except ValueError:
+        body = json.loads(raw)
+        if _SURROGATE.search(raw):
+            json.dumps(body, ensure_ascii=False).encode("utf-8")  # a pair is one character; a lone half fails
+        return body, True
+    except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
         return raw.decode("utf-8", "replace"), False
 
 

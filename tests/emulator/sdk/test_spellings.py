@@ -223,3 +223,31 @@ def test_enum_encoding_int_applies_to_streams_and_jobs(lenient: httpx.Client) ->
         },
     ).json()
     assert job["state"] == 2  # JOB_STATE_PENDING (QUEUED is 1), as the document lists them
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"contents": [{"role": "user", "parts": [{"text": "\\ud800"}]}]}',  # a lone surrogate escape
+        '{"contents": [{"role": "user", "parts": [{"text": "x"}]}], "labels": '
+        + '{"a": ' * 5000
+        + "1"
+        + "}" * 5001,
+    ],
+    ids=["lone-surrogate", "nested-5000-deep"],
+)
+def test_bodies_no_json_reader_takes_are_invalid_json(lenient: httpx.Client, raw: str) -> None:
+    """Both were a 500 (the reply could not encode the surrogate; json.loads hit the recursion limit)."""
+    reply = lenient.post(
+        MODEL_PATH + ":generateContent", content=raw, headers={"content-type": "application/json"}
+    )
+    assert reply.status_code == 400
+    assert reply.json()["error"]["message"].startswith("Invalid JSON payload received.")
+
+
+def test_a_surrogate_pair_is_one_character(lenient: httpx.Client) -> None:
+    raw = '{"contents": [{"role": "user", "parts": [{"text": "\\ud83d\\ude00"}]}]}'
+    reply = lenient.post(
+        MODEL_PATH + ":generateContent", content=raw, headers={"content-type": "application/json"}
+    )
+    assert reply.status_code == 200 and "\U0001f600" in reply.text

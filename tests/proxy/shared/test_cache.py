@@ -134,7 +134,11 @@ def test_per_request_controls(cached_proxy: Callable[..., BackgroundProxy], emul
     assert bad.status_code == 400 and "no-cahce" in bad.json()["error"]["message"]
     assert chat(proxy, cache={"ttl": "soon"}).status_code == 400
     for huge in ("1e309", "1000000000000"):  # 1e309 parses as inf: math.ceil(inf) raised in the cache write
-        raw = '{"model": "flash", "messages": [{"role": "user", "content": "x"}], "cache": {"ttl": %s}}' % huge
+        raw = (
+            '{"model": "flash", "messages": [{"role": "user", "content": "x"}], "cache": {"ttl": '
+            + huge
+            + "}}"
+        )
         reply = httpx.post(
             f"{proxy.url}/v1/chat/completions",
             content=raw,
