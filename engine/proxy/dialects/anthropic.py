@@ -26,10 +26,10 @@ from engine.errors import APIError, InternalServerError
 from engine.proxy.config import Deployment
 from engine.proxy.dialects.common import (
     DialectStream,
-    authorization,
+    admitted,
     call_options,
-    check_model,
     closed,
+    guarded,
     routed,
 )
 from engine.proxy.handlers import COST_HEADER, Proxy, client_closed
@@ -138,32 +138,10 @@ class Messages:
         self.proxy = proxy
 
     async def _start(self, request: Request) -> tuple[Any, str, dict[str, Any]]:
-        caller = await self.proxy.keys.aauthenticate(authorization(request, "x-api-key"))
-        body = await self.proxy._body(request)  # size limit, JSON checks, stream type: as for chat
-        name = check_model(self.proxy, body, caller)
-        caller = await self.proxy.keys.admit(caller)
-        return caller, name, body
+        return await admitted(self.proxy, request, "x-api-key")  # Anthropic's SDK sends its key there
 
     async def create(self, request: Request) -> Response:
-        started = time.time()
-        with self.proxy.tracked():
-            try:
-                caller, name, body = await self._start(request)
-            except APIError as exc:
-                return error_response(exc)
-            try:
-                return await self._create(request, caller, name, body, started)
-            except APIError as exc:
-                caller.done(0)
-                self.proxy.account(caller, MESSAGES, name, started, error=exc)
-                return error_response(exc)
-            except Exception:
-                caller.done(0)
-                self.proxy.account(caller, MESSAGES, name, started, error=InternalServerError("internal"))
-                log.exception("unexpected error while handling %s", request.url.path)
-                return error_response(
-                    InternalServerError("internal error in the proxy", llm_provider="proxy")
-                )
+        return await guarded(self.proxy, request, MESSAGES, self._start, self._create, error_response)
 
     async def _create(
         self, request: Request, caller: Any, name: str, body: dict[str, Any], started: float

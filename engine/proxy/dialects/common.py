@@ -10,6 +10,8 @@ fallbacks, limits). Only the body format and the reply framing differ per dialec
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -17,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Send
 
-from engine.errors import APIError, ServiceUnavailableError
+from engine.errors import APIError, InternalServerError, ServiceUnavailableError
 from engine.proxy.config import Deployment
 from engine.proxy.handlers import CLIENT_CLOSED, Proxy
 from engine.proxy.keys import Caller
@@ -25,6 +27,57 @@ from engine.proxy.observability.telemetry import CURRENT as _TRAIL
 from engine.proxy.operations import CHAT
 from engine.proxy.router import Lease
 from engine.proxy.streaming import DisconnectGuard, SSEReply, _settle
+
+log = logging.getLogger("vertexlate.proxy")
+
+Start = Callable[[Request], Awaitable[tuple[Caller, str, dict[str, Any]]]]
+Serve = Callable[[Request, Caller, str, dict[str, Any], float], Awaitable[Response]]
+
+
+async def guarded(
+    proxy: Proxy,
+    request: Request,
+    call_type: str,
+    start: Start,
+    serve: Serve,
+    respond: Callable[[APIError], Response],
+) -> Response:
+    """One dialect request start to finish, every failure answered in the dialect's error format.
+
+    ``start`` authenticates, reads the body and admits the caller (nothing to account before
+    it succeeds); a failure of ``serve`` releases the caller and writes the spend row, as the
+    chat handler does (engine/proxy/handlers.py).
+    """
+    started = time.time()
+    with proxy.tracked():
+        try:
+            caller, name, body = await start(request)
+        except APIError as exc:
+            return respond(exc)
+        try:
+            return await serve(request, caller, name, body, started)
+        except APIError as exc:
+            caller.done(0)
+            proxy.account(caller, call_type, name, started, error=exc)
+            return respond(exc)
+        except Exception:
+            caller.done(0)
+            proxy.account(caller, call_type, name, started, error=InternalServerError("internal"))
+            log.exception("unexpected error while handling %s", request.url.path)
+            return respond(
+                InternalServerError(
+                    "internal error in the proxy (the proxy's log has the details)", llm_provider="proxy"
+                )
+            )
+
+
+async def admitted(proxy: Proxy, request: Request, *key_headers: str) -> tuple[Caller, str, dict[str, Any]]:
+    """A dialect request's caller (authenticated, admitted), model name and body, checked as for chat."""
+    caller = await proxy.keys.aauthenticate(authorization(request, *key_headers))
+    body = await proxy._body(request)  # size limit, JSON checks, stream type: as for chat
+    name = check_model(proxy, body, caller)
+    caller = await proxy.keys.admit(caller)
+    return caller, name, body
 
 
 def authorization(request: Request, *extra: str) -> str | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import Any
 
 from starlette.requests import Request
@@ -20,9 +19,9 @@ from starlette.responses import Response
 
 import engine
 from engine.dialects.store import MemoryStore, ResponseStore
-from engine.errors import APIError, InternalServerError
+from engine.errors import APIError
 from engine.proxy.config import Deployment
-from engine.proxy.dialects.common import DialectStream, call_options, check_model, closed, routed
+from engine.proxy.dialects.common import DialectStream, admitted, call_options, closed, guarded, routed
 from engine.proxy.handlers import (
     COST_HEADER,
     JSON,
@@ -67,25 +66,10 @@ class Responses:
         self.store = MemoryStore() if store is None else store
 
     async def create(self, request: Request) -> Response:
-        started = time.time()
-        with self.proxy.tracked():
-            try:
-                caller = await self.proxy.keys.aauthenticate(request.headers.get("authorization"))
-                body = await self.proxy._body(request)  # size limit, JSON checks, stream type: as for chat
-                name = check_model(self.proxy, body, caller)
-                caller = await self.proxy.keys.admit(caller)
-            except APIError as exc:
-                return error_response(exc)
-            try:
-                return await self._create(request, caller, name, body, started)
-            except APIError as exc:
-                caller.done(0)
-                self.proxy.account(caller, CALL_TYPE, name, started, error=exc)
-                return error_response(exc)
-            except Exception:
-                caller.done(0)
-                self.proxy.account(caller, CALL_TYPE, name, started, error=InternalServerError("internal"))
-                return internal_error(request.url.path)
+        return await guarded(self.proxy, request, CALL_TYPE, self._start, self._create, error_response)
+
+    async def _start(self, request: Request) -> tuple[Any, str, dict[str, Any]]:
+        return await admitted(self.proxy, request)
 
     async def _create(
         self, request: Request, caller: Any, name: str, body: dict[str, Any], started: float
