@@ -793,8 +793,10 @@ async def _arun_parts(call: Call, parts: list[Call]) -> Any:
     try:
         return _merged(call, list(await asyncio.gather(*tasks)))
     except BaseException:
+        # Structured: the call returns only once no part of it is still in flight.
         for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         raise
 
 
