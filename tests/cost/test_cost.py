@@ -116,7 +116,15 @@ def test_anthropic_cache_reads_and_writes_are_priced_apart() -> None:
 
 def test_every_price_cites_its_source() -> None:
     priced = [f for f in default_registry().families if f.prices is not None]
-    assert {f.name for f in priced} >= {"gemini", "anthropic", "imagen", "embeddings", "speech"}
+    assert {f.name for f in priced} >= {
+        "gemini",
+        "anthropic",
+        "imagen",
+        "embeddings",
+        "speech",
+        "maas",
+        "mistral",
+    }
     for family in priced:
         assert family.prices.source.startswith("https://")
         assert family.prices.exact or family.prices.patterns
@@ -160,8 +168,70 @@ def test_cross_checked_partner_figures() -> None:
     )
     batch = completion_cost(model=llama, prompt_tokens=MILLION, completion_tokens=MILLION, batch=True)
     assert batch == pytest.approx(0.72)
-    # Codestral 25.01: $0.30 / $0.90 (specs/mistral.yaml says why LiteLLM's 0.20 / 0.60 was not taken).
-    assert cost_per_token("vertex_ai/codestral@2501", MILLION, MILLION) == pytest.approx((0.30, 0.90))
+    # Mistral (specs/mistral.yaml): Codestral 2 $0.30 / $0.90 in both maps. Codestral 25.01 and Nemo 2407,
+    # where our figure and LiteLLM's differ and Portkey has none, are unpriced rather than guessed.
+    assert cost_per_token("vertex_ai/codestral-2", MILLION, MILLION) == pytest.approx((0.30, 0.90))
+    assert completion_cost(model="vertex_ai/codestral@2501", prompt_tokens=10, completion_tokens=1) is None
+    assert completion_cost(model="vertex_ai/mistral-nemo@2407", prompt_tokens=10, completion_tokens=1) is None
+
+
+def test_gemini_3_1_pro_long_context_cached_and_batch() -> None:
+    # gemini-3.1-pro-preview (specs/gemini.yaml, both maps): $2 / $12, cached $0.20 up to 200k prompt
+    # tokens; $4 / $18, cached $0.40 above; batch half.
+    model = "vertex_ai/gemini-3.1-pro-preview"
+    assert cost_per_token(model, MILLION, MILLION) == pytest.approx((2.0, 12.0))
+    usage = {
+        "prompt_tokens": 200_000,
+        "completion_tokens": 1_000,
+        "prompt_tokens_details": {"cached_tokens": 50_000},
+    }
+    short = completion_cost({"usage": usage}, model=model)
+    assert short == pytest.approx((150_000 * 2.0 + 50_000 * 0.20 + 1_000 * 12.0) / MILLION)
+    usage = {
+        "prompt_tokens": 300_000,
+        "completion_tokens": 1_000,
+        "prompt_tokens_details": {"cached_tokens": 100_000},
+    }
+    long = completion_cost({"usage": usage}, model=model)
+    assert long == pytest.approx((200_000 * 4.0 + 100_000 * 0.40 + 1_000 * 18.0) / MILLION)
+    assert completion_cost({"usage": usage}, model=model, batch=True) == pytest.approx(long / 2)
+
+
+def test_gemini_tts_tokens_in_chat() -> None:
+    # gemini-2.5-flash-tts in chat with audio output: $0.50 per 1M text input, $10 per 1M audio output tokens.
+    assert cost_per_token("vertex_ai/gemini-2.5-flash-tts", MILLION, MILLION) == pytest.approx((0.50, 10.0))
+    assert cost_per_token("vertex_ai/gemini-3.1-flash-tts-preview", MILLION, MILLION) == pytest.approx(
+        (1.0, 20.0)
+    )
+
+
+def test_unpriced_where_the_sources_or_the_price_keys_fall_short() -> None:
+    # specs/gemini.yaml's note: a regional uplift (3.5 Flash), disagreeing maps (3.6 Flash), image output
+    # tokens priced apart (3 Pro Image), one map only (3.8 Flash TTS): cost None, never a guess.
+    for model in ("gemini-3.5-flash", "gemini-3.6-flash", "gemini-3-pro-image", "gemini-3.8-flash-tts"):
+        assert completion_cost(model=f"vertex_ai/{model}", prompt_tokens=10, completion_tokens=1) is None, (
+            model
+        )
+
+
+def test_maas_partner_figures() -> None:
+    # specs/maas.yaml, both maps: DeepSeek V3.2 $0.56 / $1.68, cached $0.056, batch half.
+    model = "vertex_ai/deepseek-ai/deepseek-v3.2-maas"
+    assert cost_per_token(model, MILLION, MILLION) == pytest.approx((0.56, 1.68))
+    usage = {
+        "prompt_tokens": 1_000,
+        "completion_tokens": 100,
+        "prompt_tokens_details": {"cached_tokens": 400},
+    }
+    cost = completion_cost({"usage": usage}, model=model)
+    assert cost == pytest.approx((600 * 0.56 + 400 * 0.056 + 100 * 1.68) / MILLION)
+    assert completion_cost({"usage": usage}, model=model, batch=True) == pytest.approx(cost / 2)
+    # glm-4.7: no agreed cached-input price, so cached tokens make the cost None
+    glm = {"prompt_tokens": 1_000, "completion_tokens": 100, "prompt_tokens_details": {"cached_tokens": 400}}
+    assert completion_cost({"usage": glm}, model="vertex_ai/zai-org/glm-4.7-maas") is None
+    assert (
+        completion_cost(model="vertex_ai/openai/gpt-oss-20b-maas", prompt_tokens=10) is None
+    )  # one map only
 
 
 def test_gemini_embedding_batch_is_a_fifth_off(vx: dict[str, Any]) -> None:
