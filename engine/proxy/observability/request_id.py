@@ -8,7 +8,9 @@ so one request's id never leaks into another's.
 
 from __future__ import annotations
 
+import itertools
 import os
+import time
 from contextvars import ContextVar
 
 HEADER = "x-request-id"
@@ -18,9 +20,30 @@ MAX_LENGTH = 128
 CURRENT: ContextVar[str | None] = ContextVar("vertexlate_request_id", default=None)
 
 
-def generate() -> str:
-    """A fresh id: 128 random bits in hex (as the spend log's own ids)."""
-    return os.urandom(16).hex()
+class _Ids:
+    """Unique, time-ordered ids: 48 bits of milliseconds, 40 random bits per process, a 40-bit counter.
+
+    Why time-ordered: the id is the spend log's primary key, and keys that grow with time
+    are appended to the index instead of landing on a random page of it (SQLite's insert
+    costs about a fifth less). Why not ``os.urandom`` per id: that is a system call on every
+    request, and it lets another thread take the GIL. The random part is drawn again in a
+    forked child, so workers forked from one process never share it.
+    """
+
+    def __init__(self) -> None:
+        self.reseed()
+        os.register_at_fork(after_in_child=self.reseed)
+
+    def reseed(self) -> None:
+        self.process = os.urandom(5).hex()
+        self.counter = itertools.count(int.from_bytes(os.urandom(4), "big"))
+
+    def __call__(self) -> str:
+        return f"{time.time_ns() // 1_000_000 & 0xFFFFFFFFFFFF:012x}{self.process}{next(self.counter) & 0xFFFFFFFFFF:010x}"
+
+
+generate = _Ids()
+"""A fresh id: 32 hex digits, unique, ordered by time (see :class:`_Ids`)."""
 
 
 def valid(value: str | None) -> bool:

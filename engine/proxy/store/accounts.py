@@ -124,8 +124,10 @@ class Accounts:
             raise _auth_error("Expired Key", "expired_key")
         if self.shared is not None:
             await self.shared.read_spend([b for b in entry.caller.budgets if b.max_budget is not None])
+        now = time.time()
         for budget in entry.caller.budgets:
-            await self._maybe_reset(budget)
+            if budget.reset_at is not None and now >= budget.reset_at:  # (no coroutine on the common path)
+                await self._maybe_reset(budget)
             if budget.max_budget is not None and budget.spend >= budget.max_budget:
                 raise budget_exceeded(budget)
         return entry.caller

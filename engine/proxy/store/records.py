@@ -8,15 +8,19 @@ PostgreSQL) never lose an update.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-import os
+import operator
 import re
 import secrets
+import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
+from engine.proxy.observability import request_id as request_ids
 from engine.proxy.store.db import Connection, Database
 
 KEY_PREFIX = "sk-"
@@ -84,7 +88,24 @@ SQLITE_INSERT = (
     f"INSERT INTO vx_spend_logs ({', '.join(SPEND_COLUMNS)}) VALUES ({', '.join('?' * len(SPEND_COLUMNS))}) "
     "ON CONFLICT (request_id) DO NOTHING"
 )
+SQLITE_ROW = f"({', '.join('?' * len(SPEND_COLUMNS))})"
+# SQLite 3.35 and later: one multi-row INSERT that says which rows it added (RETURNING); older
+# libraries look the rows up first. The statement text depends only on the row count.
+SQLITE_RETURNING = sqlite3.sqlite_version_info >= (3, 35)
+spend_values = operator.itemgetter(*SPEND_COLUMNS)
+
+
+@lru_cache(maxsize=16)
+def sqlite_insert_returning(rows: int) -> str:
+    return (
+        f"INSERT INTO vx_spend_logs ({', '.join(SPEND_COLUMNS)}) VALUES {', '.join([SQLITE_ROW] * rows)} "
+        "ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
+    )
+
+
 DURATION = re.compile(r"^(\d+)(s|m|h|d|w|mo)\Z")
+# The key, user and team a spend row's cost counts towards: (kind, column).
+SPEND_ENTITIES = (("key", "api_key"), ("user", "user_id"), ("team", "team_id"))
 INSERT_CHUNK = 500  # rows per INSERT statement (20 columns: well under both databases' parameter limits)
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "mo": 30 * 86400}
 
@@ -259,7 +280,12 @@ class Records:
                     inserted = await conn.fetch(
                         PG_INSERT, *[[row[c] for row in chunk] for c in SPEND_COLUMNS]
                     )
-                else:  # one prepared statement for all rows; rows already there (a retried batch) are skipped
+                elif SQLITE_RETURNING:  # rows already there (a retried batch) are skipped, and not returned
+                    inserted = await conn.fetch(
+                        sqlite_insert_returning(len(chunk)),
+                        *itertools.chain.from_iterable(map(spend_values, chunk)),
+                    )
+                else:
                     marks = ", ".join("?" * len(chunk))
                     present = await conn.fetch(
                         f"SELECT request_id FROM vx_spend_logs WHERE request_id IN ({marks})",
@@ -267,15 +293,18 @@ class Records:
                     )
                     seen = {r["request_id"] for r in present}
                     fresh = [row for row in chunk if row["request_id"] not in seen]
-                    await conn.executemany(SQLITE_INSERT, [[row[c] for c in SPEND_COLUMNS] for row in fresh])
+                    await conn.executemany(SQLITE_INSERT, list(map(spend_values, fresh)))
                     inserted = [{"request_id": row["request_id"]} for row in fresh]
                 new = {r["request_id"] for r in inserted}
                 added += len(new)
                 deltas: dict[tuple[str, str], float] = {}
-                for row in chunk:
-                    if row["request_id"] in new and row.get("spend"):
-                        for entity in spend_entities(row):
-                            deltas[entity] = deltas.get(entity, 0.0) + row["spend"]
+                for row in chunk:  # per row: this loop sees every request the proxy served
+                    spend = row["spend"]
+                    if spend and row["request_id"] in new:
+                        for kind, column in SPEND_ENTITIES:
+                            ident = row[column]
+                            if type(ident) is str:
+                                deltas[kind, ident] = deltas.get((kind, ident), 0.0) + spend
                 for (kind, ident), amount in sorted(deltas.items()):
                     table, _ = TABLES[kind]
                     await conn.execute(
@@ -323,15 +352,6 @@ class Records:
         return " AND ".join(clauses) or "1 = 1", args
 
 
-def spend_entities(row: dict[str, Any]) -> list[tuple[str, str]]:
-    """The key, user and team a spend row's cost counts towards."""
-    return [
-        (kind, row[column])
-        for kind, column in (("key", "api_key"), ("user", "user_id"), ("team", "team_id"))
-        if isinstance(row.get(column), str)
-    ]
-
-
 EMPTY_ROW: dict[str, Any] = {
     **{c: None for c in SPEND_COLUMNS},
     **{
@@ -348,7 +368,7 @@ def spend_row(**values: Any) -> dict[str, Any]:
     if not isinstance(row["metadata"], str):
         row["metadata"] = json.dumps(row["metadata"])
     if row["request_id"] is None:
-        row["request_id"] = os.urandom(16).hex()
+        row["request_id"] = request_ids.generate()
     return row
 
 

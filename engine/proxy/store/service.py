@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 from engine.proxy.keys import Caller
+from engine.proxy.observability import request_id as request_ids
 from engine.proxy.store.accounts import DEFAULT_TTL, Accounts
 from engine.proxy.store.db import Database, connect, redacted
 from engine.proxy.store.migrate import migrate
@@ -25,21 +24,6 @@ def _count(value: Any) -> int:
     return value if kind is int else int(value) if kind is float else 0
 
 
-class _RequestIds:
-    """Unique request ids for rows without one: a random per-process prefix and a counter.
-
-    Why not ``os.urandom`` per row: this runs on every request, and the ids only need to be
-    unique (they are the spend log's key, which makes a retried batch count once).
-    """
-
-    def __init__(self) -> None:
-        self.prefix = os.urandom(8).hex()
-        self.counter = itertools.count()
-
-    def __call__(self) -> str:
-        return f"{self.prefix}{next(self.counter):016x}"
-
-
 class Store:
     """Database, records, spend writer and the virtual-key cache of one proxy process."""
 
@@ -50,7 +34,7 @@ class Store:
         self.writer = SpendWriter(self.records, interval)
         self.accounts = Accounts(self.records, self.writer, ttl)
         self.version = 0
-        self.new_id = _RequestIds()
+        self.new_id = request_ids.generate
         self._metadata: dict[str, str] = {}  # key alias -> its rows' metadata JSON (built once)
 
     @classmethod
@@ -92,12 +76,13 @@ class Store:
 
         ``usage`` in OpenAI's names when the result's own is another format's (a dialect's).
         """
+        get = dict.get  # not the result's own get: no lazy wrapping of nested objects
         if usage is None:
-            usage = dict.get(result, "usage") if isinstance(result, dict) else None  # no lazy wrapping
+            usage = get(result, "usage") if isinstance(result, dict) else None
         if not isinstance(usage, dict):
             usage = {}
-        prompt_details = usage.get("prompt_tokens_details")
-        completion_details = usage.get("completion_tokens_details")
+        prompt_details = get(usage, "prompt_tokens_details")
+        completion_details = get(usage, "completion_tokens_details")
         now = time.time()
         row = {
             "request_id": request_id or self.new_id(),
@@ -108,15 +93,17 @@ class Store:
             "model_group": model_group,
             "model": getattr(deployment, "model", None),
             "model_id": getattr(deployment, "id", None),
-            "prompt_tokens": _count(usage.get("prompt_tokens")),
-            "completion_tokens": _count(usage.get("completion_tokens")),
-            "cached_tokens": _count(prompt_details.get("cached_tokens"))
-            if type(prompt_details) is dict
+            "prompt_tokens": _count(get(usage, "prompt_tokens")),
+            "completion_tokens": _count(get(usage, "completion_tokens")),
+            "cached_tokens": _count(get(prompt_details, "cached_tokens"))
+            if isinstance(prompt_details, dict)
             else 0,
             "reasoning_tokens": (
-                _count(completion_details.get("reasoning_tokens")) if type(completion_details) is dict else 0
+                _count(get(completion_details, "reasoning_tokens"))
+                if isinstance(completion_details, dict)
+                else 0
             ),
-            "total_tokens": _count(usage.get("total_tokens")),
+            "total_tokens": _count(get(usage, "total_tokens")),
             "spend": cost,
             "start_time": started,
             "end_time": now,
