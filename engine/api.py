@@ -86,6 +86,7 @@ class Call:
     num_retries: int
     fetch_vars: dict[str, Any] | None = None  # URL template variables for the spec's ``fetch`` downloads
     strict: bool = False  # strict_openai_compliance: no provider-specific fields on messages
+    location: str | None = None  # the Vertex AI location sent to (None: no template names it); prices it
 
     @property
     def model(self) -> str:
@@ -216,6 +217,7 @@ def prepare(operation: str, kwargs: dict[str, Any]) -> Call:
         strict=bool(
             options.get("strict_openai_compliance", getattr(settings, "strict_openai_compliance", False))
         ),
+        location=place.location,
     )
 
 

@@ -4,6 +4,11 @@ Prices are data: each family spec may end with a ``prices:`` block (see specs/RE
 citing the page they come from. They are compiled once with the family; the per-request
 work is a dict lookup (cached per model name) and a few multiplications.
 
+Location: a price's ``regional`` fraction is added to the whole cost when the call's location
+(``vertex_location``) is not ``global`` (a region such as us-central1 or a multi-region such as
+``us``), and when the call's location is not known. :func:`completion_cost` without a call takes
+an optional ``vertex_location``; without one it is the ``global`` figure.
+
 Why ``None`` rather than a guess: a gateway that caps budgets must never charge a wrong
 amount. A model without a price, or a response with a quantity the price does not
 cover (cached tokens without a cached-input price, say), costs ``None``.
@@ -26,6 +31,7 @@ if TYPE_CHECKING:
 MILLION = 1_000_000
 HIDDEN = "hidden."  # characters_of: a value of the response's _hidden_params (the provider's own count)
 TOKEN_KEYS = ("input", "output", "cached_input", "cache_write", "reasoning")
+GLOBAL = "global"  # the Vertex AI location a ``regional`` premium is not charged in
 
 
 @dataclass(frozen=True)
@@ -50,9 +56,13 @@ class Price:
     characters: float | None = None  # USD per character
     second: float | None = None  # USD per second of audio/video
     batch_discount: float = 0.0  # fraction off for batch prediction
+    regional: float = 0.0  # fraction added off the ``global`` location (regional and multi-region endpoints)
 
-    def cost(self, quantities: dict[str, Any], batch: bool = False) -> float | None:
-        """The cost of ``quantities`` (usage counts plus ``characters``/``images``/``seconds``), or None."""
+    def cost(self, quantities: dict[str, Any], batch: bool = False, regional: bool = False) -> float | None:
+        """The cost of ``quantities`` (usage counts plus ``characters``/``images``/``seconds``), or None.
+
+        ``regional``: the request went to a location other than ``global`` (see :func:`is_regional`).
+        """
         total = 0.0
         priced = False
         for unit, rate in (("images", self.image), ("characters", self.characters), ("seconds", self.second)):
@@ -70,7 +80,14 @@ class Price:
             priced = True
         if not priced:
             return None
+        if regional:
+            total *= 1.0 + self.regional
         return total * (1.0 - self.batch_discount) if batch else total
+
+
+def is_regional(location: Any) -> bool:
+    """Whether a location carries a ``regional`` premium: any but ``global``, an unknown (None) one too."""
+    return location != GLOBAL
 
 
 def _token_cost(price: Price, q: dict[str, Any]) -> float | None:
@@ -141,6 +158,7 @@ def compile_prices(raw: Any, problems: Problems) -> PriceTable | None:
     if "key" in raw:
         table.key = compile_jmespath(raw["key"], ["prices", "key"], problems)
     default_discount = float(raw.get("batch_discount", 0.0))
+    default_regional = float(raw.get("regional", 0.0))
     for name, entry in (raw.get("models") or {}).items():
         above = entry.get("above")
         price = Price(
@@ -151,6 +169,7 @@ def compile_prices(raw: Any, problems: Problems) -> PriceTable | None:
             characters=entry["characters"] / MILLION if "characters" in entry else None,
             second=entry.get("second"),
             batch_discount=float(entry.get("batch_discount", default_discount)),
+            regional=float(entry.get("regional", default_regional)),
         )
         regex = pattern_regex(name)
         if regex is None:
@@ -222,7 +241,7 @@ def response_cost(call: Call, result: Any) -> float | None:
     price = price_of(call)
     if price is None:
         return None
-    return price.cost(quantities(call, result))
+    return price.cost(quantities(call, result), regional=is_regional(call.location))
 
 
 # --------------------------------------------------------------------------- public API
@@ -234,20 +253,29 @@ def completion_cost(
     prompt_tokens: int | None = None,
     completion_tokens: int | None = None,
     batch: bool = False,
-    **_: Any,
+    vertex_location: str | None = None,
+    **kwargs: Any,
 ) -> float | None:
     """LiteLLM's ``completion_cost``: the USD cost of a response (or of token counts for ``model``).
 
-    A response from this engine already carries ``_hidden_params["response_cost"]``; that is
-    returned (halved etc. for ``batch=True`` by the model's published batch discount). With
-    ``model`` and token counts, the model's chat price is applied. Unknown price: None.
+    A response from this engine already carries ``_hidden_params["response_cost"]``, priced for
+    the location it was sent to; that is returned (halved etc. for ``batch=True`` by the model's
+    published batch discount, still at that location). With ``model`` and token counts, the
+    model's chat price is applied at ``vertex_location`` (or ``vertex_ai_location``): a price's
+    ``regional`` premium is added for any location but ``global``; without one it is the ``global``
+    figure. Unknown price: None.
     """
     hidden = getattr(completion_response, "_hidden_params", None) or {}
     if completion_response is not None and model is None:
         cost = hidden.get("response_cost")
         if cost is None or not batch:
             return cost
+        # the response's own cost (its location's premium included), less the model's batch discount
         model = hidden.get("model")
+        if model is None and isinstance(completion_response, dict):
+            model = completion_response.get("model")
+        price = _model_price(model) if isinstance(model, str) else None
+        return None if price is None else cost * (1.0 - price.batch_discount)
     if model is None and isinstance(completion_response, dict):
         model = completion_response.get("model")
     if not isinstance(model, str):
@@ -260,11 +288,12 @@ def completion_cost(
         q.update(completion_response["usage"])
         q.setdefault("cached_tokens", (q.get("prompt_tokens_details") or {}).get("cached_tokens"))
         q.setdefault("reasoning_tokens", (q.get("completion_tokens_details") or {}).get("reasoning_tokens"))
+    location = vertex_location or kwargs.get("vertex_ai_location")
     if prompt_tokens is not None:
         q["prompt_tokens"] = prompt_tokens
     if completion_tokens is not None:
         q["completion_tokens"] = completion_tokens
-    return price.cost(q, batch=batch)
+    return price.cost(q, batch=batch, regional=location is not None and is_regional(location))
 
 
 def _model_price(model: str) -> Price | None:

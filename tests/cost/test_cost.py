@@ -206,9 +206,9 @@ def test_gemini_tts_tokens_in_chat() -> None:
 
 
 def test_unpriced_where_the_sources_or_the_price_keys_fall_short() -> None:
-    # specs/gemini.yaml's note: a regional uplift (3.5 Flash), disagreeing maps (3.6 Flash), image output
-    # tokens priced apart (3 Pro Image), one map only (3.8 Flash TTS): cost None, never a guess.
-    for model in ("gemini-3.5-flash", "gemini-3.6-flash", "gemini-3-pro-image", "gemini-3.8-flash-tts"):
+    # specs/gemini.yaml's note: disagreeing maps (3.6 Flash), image output tokens priced apart (3 Pro Image),
+    # one map only (3.8 Flash TTS): cost None, never a guess.
+    for model in ("gemini-3.6-flash", "gemini-3-pro-image", "gemini-3.8-flash-tts"):
         assert completion_cost(model=f"vertex_ai/{model}", prompt_tokens=10, completion_tokens=1) is None, (
             model
         )
@@ -257,3 +257,137 @@ def test_cost_by_model_name_takes_the_entry_that_names_it() -> None:
         pytest.approx(0.15),
         0.0,
     )
+
+
+# --------------------------------------------------------------------------- regional premium (spec key `regional`)
+
+REGIONAL = 1.10  # Anthropic's Vertex AI page and both price maps: 10% over the global endpoint
+
+
+def _chat_cost(model: str, location: str, vx: dict[str, Any]) -> tuple[Any, float]:
+    resp = engine.completion(
+        model=f"vertex_ai/{model}",
+        messages=[{"role": "user", "content": "hi"}],
+        max_tokens=64,
+        **{**vx, "vertex_location": location},
+    )
+    return resp, resp._hidden_params["response_cost"]
+
+
+def _global_cost(model: str, usage: Any) -> float:
+    """What ``usage`` costs at the global endpoint, from the spec's rates (no cache tokens in these replies)."""
+    price = default_registry().resolve(model, "chat").family.prices.lookup(model)
+    assert not (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
+    return usage["prompt_tokens"] * price.rates.input + usage["completion_tokens"] * price.rates.output
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "claude-sonnet-4-5@20250929",  # specs/anthropic.yaml: $3 / $15, regional 0.10
+        "gemini-3.5-flash",  # specs/gemini.yaml: $1.50 / $9, regional 0.10
+    ],
+)
+def test_regional_and_multi_region_endpoints_cost_ten_percent_more(model: str, vx: dict[str, Any]) -> None:
+    for location, factor in (("global", 1.0), ("us-central1", REGIONAL), ("us", REGIONAL), ("eu", REGIONAL)):
+        resp, cost = _chat_cost(model, location, vx)
+        expected = _global_cost(model, resp.usage) * factor
+        assert expected > 0 and cost == pytest.approx(expected), (model, location)
+        # the response's own cost, batch discount on top of the location's premium
+        assert engine.completion_cost(completion_response=resp) == cost
+        assert engine.completion_cost(completion_response=resp, batch=True) == pytest.approx(cost / 2)
+
+
+def test_models_before_sonnet_4_5_have_no_regional_premium(vx: dict[str, Any]) -> None:
+    # Anthropic: "This applies to Claude Sonnet 4.5 and future models only" (Sonnet 4: $3 / $15 everywhere).
+    resp, cost = _chat_cost("claude-sonnet-4@20250514", "us-east5", vx)
+    assert cost == pytest.approx(_global_cost("claude-sonnet-4@20250514", resp.usage))
+    for model in ("claude-sonnet-4@20250514", "claude-opus-4-1@20250805", "gemini-2.5-flash"):
+        at_global = completion_cost(model=model, prompt_tokens=1000, completion_tokens=100)
+        assert completion_cost(
+            model=model, prompt_tokens=1000, completion_tokens=100, vertex_location="us-central1"
+        ) == pytest.approx(at_global), model
+
+
+def test_completion_cost_by_model_name_takes_an_optional_location() -> None:
+    # Without a location, the global figure (documented in engine/cost.py and specs/README.md).
+    sonnet = "vertex_ai/claude-sonnet-4-5"
+    base = completion_cost(model=sonnet, prompt_tokens=100_000, completion_tokens=10_000)
+    assert base == pytest.approx((100_000 * 3.0 + 10_000 * 15.0) / MILLION)
+    assert completion_cost(
+        model=sonnet, prompt_tokens=100_000, completion_tokens=10_000, vertex_location="global"
+    ) == pytest.approx(base)
+    for location in ("us-east5", "europe-west1", "us", "eu"):
+        assert completion_cost(
+            model=sonnet, prompt_tokens=100_000, completion_tokens=10_000, vertex_location=location
+        ) == pytest.approx(base * REGIONAL), location
+    assert completion_cost(
+        model=sonnet, prompt_tokens=100_000, completion_tokens=10_000, vertex_ai_location="us"
+    ) == pytest.approx(base * REGIONAL)
+    # batch: the premium and the 50% discount multiply
+    assert completion_cost(
+        model=sonnet, prompt_tokens=100_000, completion_tokens=10_000, vertex_location="us", batch=True
+    ) == pytest.approx(base * REGIONAL / 2)
+    # the long-context tier is priced regionally too ($6 / $22.50 above 200k prompt tokens)
+    long = completion_cost(model=sonnet, prompt_tokens=300_000, completion_tokens=0, vertex_location="eu")
+    assert long == pytest.approx(300_000 * 6.0 / MILLION * REGIONAL)
+
+
+def test_gemini_regional_models_figures() -> None:
+    # specs/gemini.yaml, LiteLLM 1.110.2 and Portkey @f654307: global figures, +10% elsewhere, cached input apart.
+    figures = {
+        "gemini-3.5-flash": (1.50, 9.00, 0.15),
+        "gemini-3.5-flash-lite": (0.30, 2.50, 0.03),
+        "gemini-3.1-flash-lite": (0.25, 1.50, 0.025),
+    }
+    usage = {
+        "prompt_tokens": 3_000,
+        "completion_tokens": 500,
+        "prompt_tokens_details": {"cached_tokens": 1_000},
+    }
+    for model, (rate_in, rate_out, rate_cached) in figures.items():
+        name = f"vertex_ai/{model}"
+        assert cost_per_token(name, MILLION, MILLION) == pytest.approx((rate_in, rate_out))
+        at_global = (2_000 * rate_in + 1_000 * rate_cached + 500 * rate_out) / MILLION
+        assert completion_cost({"usage": usage}, model=name) == pytest.approx(at_global)
+        assert completion_cost({"usage": usage}, model=name, vertex_location="global") == pytest.approx(
+            at_global
+        )
+        assert completion_cost({"usage": usage}, model=name, vertex_location="us-central1") == pytest.approx(
+            at_global * REGIONAL
+        )
+
+
+def test_regional_is_compiled_per_model_over_the_block_default() -> None:
+    from pathlib import Path
+
+    from engine.compiler import Problems
+    from engine.cost import compile_prices, is_regional
+
+    problems = Problems(Path("prices.yaml"))
+    table = compile_prices(
+        {
+            "source": "https://example.com/prices",
+            "regional": 0.2,
+            "models": {"a": {"input": 1.0}, "b": {"input": 1.0, "regional": 0}},
+        },
+        problems,
+    )
+    assert not problems.items and table is not None
+    a, b = table.lookup("a"), table.lookup("b")
+    assert a is not None and b is not None
+    assert a.cost({"prompt_tokens": MILLION}, regional=True) == pytest.approx(1.2)
+    assert a.cost({"prompt_tokens": MILLION}, regional=False) == pytest.approx(1.0)
+    assert b.cost({"prompt_tokens": MILLION}, regional=True) == pytest.approx(1.0)
+    # a call's location: only `global` is free of the premium; an unknown one (None) is not
+    assert not is_regional("global")
+    assert is_regional("us-central1") and is_regional("us") and is_regional(None)
+
+
+def test_model_info_names_the_regional_uplift() -> None:
+    from engine.proxy.store.routes import _prices
+
+    info = _prices("vertex_ai/gemini-3.5-flash")
+    assert info["input_cost_per_token"] == pytest.approx(1.50 / MILLION)
+    assert info["regional_endpoint_uplift_multiplier"] == pytest.approx(REGIONAL)
+    assert "regional_endpoint_uplift_multiplier" not in _prices("vertex_ai/gemini-2.5-flash")

@@ -620,6 +620,8 @@ def _prices(model: str) -> dict[str, Any]:
         out["output_cost_per_image"] = price.image
     if price.characters is not None:
         out["input_cost_per_character"] = price.characters
+    if price.regional:  # the rates above are the global endpoint's (LiteLLM's field for the premium)
+        out["regional_endpoint_uplift_multiplier"] = 1.0 + price.regional
     return {k: v for k, v in out.items() if v is not None} or {"input_cost_per_token": None}
 
 
