@@ -29,6 +29,7 @@ class Connection(Protocol):
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
     async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]: ...
     async def fetchrow(self, sql: str, *args: Any) -> dict[str, Any] | None: ...
+    async def column(self, sql: str, *args: Any) -> list[Any]: ...
 
 
 class Database:
@@ -117,6 +118,11 @@ class _SQLiteConn:
         rows = await self.fetch(sql, *args)
         return rows[0] if rows else None
 
+    async def column(self, sql: str, *args: Any) -> list[Any]:
+        """The first column of every row (no dict per row: the spend writer's RETURNING)."""
+        async with self.db.execute(sql, args) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
 
 class SQLite(Database):
     """One aiosqlite connection (SQLite has one writer anyway); a lock keeps transactions whole."""
@@ -188,6 +194,9 @@ class _PGConn:
     async def fetchrow(self, sql: str, *args: Any) -> dict[str, Any] | None:
         row = await self.conn.fetchrow(numbered(sql), *args)
         return dict(row) if row is not None else None
+
+    async def column(self, sql: str, *args: Any) -> list[Any]:
+        return [row[0] for row in await self.conn.fetch(numbered(sql), *args)]
 
 
 class Postgres(Database):

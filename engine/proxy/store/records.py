@@ -277,11 +277,11 @@ class Records:
                 if (
                     self.db.dialect == "postgresql"
                 ):  # one statement text whatever the row count: prepared once
-                    inserted = await conn.fetch(
+                    inserted = await conn.column(
                         PG_INSERT, *[[row[c] for row in chunk] for c in SPEND_COLUMNS]
                     )
                 elif SQLITE_RETURNING:  # rows already there (a retried batch) are skipped, and not returned
-                    inserted = await conn.fetch(
+                    inserted = await conn.column(
                         sqlite_insert_returning(len(chunk)),
                         *itertools.chain.from_iterable(map(spend_values, chunk)),
                     )
@@ -294,8 +294,8 @@ class Records:
                     seen = {r["request_id"] for r in present}
                     fresh = [row for row in chunk if row["request_id"] not in seen]
                     await conn.executemany(SQLITE_INSERT, list(map(spend_values, fresh)))
-                    inserted = [{"request_id": row["request_id"]} for row in fresh]
-                new = {r["request_id"] for r in inserted}
+                    inserted = [row["request_id"] for row in fresh]
+                new = set(inserted)
                 added += len(new)
                 deltas: dict[tuple[str, str], float] = {}
                 for row in chunk:  # per row: this loop sees every request the proxy served
