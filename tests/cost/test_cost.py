@@ -333,6 +333,62 @@ def test_completion_cost_by_model_name_takes_an_optional_location() -> None:
     assert long == pytest.approx(300_000 * 6.0 / MILLION * REGIONAL)
 
 
+def test_claude_current_models_figures() -> None:
+    # specs/anthropic.yaml (Anthropic's pricing and model pages, 2026-12-01): (input, cache hit, 5m cache write,
+    # output) per 1M tokens at the global endpoint, 10% more at any other location; None where not recorded.
+    figures = {
+        "claude-fable-5-1": (10.0, 0.25, 12.5, 50.0),
+        "claude-mythos-5-1": (10.0, 0.25, 12.5, 50.0),
+        "claude-fable-5": (10.0, 1.0, 12.5, 50.0),
+        "claude-mythos-5": (10.0, 1.0, 12.5, 50.0),
+        "claude-opus-5-5": (4.0, 0.20, 5.0, 20.0),
+        "claude-opus-5": (5.0, 0.50, 6.25, 25.0),
+        "claude-opus-4-8": (5.0, 0.50, 6.25, 25.0),
+        "claude-opus-4-7": (5.0, 0.50, 6.25, 25.0),
+        "claude-opus-4-6": (5.0, 0.50, 6.25, 25.0),
+        "claude-sonnet-5": (2.0, 0.20, 2.5, 10.0),
+        "claude-sonnet-4-6": (3.0, 0.30, 3.75, 15.0),
+        "claude-sonnet-5-5": (2.0, None, 2.5, 10.0),
+        "claude-haiku-5-5": (0.10, None, 0.125, 0.50),
+    }
+    for model, (inp, hit, write, out) in figures.items():
+        name = f"vertex_ai/{model}"
+        base = completion_cost(model=name, prompt_tokens=10_000, completion_tokens=1_000)
+        assert base == pytest.approx((10_000 * inp + 1_000 * out) / MILLION), model
+        assert completion_cost(
+            model=name, prompt_tokens=10_000, completion_tokens=1_000, vertex_location="us-east5"
+        ) == pytest.approx(base * REGIONAL), model
+        usage = {
+            "prompt_tokens": 1_000 + 2_000 + 3_000,
+            "completion_tokens": 500,
+            "prompt_tokens_details": {"cached_tokens": 2_000 if hit is not None else 0},
+            "cache_creation_input_tokens": 3_000,
+        }
+        fresh = 1_000 if hit is not None else 3_000
+        expected = (fresh * inp + 2_000 * (hit or 0) + 3_000 * write + 500 * out) / MILLION
+        assert completion_cost({"usage": usage}, model=model) == pytest.approx(expected), model
+        if hit is None:  # cache hits on a model whose cache-hit price is not recorded: None, never a guess
+            usage["prompt_tokens_details"] = {"cached_tokens": 2_000}
+            assert completion_cost({"usage": usage}, model=model) is None, model
+    # Haiku 5.5: prompts over 100,000 tokens are billed at $0.50 / $2.50 for the whole request
+    haiku = "vertex_ai/claude-haiku-5-5"
+    assert completion_cost(model=haiku, prompt_tokens=100_000, completion_tokens=1_000) == pytest.approx(
+        (100_000 * 0.10 + 1_000 * 0.50) / MILLION
+    )
+    assert completion_cost(model=haiku, prompt_tokens=100_001, completion_tokens=1_000) == pytest.approx(
+        (100_001 * 0.50 + 1_000 * 2.50) / MILLION
+    )
+    # Opus 4.6 and later: no long-context tier (1M context at the standard rates)
+    assert completion_cost(
+        model="vertex_ai/claude-opus-4-6", prompt_tokens=500_000, completion_tokens=0
+    ) == pytest.approx(500_000 * 5.0 / MILLION)
+    # no price found for Claude Mythos Preview
+    assert (
+        completion_cost(model="vertex_ai/claude-mythos-preview", prompt_tokens=10, completion_tokens=1)
+        is None
+    )
+
+
 def test_gemini_regional_models_figures() -> None:
     # specs/gemini.yaml, LiteLLM 1.110.2 and Portkey @f654307: global figures, +10% elsewhere, cached input apart.
     figures = {
