@@ -20,7 +20,7 @@ from typing import Any
 from engine.errors import APIError, AuthenticationError, BadRequestError, ServiceUnavailableError
 from engine.proxy.keys import Caller
 from engine.proxy.limits import Usage
-from engine.proxy.store.records import Records, hash_key
+from engine.proxy.store.records import SPEND, Records, SpendRow, hash_key
 from engine.proxy.store.spend import SpendWriter
 
 log = logging.getLogger("vertexlate.proxy.store")
@@ -255,9 +255,9 @@ class Accounts:
             budget.load(row, self.writer.unwritten((budget.kind, budget.ident)))
             budget.warned_soft = False
 
-    def record(self, caller: Caller, row: dict[str, Any]) -> None:
+    def record(self, caller: Caller, row: SpendRow) -> None:
         """Count a finished request: its cost on the caller's budgets now, its row to the writer."""
-        cost = row.get("spend")
+        cost = row[SPEND]
         if cost:
             if self.shared is not None:  # before counting it here: the figures it sends exclude it
                 self.shared.add_spend(caller.budgets, cost)

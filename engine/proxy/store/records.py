@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import operator
 import re
 import secrets
 import sqlite3
@@ -70,6 +69,12 @@ SPEND_COLUMNS = (
     "error_type",
     "metadata",
 )
+# A spend row is a tuple in SPEND_COLUMNS order (built on every request: a tuple is about a tenth
+# of a 20-key dict's cost, and small enough for Python's small-object allocator).
+SpendRow = tuple[Any, ...]
+REQUEST_ID, API_KEY, USER_ID, TEAM_ID, SPEND = (
+    SPEND_COLUMNS.index(c) for c in ("request_id", "api_key", "user_id", "team_id", "spend")
+)
 SPEND_TYPES = {
     **{c: "text" for c in SPEND_COLUMNS},
     **{
@@ -92,7 +97,6 @@ SQLITE_ROW = f"({', '.join('?' * len(SPEND_COLUMNS))})"
 # SQLite 3.35 and later: one multi-row INSERT that says which rows it added (RETURNING); older
 # libraries look the rows up first. The statement text depends only on the row count.
 SQLITE_RETURNING = sqlite3.sqlite_version_info >= (3, 35)
-spend_values = operator.itemgetter(*SPEND_COLUMNS)
 
 
 @lru_cache(maxsize=16)
@@ -104,9 +108,13 @@ def sqlite_insert_returning(rows: int) -> str:
 
 
 DURATION = re.compile(r"^(\d+)(s|m|h|d|w|mo)\Z")
-# The key, user and team a spend row's cost counts towards: (kind, column).
-SPEND_ENTITIES = (("key", "api_key"), ("user", "user_id"), ("team", "team_id"))
-INSERT_CHUNK = 500  # rows per INSERT statement (20 columns: well under both databases' parameter limits)
+# The key, user and team a spend row's cost counts towards: (kind, index in the row).
+SPEND_ENTITIES = (("key", API_KEY), ("user", USER_ID), ("team", TEAM_ID))
+# Rows per INSERT statement. Fewer, larger statements cost less per row (measured: 500 rows 6.9 us,
+# 1,000 rows 6.1 us of CPU per row on SQLite); 1,000 rows of 20 columns stay under SQLite's 32,766
+# parameters (3.32 and later). An older SQLite (999 parameters) looks rows up in 500s.
+INSERT_CHUNK = 1000
+LEGACY_CHUNK = 500
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "mo": 30 * 86400}
 
 
@@ -263,7 +271,7 @@ class Records:
         )
         return bool(count)
 
-    async def apply_spend(self, rows: Sequence[dict[str, Any]]) -> int:
+    async def apply_spend(self, rows: Sequence[SpendRow]) -> int:
         """Insert spend log rows and add each new row's cost to its key, user and team, in one transaction.
 
         Exactly once, even when a commit succeeded but its reply was lost and the batch is
@@ -272,37 +280,36 @@ class Records:
         """
         added = 0
         async with self.db.transaction() as conn:
-            for start in range(0, len(rows), INSERT_CHUNK):
-                chunk = rows[start : start + INSERT_CHUNK]
+            size = INSERT_CHUNK if self.db.dialect == "postgresql" or SQLITE_RETURNING else LEGACY_CHUNK
+            for start in range(0, len(rows), size):
+                chunk = rows[start : start + size]
                 if (
                     self.db.dialect == "postgresql"
                 ):  # one statement text whatever the row count: prepared once
-                    inserted = await conn.column(
-                        PG_INSERT, *[[row[c] for row in chunk] for c in SPEND_COLUMNS]
-                    )
+                    inserted = await conn.column(PG_INSERT, *map(list, zip(*chunk, strict=True)))
                 elif SQLITE_RETURNING:  # rows already there (a retried batch) are skipped, and not returned
                     inserted = await conn.column(
                         sqlite_insert_returning(len(chunk)),
-                        *itertools.chain.from_iterable(map(spend_values, chunk)),
+                        *itertools.chain.from_iterable(chunk),
                     )
                 else:
                     marks = ", ".join("?" * len(chunk))
                     present = await conn.fetch(
                         f"SELECT request_id FROM vx_spend_logs WHERE request_id IN ({marks})",
-                        *[row["request_id"] for row in chunk],
+                        *[row[REQUEST_ID] for row in chunk],
                     )
                     seen = {r["request_id"] for r in present}
-                    fresh = [row for row in chunk if row["request_id"] not in seen]
-                    await conn.executemany(SQLITE_INSERT, list(map(spend_values, fresh)))
-                    inserted = [row["request_id"] for row in fresh]
+                    fresh = [row for row in chunk if row[REQUEST_ID] not in seen]
+                    await conn.executemany(SQLITE_INSERT, fresh)
+                    inserted = [row[REQUEST_ID] for row in fresh]
                 new = set(inserted)
                 added += len(new)
                 deltas: dict[tuple[str, str], float] = {}
                 for row in chunk:  # per row: this loop sees every request the proxy served
-                    spend = row["spend"]
-                    if spend and row["request_id"] in new:
-                        for kind, column in SPEND_ENTITIES:
-                            ident = row[column]
+                    spend = row[SPEND]
+                    if spend and row[REQUEST_ID] in new:
+                        for kind, index in SPEND_ENTITIES:
+                            ident = row[index]
                             if type(ident) is str:
                                 deltas[kind, ident] = deltas.get((kind, ident), 0.0) + spend
                 for (kind, ident), amount in sorted(deltas.items()):
@@ -362,14 +369,25 @@ EMPTY_ROW: dict[str, Any] = {
 }
 
 
-def spend_row(**values: Any) -> dict[str, Any]:
-    """A spend log row, database-ready: every column present, ``metadata`` as JSON text."""
+def spend_row(**values: Any) -> SpendRow:
+    """A spend log row from column values, database-ready: every column, ``metadata`` as JSON text.
+
+    (The request path builds its rows directly: engine/proxy/store/service.py ``Store.record``.)
+    """
+    unknown = set(values) - set(SPEND_COLUMNS)
+    if unknown:
+        raise ValueError(f"not spend log columns: {sorted(unknown)}")
     row = {**EMPTY_ROW, **{k: v for k, v in values.items() if v is not None}}
     if not isinstance(row["metadata"], str):
         row["metadata"] = json.dumps(row["metadata"])
     if row["request_id"] is None:
         row["request_id"] = request_ids.generate()
-    return row
+    return tuple(row[c] for c in SPEND_COLUMNS)
+
+
+def spend_dict(row: SpendRow) -> dict[str, Any]:
+    """A spend row's columns by name (for tests and logs; the write path uses the tuple)."""
+    return dict(zip(SPEND_COLUMNS, row, strict=True))
 
 
 def ids(values: Iterable[Any]) -> list[str]:

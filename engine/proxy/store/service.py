@@ -84,34 +84,30 @@ class Store:
         prompt_details = get(usage, "prompt_tokens_details")
         completion_details = get(usage, "completion_tokens_details")
         now = time.time()
-        row = {
-            "request_id": request_id or self.new_id(),
-            "api_key": caller.token or None,
-            "user_id": caller.user_id,
-            "team_id": caller.team_id,
-            "call_type": call_type,
-            "model_group": model_group,
-            "model": getattr(deployment, "model", None),
-            "model_id": getattr(deployment, "id", None),
-            "prompt_tokens": _count(get(usage, "prompt_tokens")),
-            "completion_tokens": _count(get(usage, "completion_tokens")),
-            "cached_tokens": _count(get(prompt_details, "cached_tokens"))
-            if isinstance(prompt_details, dict)
+        row = (  # in SPEND_COLUMNS order (engine/proxy/store/records.py)
+            request_id or self.new_id(),
+            caller.token or None,  # api_key
+            caller.user_id,
+            caller.team_id,
+            call_type,
+            model_group,
+            getattr(deployment, "model", None),
+            getattr(deployment, "id", None),  # model_id
+            _count(get(usage, "prompt_tokens")),
+            _count(get(usage, "completion_tokens")),
+            _count(get(prompt_details, "cached_tokens")) if isinstance(prompt_details, dict) else 0,
+            _count(get(completion_details, "reasoning_tokens"))
+            if isinstance(completion_details, dict)
             else 0,
-            "reasoning_tokens": (
-                _count(get(completion_details, "reasoning_tokens"))
-                if isinstance(completion_details, dict)
-                else 0
-            ),
-            "total_tokens": _count(get(usage, "total_tokens")),
-            "spend": cost,
-            "start_time": started,
-            "end_time": now,
-            "latency_ms": (now - started) * 1000.0,
-            "status": status,
-            "error_type": error_type,
-            "metadata": self._metadata_of(caller),
-        }
+            _count(get(usage, "total_tokens")),
+            cost,  # spend
+            started,  # start_time
+            now,  # end_time
+            (now - started) * 1000.0,  # latency_ms
+            status,
+            error_type,
+            self._metadata_of(caller),
+        )
         self.accounts.record(caller, row)
 
     def _metadata_of(self, caller: Caller) -> str:

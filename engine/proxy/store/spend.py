@@ -15,7 +15,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from engine.proxy.store.records import Records
+from engine.proxy.store.records import SPEND, SPEND_ENTITIES, Records, SpendRow
 
 log = logging.getLogger("vertexlate.proxy.store")
 
@@ -31,7 +31,7 @@ class SpendWriter:
     def __init__(self, records: Records, interval: float = FLUSH_INTERVAL) -> None:
         self.records = records
         self.interval = interval
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[SpendRow] = []
         self.deltas: dict[tuple[str, str], float] = defaultdict(float)
         self.flushing: dict[tuple[str, str], float] = {}  # increments being written right now
         self.written = 0
@@ -42,18 +42,15 @@ class SpendWriter:
         self._outage_since: float | None = None
         self.on_failure: Any = None  # called (operation, error) when a write fails: the metrics' db_failure
 
-    def add(self, row: dict[str, Any]) -> None:
+    def add(self, row: SpendRow) -> None:
         """Queue one request's row (no I/O; called on the request path)."""
         self.rows.append(row)
-        cost = row["spend"]
+        cost = row[SPEND]
         if cost:
             deltas = self.deltas
-            if row["api_key"] is not None:
-                deltas[("key", row["api_key"])] += cost
-            if row["user_id"] is not None:
-                deltas[("user", row["user_id"])] += cost
-            if row["team_id"] is not None:
-                deltas[("team", row["team_id"])] += cost
+            for kind, index in SPEND_ENTITIES:
+                if row[index] is not None:
+                    deltas[kind, row[index]] += cost
         if len(self.rows) >= BATCH_ROWS:
             self._wake.set()
 
@@ -114,7 +111,7 @@ class SpendWriter:
                 self._outage_since = None
             return True
 
-    def _restore(self, rows: list[dict[str, Any]], deltas: dict[tuple[str, str], float]) -> None:
+    def _restore(self, rows: list[SpendRow], deltas: dict[tuple[str, str], float]) -> None:
         self.rows[:0] = rows
         for entity, amount in deltas.items():
             self.deltas[entity] += amount

@@ -13,7 +13,7 @@ import openai
 import pytest
 
 from engine.proxy import BackgroundProxy
-from engine.proxy.store.records import hash_key, spend_row
+from engine.proxy.store.records import REQUEST_ID, SpendRow, hash_key, spend_row
 from engine.proxy.store.spend import SpendWriter
 from tests.proxy.store.conftest import pg_sql
 from tests.proxy.store.test_store import admin, chat
@@ -24,10 +24,10 @@ class FlakyRecords:
 
     def __init__(self) -> None:
         self.down = True
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[SpendRow] = []
         self.attempts = 0
 
-    async def apply_spend(self, rows: list[dict[str, Any]]) -> int:
+    async def apply_spend(self, rows: list[SpendRow]) -> int:
         self.attempts += 1
         if self.down:
             raise OSError("connection refused")
@@ -52,7 +52,7 @@ async def test_writer_keeps_rows_through_an_outage(caplog: pytest.LogCaptureFixt
     assert sum("database write failed" in r.message for r in caplog.records) == 1  # one warning per outage
     records.down = False
     assert await writer.flush() is True
-    assert [r["request_id"] for r in records.rows] == [r["request_id"] for r in rows]  # in order, once
+    assert [r[REQUEST_ID] for r in records.rows] == [r[REQUEST_ID] for r in rows]  # in order, once
     assert writer.rows == [] and writer.unwritten(("key", "k")) == 0
     assert any("database back" in r.message for r in caplog.records)
 
@@ -140,7 +140,7 @@ def test_end_to_end_budget_with_the_openai_client(
 
 async def test_a_write_cancelled_midway_keeps_its_rows() -> None:
     class Slow(FlakyRecords):
-        async def apply_spend(self, rows: list[dict[str, Any]]) -> int:
+        async def apply_spend(self, rows: list[SpendRow]) -> int:
             await asyncio.sleep(3600)
             return 0
 

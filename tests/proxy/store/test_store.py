@@ -14,6 +14,7 @@ import openai
 import pytest
 
 from engine.proxy import BackgroundProxy
+from engine.proxy.store import records as records_module
 from engine.proxy.store.db import connect
 from engine.proxy.store.migrate import MigrationError, migrate, migrations
 from engine.proxy.store.records import Records, hash_key, spend_row
@@ -407,6 +408,38 @@ async def test_concurrent_spend_updates_lose_nothing(database_url: str, tmp_path
     finally:
         await first.close()
         await second.close()
+
+
+async def _retried_batch_of_several_chunks(database_url: str, tmp_path: Path) -> None:
+    """More rows than one INSERT takes, part of them already written (a commit whose reply was lost)."""
+    store = await Store.open(database_url, tmp_path)
+    try:
+        token = hash_key("sk-chunked-key")
+        await store.records.insert("key", {"token": token, "key_name": "sk-...key"})
+        rows = [
+            spend_row(api_key=token, spend=0.5, start_time=i, end_time=i, latency_ms=1, status="success")
+            for i in range(records_module.INSERT_CHUNK + 250)
+        ]
+        assert await store.records.apply_spend(rows[:300]) == 300
+        assert await store.records.apply_spend(rows) == len(rows) - 300  # the first 300 again: skipped
+        row = await store.records.get("key", token)
+        assert row["spend"] == pytest.approx(len(rows) * 0.5)
+        logs = await store.records.spend_logs({"api_key": token}, None, None, 10_000)
+        assert sorted(r["request_id"] for r in logs) == sorted(r[records_module.REQUEST_ID] for r in rows)
+    finally:
+        await store.close()
+
+
+async def test_a_retried_batch_of_several_chunks_counts_each_row_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    await _retried_batch_of_several_chunks(database_url, tmp_path)
+
+
+async def test_the_same_on_sqlite_without_returning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite before 3.35 has no RETURNING: the rows already there are looked up first."""
+    monkeypatch.setattr(records_module, "SQLITE_RETURNING", False)
+    await _retried_batch_of_several_chunks(f"sqlite:///{tmp_path}/legacy.db", tmp_path)
 
 
 def test_concurrent_requests_on_one_key(
