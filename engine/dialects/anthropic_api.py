@@ -130,20 +130,26 @@ def _event(call: api.Call, data: str) -> dict[str, Any] | None:
     return event if isinstance(event, dict) else None
 
 
-def _native_events(call: api.Call, response: httpx.Response) -> Iterator[dict[str, Any]]:
+def _native_events(
+    call: api.Call, response: httpx.Response, hidden: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
     decoder = SSEDecoder()
+    usage: dict[str, Any] = {}
     try:
         for raw in response.iter_bytes():
             for item in decoder.feed(raw):
                 if (event := _event(call, item.data)) is not None:
+                    _usage(event, usage)
                     yield event
         for item in decoder.close():
             if (event := _event(call, item.data)) is not None:
+                _usage(event, usage)
                 yield event
     except httpx.HTTPError as exc:
         raise connection_error(exc, call.model) from None
     finally:
         response.close()
+    priced.price_native(call, usage, hidden)
 
 
 async def _anative_events(
@@ -174,6 +180,19 @@ def _usage(event: dict[str, Any], usage: dict[str, Any]) -> None:
     found = (event.get("message") or {}).get("usage") if kind == "message_start" else event.get("usage")
     if kind in ("message_start", "message_delta") and isinstance(found, dict):
         usage.update({k: v for k, v in found.items() if v is not None})
+
+
+def _translate(chunks: Iterator[Any], model: str, hidden: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    translator = dialect.StreamTranslator(model)
+    try:
+        for chunk in chunks:
+            priced.copy_chat(chunk, hidden)
+            yield from translator.feed(chunk)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    yield from translator.finish_events()
 
 
 async def _atranslate(
@@ -217,14 +236,16 @@ def anthropic_messages(
         call = _native_call(model, options, own, body)
         response = api.send(call)
         if stream:
-            return _native_events(call, response)
+            hidden: dict[str, Any] = {}
+            return priced.PricedIterator(_native_events(call, response, hidden), hidden)
         try:
             return _message(call, response)
         finally:
             response.close()
     result = api.run("chat", _chat_kwargs(model, options, own, body))
     if stream:
-        return dialect.translate_stream(result, model)
+        hidden = {}
+        return priced.PricedIterator(_translate(result, model, hidden), hidden)
     return _translated(result, model)
 
 

@@ -5,14 +5,14 @@ priced by the same engine step (:func:`engine.cost.response_cost`) as a chat rep
 library callers and the gateway see one figure. ``openai_usage`` is the reply's usage in
 OpenAI's names (what spend logs count), since the dialect's own usage block differs.
 
-A stream's figures are known only once it has ended: :class:`PricedStream` wraps the
-event iterator and carries ``_hidden_params``, filled by the generator that produces
-the events when it sees the final usage.
+A stream's figures are known only once it has ended: :class:`PricedStream` (async) and
+:class:`PricedIterator` (sync) wrap the event iterator and carry ``_hidden_params``, filled
+by the generator that produces the events when it sees the final usage.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from engine.cost import response_cost
@@ -73,3 +73,22 @@ class PricedStream:
         close = getattr(self._events, "aclose", None)
         if close is not None:
             await close()
+
+
+class PricedIterator:
+    """A sync event stream whose ``_hidden_params`` (cost, usage) are complete once it has ended."""
+
+    def __init__(self, events: Iterator[Any], hidden: dict[str, Any]) -> None:
+        self._events = events
+        self._hidden_params = hidden
+
+    def __iter__(self) -> PricedIterator:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._events)
+
+    def close(self) -> None:
+        close = getattr(self._events, "close", None)
+        if close is not None:
+            close()

@@ -96,11 +96,17 @@ def _translator(plan: Plan) -> dialect.StreamTranslator:
     )
 
 
-def _events(plan: Plan, chunks: Iterator[Any]) -> Iterator[dict[str, Any]]:
+def _events(plan: Plan, chunks: Iterator[Any], hidden: dict[str, Any]) -> Iterator[dict[str, Any]]:
     translator = _translator(plan)
-    yield from translator.start()
-    for chunk in chunks:
-        yield from translator.feed(chunk)
+    try:
+        yield from translator.start()
+        for chunk in chunks:
+            priced.copy_chat(chunk, hidden)
+            yield from translator.feed(chunk)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
     yield from translator.finish()
     _save(plan, translator.response, translator.assistant_message())
 
@@ -129,7 +135,10 @@ def responses(input: Any = None, model: str | None = None, **kwargs: Any) -> Any
     """OpenAI ``POST /v1/responses`` on any model; ``stream=True`` returns an iterator of stream events."""
     plan = _plan(model, {**kwargs, "input": input})
     result = api.run("chat", plan.chat)
-    return _events(plan, result) if plan.stream else _reply(plan, result)
+    if not plan.stream:
+        return _reply(plan, result)
+    hidden: dict[str, Any] = {}
+    return priced.PricedIterator(_events(plan, result, hidden), hidden)
 
 
 async def aresponses(input: Any = None, model: str | None = None, **kwargs: Any) -> Any:  # noqa: A002

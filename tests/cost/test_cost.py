@@ -157,6 +157,31 @@ def test_dialect_replies_carry_their_cost(vx: dict[str, Any]) -> None:
     assert reply._hidden_params["response_cost"] > 0
 
 
+def test_dialect_streams_carry_their_cost_once_ended(vx: dict[str, Any]) -> None:
+    """Sync streams of /v1/messages and /v1/responses: the figures are on the stream once it has ended."""
+    hello = [{"role": "user", "content": "hi"}]
+    native = engine.anthropic_messages(
+        model="vertex_ai/claude-sonnet-4@20250514", max_tokens=64, messages=hello, stream=True, **vx
+    )
+    events = list(native)
+    final = next(e for e in reversed(events) if e.get("type") == "message_delta")
+    start = next(e for e in events if e.get("type") == "message_start")
+    fresh = start["message"]["usage"]["input_tokens"]
+    expected = (fresh * 3.0 + final["usage"]["output_tokens"] * 15.0) / MILLION
+    assert native._hidden_params["response_cost"] == pytest.approx(expected) and expected > 0
+    assert native._hidden_params["openai_usage"]["completion_tokens"] == final["usage"]["output_tokens"]
+    translated = engine.anthropic_messages(
+        model="vertex_ai/gemini-2.5-flash", max_tokens=64, messages=hello, stream=True, **vx
+    )
+    assert translated._hidden_params == {}  # not known before the end
+    list(translated)
+    assert translated._hidden_params["response_cost"] > 0
+    reply = engine.responses(input="hi", model="vertex_ai/gemini-2.5-flash", store=False, stream=True, **vx)
+    list(reply)
+    assert reply._hidden_params["response_cost"] > 0
+    assert reply._hidden_params["openai_usage"]["total_tokens"] > 0
+
+
 def test_cross_checked_partner_figures() -> None:
     # Figures the specs' prices blocks record as agreed by LiteLLM 1.110.2 and Portkey (specs/llama.yaml):
     # Llama 4 Maverick $0.35 / $1.15, Llama 3.3 70B $0.72 / $0.72 per 1M tokens, batch at half price.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -97,3 +99,31 @@ def test_validation_rules() -> None:
     assert request_id.from_scope([(b"x-request-id", b"ok-1")]) == ("ok-1", True)
     generated, supplied = request_id.from_scope([])
     assert not supplied and len(generated) == 32
+
+
+def test_generated_ids_are_unique_and_ordered_by_time() -> None:
+    ids = [request_id.generate() for _ in range(5000)]
+    assert all(len(i) == 32 and int(i, 16) >= 0 and i == i.lower() for i in ids)
+    assert len(set(ids)) == len(ids)
+    assert ids == sorted(ids)  # later ids sort after earlier ones (the spend log's key is appended)
+    now_ms = time.time_ns() // 1_000_000
+    assert abs(int(ids[-1][:12], 16) - now_ms) < 60_000
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_worker_draws_its_own_random_part() -> None:
+    """Workers forked from one process must not generate the same ids."""
+    parent = request_id.generate()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: send one id and leave at once
+        try:
+            os.write(write, request_id.generate().encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert len(child) == 32
+    assert child[12:22] != parent[12:22]
