@@ -32,11 +32,25 @@ class StreamCut(Exception):
 
 
 def _is_cut(exc: BaseException | None) -> bool:
-    if isinstance(exc, StreamCut):
-        return True
-    if _GROUP is not None and isinstance(exc, _GROUP):
-        return any(_is_cut(e) for e in exc.exceptions)  # type: ignore[attr-defined]
-    return exc is not None and (_is_cut(exc.__cause__) or _is_cut(exc.__context__))
+    """Whether a StreamCut is anywhere in ``exc``'s chain or groups.
+
+    Iterative, each exception once: a chain can loop (an exception re-raised while handling one
+    that has it as context), and this runs inside logging, where a RecursionError would break
+    the server's error handling for the connection (found with a proxy relaying a cut stream).
+    """
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        item = todo.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, StreamCut):
+            return True
+        if _GROUP is not None and isinstance(item, _GROUP):
+            todo.extend(item.exceptions)  # type: ignore[attr-defined]
+        todo.extend((item.__cause__, item.__context__))
+    return False
 
 
 class _QuietCuts(logging.Filter):

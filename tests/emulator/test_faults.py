@@ -7,6 +7,7 @@ Error bodies: google.rpc.Status JSON mapping (https://cloud.google.com/apis/desi
 
 from __future__ import annotations
 
+import builtins
 import json
 
 import anthropic
@@ -174,3 +175,20 @@ def test_openai_stream_malformed_chunk(emulator: Emulator, client: httpx.Client)
     assert payloads[-1] == "[DONE]"
     broken = [p for p in payloads[:-1] if not p.startswith("{") or not p.endswith("}")]
     assert len(broken) == 1
+
+
+def test_the_quiet_cut_filter_survives_a_looping_exception_chain() -> None:
+    """It runs inside uvicorn's logging: a chain that loops must not raise RecursionError there."""
+    from engine.emulator.streaming import StreamCut, _is_cut
+
+    first, second = ValueError("a"), RuntimeError("b")
+    first.__context__, second.__context__ = second, first
+    assert _is_cut(first) is False
+    wrapped = RuntimeError("outer")
+    group_type = getattr(builtins, "BaseExceptionGroup", None)  # Python 3.11+
+    inner: BaseException = (
+        StreamCut("cut") if group_type is None else group_type("several", [ValueError("c"), StreamCut("cut")])
+    )
+    wrapped.__cause__ = inner
+    inner.__context__ = wrapped
+    assert _is_cut(wrapped) is True

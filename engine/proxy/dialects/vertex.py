@@ -48,7 +48,7 @@ from engine.errors import (
     UnprocessableEntityError,
 )
 from engine.proxy.dialects.common import authorization
-from engine.proxy.handlers import Proxy
+from engine.proxy.handlers import Proxy, client_closed
 from engine.proxy.intake import read_body
 from engine.transport import async_client, connection_error
 from engine.types import OpenAIObject
@@ -237,17 +237,24 @@ class PassThrough:
         path = urlsplit(url).path
 
         async def relay() -> AsyncIterator[bytes]:
+            failure: APIError | None = None  # how the relay broke off after its status line was sent
             try:
                 async for chunk in reply.aiter_raw():
                     usage.feed(chunk)
                     yield chunk
+            except httpx.HTTPError as exc:  # the upstream cut the reply: the client's copy is cut too
+                failure = connection_error(exc, model)
+                raise
+            except (asyncio.CancelledError, GeneratorExit):  # the client went away mid-reply
+                failure = client_closed()
+                raise
             finally:
                 await reply.aclose()
                 tokens = usage.tokens()
                 caller.done(tokens)
                 priced = OpenAIObject()  # no price: the pass-through relays, it does not translate
                 priced._hidden_params[USAGE] = usage.openai()
-                error = status_error(reply.status_code)
+                error = failure or status_error(reply.status_code)
                 self.proxy.account(caller, CALL_TYPE, model, started, priced, error=error)
                 log.info(
                     "vertex pass-through %s %s %s -> %s, %d tokens",
