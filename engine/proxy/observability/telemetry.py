@@ -60,7 +60,7 @@ class Trail(NullTrail):
     """What one request did: who called, which group and deployment served it, and how it ended."""
 
     __slots__ = ("telemetry", "started", "caller", "name", "deployment", "usage", "cost", "attempt_start",
-                 "span", "route", "operation", "failed", "end_user")  # fmt: skip
+                 "span", "route", "operation", "failed", "end_user", "streaming")  # fmt: skip
 
     def __init__(
         self, telemetry: Telemetry, request: Any, endpoint: Any, started: tuple[float, int] | None = None
@@ -77,6 +77,7 @@ class Trail(NullTrail):
         self.operation = getattr(endpoint, "operation", "")
         self.failed: Any = None  # the error a dialect's stream ended with (set by its DialectStream)
         self.end_user = ""  # the request's end user, when telemetry.end_user asks for that label
+        self.streaming = False  # the last attempt opened a stream: its outcome is counted when it ends
         tracing = telemetry.tracing
         self.span: Any = None
         if tracing is not None:
@@ -149,10 +150,15 @@ class Trail(NullTrail):
                     tracing.fail(span, exc)
                     span.end()
                 raise
-            metrics.attempt(
-                self.caller, self.name or "", deployment, time.perf_counter() - start, None, self.end_user
-            )
             self.deployment, self.attempt_start = deployment, start
+            if not isinstance(result, dict) and hasattr(result, "__aiter__"):
+                # A stream: the deployment answered, but whether it served the request is known
+                # when the stream ends (an error event mid-way is a failure, as LiteLLM counts it).
+                self.streaming = True
+            else:
+                metrics.attempt(
+                    self.caller, self.name or "", deployment, time.perf_counter() - start, None, self.end_user
+                )
             usage, self.cost = _usage(result)
             if isinstance(usage, dict):
                 self.usage = usage
@@ -210,6 +216,15 @@ class Trail(NullTrail):
         label = status
         if error is not None and status < 400:
             label = int(getattr(error, "status_code", None) or 500)
+        if self.streaming:  # the stream's deployment attempt, counted now that the outcome is known
+            self.streaming = False
+            try:
+                self.telemetry.metrics.attempt(
+                    self.caller, self.name or "", self.deployment,
+                    time.perf_counter() - self.attempt_start, error, self.end_user,
+                )  # fmt: skip
+            except Exception:
+                log.exception("metrics: recording an attempt failed")
         try:
             self.telemetry.metrics.request_finished(
                 self.caller, self.name, self.deployment, label, error,

@@ -1,4 +1,4 @@
-"""A stream that ends with an error event is a failed request in /metrics and an error span; the end_user label.
+"""A stream that ends with an error event is a failed request (and deployment call) in /metrics and an error span.
 
 LiteLLM counts a request that failed after its stream began in its failure hook:
 ``litellm_proxy_failed_requests_metric`` with the error's status and class, and
@@ -84,6 +84,10 @@ def test_chat_stream_ending_in_an_error_is_a_failure(
     assert failed.labels["exception_class"].endswith("Error")
     assert total(found, REQUESTS, requested_model="vision", status_code=status) == 1  # LiteLLM's total
     assert total(found, "litellm_request_total_latency_metric_count", requested_model="vision") == 2
+    # the deployment's outcome is the stream's: the one that ended in an error event failed
+    assert total(found, "litellm_deployment_total_requests_total", requested_model="vision") == 2
+    assert total(found, "litellm_deployment_success_responses_total", requested_model="vision") == 1
+    assert total(found, "litellm_deployment_failure_responses_total", requested_model="vision") == 1
     spans = [s for s in exporter.get_finished_spans() if s.name == "POST /v1/chat/completions"]
     assert sorted(s.status.status_code.name for s in spans) == ["ERROR", "UNSET"]
     failed_span = next(s for s in spans if s.status.status_code.name == "ERROR")
@@ -104,6 +108,8 @@ def test_anthropic_stream_ending_in_an_error_is_a_failure(
     found = samples(proxy)
     assert total(found, REQUESTS, requested_model="flash", status_code="200") == 0
     assert total(found, FAILED, requested_model="flash") == 1
+    assert total(found, "litellm_deployment_success_responses_total", requested_model="flash") == 0
+    assert total(found, "litellm_deployment_failure_responses_total", requested_model="flash") == 1
     root = _root(exporter, "POST /v1/messages")
     assert root.status.status_code.name == "ERROR"
 
