@@ -13,9 +13,9 @@ The behavior follows LiteLLM's router so existing configs mean the same thing:
   (``context_window_fallbacks`` and ``content_policy_fallbacks`` for those two errors);
 - deployments at their ``rpm``/``tpm``/``max_parallel_requests`` are skipped.
 
-Where the counters and cooldowns live is the state backend's business
+Where the counters, cooldowns and latency averages live is the state backend's business
 (engine/proxy/shared/state.py): this process's memory by default, Redis when configured,
-so every proxy process then sees the same limits and cooldowns.
+so every proxy process then sees the same limits, cooldowns and latencies.
 
 Whose fault a failure is (:func:`deployment_side`) decides everything else, because a
 client must not be able to take a model group offline for everyone (by sending, say, a
@@ -55,7 +55,7 @@ from typing import Any
 from engine.errors import APIError, ContentPolicyViolationError, ContextWindowExceededError, RateLimitError
 from engine.proxy.config import Deployment, ProxyConfig
 from engine.proxy.limits import LIMIT_TEXT, Usage
-from engine.proxy.shared.state import LocalState, StateBackend
+from engine.proxy.shared.state import LATENCY_WEIGHT, LocalState, StateBackend
 from engine.transport import retry_delay
 
 log = logging.getLogger("vertexlate.proxy")
@@ -92,7 +92,6 @@ DEPLOYMENT_REASONS = frozenset(
 # What a message that names a resource looks like: Google quotes names in backticks or quotes, or gives a URI.
 NAMES_RESOURCE = re.compile(r"[`'\"]|gs://|https?://|projects/")
 MAX_COOLDOWN = 300.0
-LATENCY_WEIGHT = 0.2  # EWMA factor for latency-based routing
 
 
 def deployment_side(error: APIError, deployment: Deployment) -> bool:
@@ -187,6 +186,7 @@ class Router:
             for name, group in config.groups.items()
         }
         choose = STRATEGIES[config.routing_strategy]
+        self._publish_latency = config.routing_strategy == "latency-based-routing"  # nobody else reads them
         self._choose = lambda ready: choose(self, ready)
         # The request timeout that bounds waiting for a cooldown: the shortest of the group's deployments.
         self._timeouts = {
@@ -232,6 +232,8 @@ class Router:
         state.latency = (
             elapsed if not state.latency else state.latency + LATENCY_WEIGHT * (elapsed - state.latency)
         )
+        if self._publish_latency:  # shared with the other processes when the backend is (Redis)
+            self.backend.measured(state, elapsed)
 
     # ------------------------------------------------------------------ the call
     async def call(

@@ -7,7 +7,9 @@ Key layout under a prefix ``P`` (default ``vertexlate:``), for a counter named `
   (the same windows as engine/proxy/limits.py), expiring two minutes later;
 - ``P p:N`` a sorted set of the leases in flight, scored by when each one expires (its
   request timeout), so the leases of a crashed process drop out by themselves;
-- ``P cd:N`` exists while a deployment cools down (PX expiry), ``P f:N:<minute>`` its failures.
+- ``P cd:N`` exists while a deployment cools down (PX expiry), ``P f:N:<minute>`` its failures;
+- ``P lat:N`` a deployment's latency average in seconds, over every process's successful
+  calls (an EWMA, latency-based routing only), expiring an hour after its last update.
 
 The minute comes from the Redis server's clock (``TIME``), so processes on machines
 with different clocks share the same windows; tests pass their own clock instead.
@@ -18,9 +20,10 @@ allows and Redis Cluster does not.
 # ARGV: prefix, now ('' = server time), mode, lease id, k, n, then k caller counters (a key, its team)
 # and n deployments, each: name, rpm, tpm, parallel, timeout (a limit below 0 means none).
 # The caller's counters must all pass: else {-1, i, code} and nothing is counted. Then one deployment
-# is picked (mode "first": the first in the given order that passes; "tokens" / "busy": the fewest
-# tokens this minute / in flight) and counted together with the caller's counters.
-# Returns {i or 0, then per deployment: code, cooldown ms, tokens (busy: in flight)}.
+# is picked (mode "first": the first in the given order that passes; "tokens" / "busy" / "latency":
+# the fewest tokens this minute / in flight / the lowest shared latency average, unmeasured first)
+# and counted together with the caller's counters.
+# Returns {i or 0, then per deployment: code, cooldown ms, tokens (busy: in flight; latency: microseconds)}.
 # code: 0 free, 1 cooling down, 2 rpm, 3 tpm, 4 parallel.
 ACQUIRE = """
 local p, mode, lease = ARGV[1], ARGV[3], ARGV[4]
@@ -56,6 +59,9 @@ local function check(b, cooldowns)
     if par >= 0 and busy >= par then return 4, 0, tokens end
     if mode == 'busy' then tokens = busy end
   end
+  if cooldowns and mode == 'latency' then
+    tokens = tonumber(redis.call('GET', p .. 'lat:' .. name) or '0') or 0
+  end
   return 0, 0, tokens
 end
 
@@ -81,7 +87,7 @@ for i = 1, n do
   local code, cd, tokens = check(6 + (k + i - 1) * 5, true)
   out[#out + 1] = code
   out[#out + 1] = cd
-  out[#out + 1] = tokens
+  out[#out + 1] = mode == 'latency' and math.floor(tokens * 1000000) or tokens
   if code == 0 and (best == 0 or (mode ~= 'first' and tokens < bestv)) then
     best, bestv = i, tokens
   end
@@ -92,7 +98,8 @@ out[1] = best
 return out
 """
 
-# ARGV: prefix, now ('' = server time), then triples: name, lease id ('' = none), tokens.
+# ARGV: prefix, now ('' = server time), m, then m triples: name, lease id ('' = none), tokens;
+# then the latency samples: weight, then pairs: name, seconds (each folded into P lat:N, an EWMA).
 FINISH = """
 local p = ARGV[1]
 local now = tonumber(ARGV[2])
@@ -101,13 +108,23 @@ if not now then
   now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 end
 local minute = math.floor(now / 60)
-for b = 3, #ARGV, 3 do
+local last = 3 + 3 * tonumber(ARGV[3])
+for b = 4, last, 3 do
   local name, lease, tokens = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2])
   if lease ~= '' then redis.call('ZREM', p .. 'p:' .. name, lease) end
   if tokens > 0 then
     local tk = p .. 't:' .. name .. ':' .. minute
     redis.call('INCRBY', tk, tokens)
     redis.call('EXPIRE', tk, 120)
+  end
+end
+if #ARGV > last then
+  local w = tonumber(ARGV[last + 1])
+  for b = last + 2, #ARGV, 2 do
+    local lk, x = p .. 'lat:' .. ARGV[b], tonumber(ARGV[b + 1])
+    local v = tonumber(redis.call('GET', lk) or '')
+    if v then x = v + w * (x - v) end
+    redis.call('SET', lk, tostring(x), 'EX', 3600)
   end
 end
 return 0

@@ -9,10 +9,12 @@ falls back to them at once (fail open), and when it returns the shared ones take
 
 What is shared: per-deployment and per-key (and team) rpm/tpm windows and parallel
 requests, deployment failures and cooldowns, the usage-based and least-busy routing
-counters, and budget spend (the database stays the record: Redis holds, per key, user
+counters, budget spend (the database stays the record: Redis holds, per key, user
 and team and budget period, the database's figure plus what every process has spent
-since, so a budget holds across processes at once instead of after the key cache TTL).
-What is not: latency-based routing's latency averages (each process measures its own).
+since, so a budget holds across processes at once instead of after the key cache TTL),
+and latency-based routing's latency averages (:meth:`RedisState.measured`: every
+process's measurements feed one average per deployment, which every process routes on).
+Each process still keeps its own averages too: they decide while Redis is down.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("vertexlate.proxy.shared")
 
 CODES = {1: "cooldown", 2: "rpm", 3: "tpm", 4: "parallel"}
+LATENCY_WEIGHT = 0.2  # EWMA factor of latency-based routing's averages, local (router.py) and shared alike
 Choose = Callable[[list["DeploymentState"]], "DeploymentState"]
 
 
@@ -90,6 +93,10 @@ class StateBackend(Protocol):
         """A request counted on ``usage`` ended after using ``tokens`` (no I/O on the caller's path)."""
         ...
 
+    def measured(self, state: DeploymentState, seconds: float) -> None:
+        """A successful call to ``state`` took ``seconds`` (latency-based routing; no I/O on the caller's path)."""
+        ...
+
 
 class LocalState:
     """This process's counters and cooldowns: today's behaviour, and the fallback of :class:`RedisState`."""
@@ -139,6 +146,9 @@ class LocalState:
     def finish(self, usage: Usage, lease: str, tokens: int) -> None:
         usage.finish(tokens)
 
+    def measured(self, state: DeploymentState, seconds: float) -> None:
+        """Nothing to do: the router keeps this process's average (``DeploymentState.latency``)."""
+
 
 def _limit(value: int | None) -> int:
     return -1 if value is None else value
@@ -149,6 +159,21 @@ class RedisState:
 
     ``clock`` None: the windows follow the Redis server's clock (every process agrees);
     tests pass a fake one (seconds) so a run never straddles a minute.
+
+    Latency-based routing's averages cost no round trip of their own. Writing: each
+    measurement (:meth:`measured`) joins the pending finish updates, so one script call per
+    event-loop turn carries both, off the request path; the script folds every sample into
+    ``lat:<deployment>``, one EWMA over all processes' calls (same weight as the local one),
+    expiring an hour after its last sample as LiteLLM's lowest-latency strategy keeps its
+    figures (BerriAI/litellm, litellm/router_strategy/lowest_latency.py, ``RoutingArgs.ttl``).
+    Reading: the acquire script, which runs anyway, reads those averages while it checks the
+    limits (mode "latency") and picks the lowest among the free deployments, so the choice
+    uses the latest figures at the cost of one GET per deployment inside the script. A
+    periodic refresh would cost a timer task and its own commands and decide on figures up
+    to a period old, for nothing saved: the acquire call is made in any case. A deployment
+    nobody measured within the hour counts as 0 (tried first), as an unmeasured one does
+    locally. When Redis fails, the local averages decide (fail open), and samples measured
+    meanwhile are not written (the shared average continues from the others' samples).
     """
 
     shared = True
@@ -176,8 +201,10 @@ class RedisState:
         self._ids = itertools.count()
         self._instance = os.urandom(6).hex()
         self._pending: list[Any] = []
+        self._samples: list[Any] = []  # latency samples to write: name, seconds, ...
         self._flushing: asyncio.Task[None] | None = None
         self.finished = 0  # finish updates written (tests and metrics read it)
+        self.measurements = 0  # latency samples written
 
     def _now(self) -> str:
         return "" if self.clock is None else repr(float(self.clock()))
@@ -230,8 +257,7 @@ class RedisState:
         order = list(ready)
         rng.shuffle(order)  # ties go to a random one, as the local strategies do
         if strategy == "latency-based-routing":
-            order.sort(key=lambda s: s.latency)
-            return order, "first"
+            return order, "latency"  # the shared averages, read by the script (see the class doc)
         if strategy == "least-busy":
             return order, "busy"
         return order, "tokens"  # usage-based-routing(-v2)
@@ -305,19 +331,33 @@ class RedisState:
         if not lease and not tokens:
             return
         self._pending += (usage.name, lease, tokens)
+        self._schedule()
+
+    def measured(self, state: DeploymentState, seconds: float) -> None:
+        """Add a latency sample to the next batch of finish updates (see the class doc)."""
+        if self.redis.available:
+            self._samples += (state.usage.name, repr(float(seconds)))
+            self._schedule()
+
+    def _schedule(self) -> None:
         if self._flushing is None:
             try:
                 self._flushing = asyncio.get_running_loop().create_task(self._flush())
             except RuntimeError:  # no loop (a synchronous test): the lease expires by itself
                 self._pending.clear()
+                self._samples.clear()
 
     async def _flush(self) -> None:
         try:
-            while self._pending:
+            while self._pending or self._samples:
                 batch, self._pending = self._pending, []
-                argv = [self.prefix, self._now(), *batch]
+                samples, self._samples = self._samples, []
+                argv = [self.prefix, self._now(), len(batch) // 3, *batch]
+                if samples:
+                    argv += (LATENCY_WEIGHT, *samples)
                 if await self.redis.script(self._finish, argv) is not None:
                     self.finished += len(batch) // 3
+                    self.measurements += len(samples) // 2
         finally:
             self._flushing = None
 

@@ -1,7 +1,8 @@
 """Two proxy instances, each in its own process, over one Redis behave as one gateway (issue 16).
 
-They enforce one rpm limit together, share a cooldown either of them set, and both keep
-serving when Redis stops mid-run (on their own limits) and after it restarts.
+They enforce one rpm limit together, share a cooldown either of them set, route on the
+latencies either of them measured (latency-based routing), and both keep serving when
+Redis stops mid-run (on their own limits) and after it restarts.
 """
 
 from __future__ import annotations
@@ -76,12 +77,12 @@ class Instance:
 @pytest.fixture
 def instances(
     tmp_path: Path, deployment: Callable[..., dict[str, Any]], emulator: Any
-) -> Iterator[Callable[[str, str], tuple[Instance, Instance]]]:
-    """``instances(redis_url, namespace)``: two running instances of one config over that Redis."""
+) -> Iterator[Callable[..., tuple[Instance, Instance]]]:
+    """``instances(redis_url, namespace, **router_settings)``: two running instances of one config over that Redis."""
     started: list[Instance] = []
     emulator.reset()
 
-    def start(url: str, namespace: str) -> tuple[Instance, Instance]:
+    def start(url: str, namespace: str, **router_settings: Any) -> tuple[Instance, Instance]:
         config = {
             "model_list": [
                 deployment("limited", FLASH, rpm=6),
@@ -94,6 +95,7 @@ def instances(
                 "redis_namespace": namespace,
                 "redis_socket_timeout": 5,  # a loaded test machine is no outage; a stopped Redis refuses at once
                 "cooldown_time": 60,
+                **router_settings,
             },
             "general_settings": {
                 "master_key": MASTER_KEY,
@@ -115,7 +117,7 @@ def instances(
 
 
 def test_two_processes_enforce_one_rpm_limit_and_share_cooldowns(
-    instances: Callable[[str, str], tuple[Instance, Instance]],
+    instances: Callable[..., tuple[Instance, Instance]],
     redis_url: str,
     redis_namespace: str,
     emulator: Any,
@@ -137,8 +139,38 @@ def test_two_processes_enforce_one_rpm_limit_and_share_cooldowns(
     assert redis_client(redis_url).pttl(f"{redis_namespace}:cd:dep:pair-2") > 50_000
 
 
+def test_latencies_measured_by_one_process_steer_the_other(
+    instances: Callable[..., tuple[Instance, Instance]],
+    redis_url: str,
+    redis_namespace: str,
+    emulator: Any,
+) -> None:
+    a, b = instances(redis_url, redis_namespace, routing_strategy="latency-based-routing")
+    emulator.script("gemini-2.5-flash", [{"delay_ms": 400}] * 4)  # pair-2 (flash) is slow, pair-3 fast
+    client = redis_client(redis_url)
+    keys = [f"{redis_namespace}:lat:dep:pair-{i}" for i in (2, 3)]
+    used: set[str] = set()
+    for _ in range(4):  # a deployment nobody measured goes first: A measures both
+        response = a.chat("pair")
+        assert response.status_code == 200
+        used.add(response.headers["x-vertexlate-deployment"])
+    assert used == {"pair-2", "pair-3"}
+    deadline = time.monotonic() + 10
+    while None in client.mget(keys):  # A writes its samples off the request path
+        assert time.monotonic() < deadline, "A's latencies never reached Redis"
+        time.sleep(0.02)
+    slow, fast = (float(v) for v in client.mget(keys))
+    assert slow > 0.3 > fast
+    # B has measured nothing itself (it would try the unmeasured flash within two requests):
+    # the shared averages send it to the faster deployment every time.
+    flash_calls = len(emulator.requests("gemini-2.5-flash"))
+    used = {b.chat("pair").headers["x-vertexlate-deployment"] for _ in range(6)}
+    assert used == {"pair-3"} and len(emulator.requests("gemini-2.5-flash")) == flash_calls
+    client.close()
+
+
 def test_both_serve_through_a_redis_outage_and_share_again_after(
-    instances: Callable[[str, str], tuple[Instance, Instance]],
+    instances: Callable[..., tuple[Instance, Instance]],
     throwaway_redis: Callable[[], RedisServer],
     tmp_path: Path,
 ) -> None:
