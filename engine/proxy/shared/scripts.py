@@ -17,6 +17,15 @@ Keys are built inside the scripts, which a single Redis server (or a replicated 
 allows and Redis Cluster does not.
 """
 
+# Every script that counts in minutes starts with this: ``now`` from ARGV[2], else the Redis server's clock.
+NOW = """
+local now = tonumber(ARGV[2])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+"""
+
 # ARGV: prefix, now ('' = server time), mode, lease id, k, n, then k caller counters (a key, its team)
 # and n deployments, each: name, rpm, tpm, parallel, timeout (a limit below 0 means none).
 # The caller's counters must all pass: else {-1, i, code} and nothing is counted. Then one deployment
@@ -25,14 +34,11 @@ allows and Redis Cluster does not.
 # and counted together with the caller's counters.
 # Returns {i or 0, then per deployment: code, cooldown ms, tokens (busy: in flight; latency: microseconds)}.
 # code: 0 free, 1 cooling down, 2 rpm, 3 tpm, 4 parallel.
-ACQUIRE = """
+ACQUIRE = (
+    NOW
+    + """
 local p, mode, lease = ARGV[1], ARGV[3], ARGV[4]
 local k, n = tonumber(ARGV[5]), tonumber(ARGV[6])
-local now = tonumber(ARGV[2])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
 local minute = math.floor(now / 60)
 
 local function check(b, cooldowns)
@@ -97,16 +103,14 @@ if best > 0 then count(6 + (k + best - 1) * 5, mode == 'busy') end
 out[1] = best
 return out
 """
+)
 
 # ARGV: prefix, now ('' = server time), m, then m triples: name, lease id ('' = none), tokens;
 # then the latency samples: weight, then pairs: name, seconds (each folded into P lat:N, an EWMA).
-FINISH = """
+FINISH = (
+    NOW
+    + """
 local p = ARGV[1]
-local now = tonumber(ARGV[2])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
 local minute = math.floor(now / 60)
 local last = 3 + 3 * tonumber(ARGV[3])
 for b = 4, last, 3 do
@@ -129,16 +133,14 @@ if #ARGV > last then
 end
 return 0
 """
+)
 
 # ARGV: prefix, now ('' = server time), name, always (1: a 429), allowed fails, cooldown ms.
 # Counts a failure in the minute; cools down on a 429 or past allowed_fails. Returns the cooldown ms (0: none).
-COOL = """
+COOL = (
+    NOW
+    + """
 local p = ARGV[1]
-local now = tonumber(ARGV[2])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
 local name = ARGV[3]
 local fk = p .. 'f:' .. name .. ':' .. math.floor(now / 60)
 local fails = redis.call('INCR', fk)
@@ -150,6 +152,7 @@ if (ARGV[4] == '1' or fails > tonumber(ARGV[5])) and ms > 0 then
 end
 return 0
 """
+)
 
 # ARGV: prefix, then triples: budget name (kind:id:period), base (the adder's own figure), cost.
 # A budget's first shared figure is the adder's (the database's spend plus its unwritten spend);
