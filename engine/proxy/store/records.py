@@ -115,6 +115,28 @@ SPEND_ENTITIES = (("key", API_KEY), ("user", USER_ID), ("team", TEAM_ID))
 # parameters (3.32 and later). An older SQLite (999 parameters) looks rows up in 500s.
 INSERT_CHUNK = 1000
 LEGACY_CHUNK = 500
+
+
+@lru_cache(maxsize=1)
+def sqlite_chunk() -> int:
+    """Rows per SQLite statement: at most :data:`INSERT_CHUNK`, within this library's parameter limit.
+
+    Why asked, not assumed: a SQLite built with a lower ``SQLITE_MAX_VARIABLE_NUMBER`` would
+    refuse every batch, and the writer would keep (and retry) its rows for ever. Asked once,
+    of an in-memory database (Python 3.11 and later; before, the limit SQLite's version implies).
+    """
+    try:
+        probe = sqlite3.connect(":memory:")
+        try:
+            limit = probe.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[attr-defined]
+        finally:
+            probe.close()
+    except AttributeError:
+        limit = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+    per_row = len(SPEND_COLUMNS) if SQLITE_RETURNING else 1  # the legacy path binds one id per row
+    return max(1, min(INSERT_CHUNK if SQLITE_RETURNING else LEGACY_CHUNK, limit // per_row))
+
+
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "mo": 30 * 86400}
 
 
@@ -280,7 +302,7 @@ class Records:
         """
         added = 0
         async with self.db.transaction() as conn:
-            size = INSERT_CHUNK if self.db.dialect == "postgresql" or SQLITE_RETURNING else LEGACY_CHUNK
+            size = INSERT_CHUNK if self.db.dialect == "postgresql" else sqlite_chunk()
             for start in range(0, len(rows), size):
                 chunk = rows[start : start + size]
                 if (

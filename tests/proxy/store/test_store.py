@@ -439,7 +439,12 @@ async def test_a_retried_batch_of_several_chunks_counts_each_row_once(
 async def test_the_same_on_sqlite_without_returning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLite before 3.35 has no RETURNING: the rows already there are looked up first."""
     monkeypatch.setattr(records_module, "SQLITE_RETURNING", False)
-    await _retried_batch_of_several_chunks(f"sqlite:///{tmp_path}/legacy.db", tmp_path)
+    records_module.sqlite_chunk.cache_clear()
+    try:
+        assert records_module.sqlite_chunk() == records_module.LEGACY_CHUNK
+        await _retried_batch_of_several_chunks(f"sqlite:///{tmp_path}/legacy.db", tmp_path)
+    finally:
+        records_module.sqlite_chunk.cache_clear()
 
 
 def test_concurrent_requests_on_one_key(
