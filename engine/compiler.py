@@ -125,7 +125,9 @@ class Extractor:
 
             def mapped(data: Any) -> Any:
                 value = search(data)
-                return default if value is None else table.get(value, default)
+                if value is not None:
+                    value = table.get(value, default)
+                return default if value is None else value  # a null map value takes the default too
 
             return mapped
         return self._steps

@@ -133,7 +133,7 @@ class _Converter:
         out["properties"] = props
         own_required = schema.get("required")
         required = [*(out.get("required") or ()), *(own_required if isinstance(own_required, list) else ())]
-        names = [r for r in dict.fromkeys(required) if isinstance(r, str) and r in props]
+        names = [r for r in dict.fromkeys(r for r in required if isinstance(r, str)) if r in props]
         if names:
             out["required"] = names
         else:

@@ -133,6 +133,7 @@ def test_post_processing_agrees(doc: dict[str, Any]) -> None:
         "transformed": Extractor(compile_expression_holder("d"), transform=lambda v: [v]),
         "kept": Extractor(compile_expression_holder("d.a"), transform=_listed, keeps_null=True),
         "all": Extractor(compile_expression_holder("x[*].y"), join="", table={"": "e"}, default="n"),
+        "nulled": Extractor(compile_expression_holder("b"), table={"x": None, "TEXT": "T"}, default="d"),
     }
     section = Section(extractors)
     try:
@@ -186,3 +187,11 @@ def test_deep_nesting_still_agrees(depth: int) -> None:
     assert function(doc).get("x") == jmespath.search(expression, doc)
     many = ".".join(["a[?b || c][]"] * depth)
     assert generated(many)({"a": []}).get("x") == jmespath.search(many, {"a": []})
+
+
+def test_a_null_map_value_takes_the_default_in_every_form() -> None:
+    extractor = Extractor(compile_expression_holder("a"), table={"X": None}, default="d")
+    doc = {"a": "X"}
+    assert extractor(doc) == extractor._steps(doc) == "d"
+    section = Section({"k": extractor})
+    assert section(doc) == section.function(doc) == {"k": "d"}

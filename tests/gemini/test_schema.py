@@ -292,3 +292,12 @@ def test_a_merged_branch_keeps_its_required_property() -> None:
     assert to_vertex_schema({"properties": {"abc": {}, "a": {}}, "required": "abc"}) == {
         "properties": {"abc": {}, "a": {}}
     }
+
+
+def test_required_entries_that_are_not_names_are_dropped() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "string"}},
+        "required": [{"x": 1}, ["a"], "a", "zz"],
+    }
+    assert to_vertex_schema(schema)["required"] == ["a"]
