@@ -16,8 +16,9 @@ import httpx
 import pytest
 
 from tests.dialects.conftest import MASTER_KEY
+from tests.requires import need
 
-genai = pytest.importorskip("google.genai")
+genai = need("google.genai")
 from google.genai import types  # noqa: E402
 from google.oauth2.credentials import Credentials  # noqa: E402
 

@@ -23,6 +23,7 @@ import pytest
 import engine
 from engine import auth
 from engine.transforms import gemini_media
+from tests.requires import need
 
 from .strategies import SURROGATE, nest
 
@@ -598,7 +599,7 @@ def test_gemini_pass_through_dicts_are_checked(
 
 
 def test_google_schema_file_is_current() -> None:
-    pytest.importorskip("googleapiclient")
+    need("googleapiclient")
     import subprocess
     import sys
 

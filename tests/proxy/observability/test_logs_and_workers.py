@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from engine.proxy.observability.logs import JsonFormatter, register_secret, scrub_path
 from tests.proxy.conftest import MASTER_KEY, VISION
+from tests.requires import need
 
-parser = pytest.importorskip("prometheus_client.parser")
+parser = need("prometheus_client.parser")
 
 ROOT = Path(__file__).resolve().parents[3]
 KEY = "sk-config-key-5566778899"

@@ -11,8 +11,9 @@ import pytest
 
 from engine.proxy import BackgroundProxy
 from tests.proxy.conftest import FLASH, MASTER_KEY, VISION
+from tests.requires import need
 
-parser = pytest.importorskip("prometheus_client.parser")
+parser = need("prometheus_client.parser")
 
 HELLO = [{"role": "user", "content": "hi"}]
 KEY = "sk-team-alpha-0123456789"
@@ -151,7 +152,7 @@ def test_cache_and_redis_hooks_count(metered: BackgroundProxy) -> None:
 def test_dialect_endpoints_are_counted(
     start_proxy: Callable[..., BackgroundProxy], deployment: Callable[..., dict[str, Any]]
 ) -> None:
-    anthropic = pytest.importorskip("anthropic")
+    anthropic = need("anthropic")
     proxy = start_proxy(
         {
             "model_list": [deployment("gemini", FLASH)],

@@ -18,8 +18,9 @@ import pytest
 from engine.proxy import BackgroundProxy
 from tests.proxy.conftest import FLASH, MASTER_KEY, VISION
 from tests.proxy.observability.test_metrics import samples, total
+from tests.requires import need
 
-pytest.importorskip("opentelemetry.sdk")
+need("opentelemetry.sdk")
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402

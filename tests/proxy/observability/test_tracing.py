@@ -11,8 +11,9 @@ import pytest
 
 from engine.proxy import BackgroundProxy
 from tests.proxy.conftest import MASTER_KEY, VISION
+from tests.requires import need
 
-pytest.importorskip("opentelemetry.sdk")
+need("opentelemetry.sdk")
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
@@ -117,7 +118,7 @@ def test_otlp_http_export_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """OTEL_EXPORTER_OTLP_ENDPOINT alone turns traces on; spans reach an OTLP/HTTP receiver on loopback."""
-    pytest.importorskip("opentelemetry.exporter.otlp.proto.http")
+    need("opentelemetry.exporter.otlp.proto.http")
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 

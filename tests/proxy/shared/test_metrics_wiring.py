@@ -10,13 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 
 from engine.proxy import BackgroundProxy
 from tests.proxy.conftest import FLASH, MASTER_KEY
 from tests.proxy.shared.conftest import free_port
+from tests.requires import need
 
-parser = pytest.importorskip("prometheus_client.parser")
+parser = need("prometheus_client.parser")
 
 
 def scrape(proxy: BackgroundProxy) -> dict[str, float]:
