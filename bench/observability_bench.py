@@ -4,10 +4,11 @@ Runs the hooks one successful chat request goes through (request id, trail begin
 model, one upstream attempt, finish: about ten metric updates) in a loop, with metrics off
 (:data:`NULL_TRAIL`), metrics on, and metrics plus tracing (an SDK provider with no exporter; and with a
 sampler that records no trace, as ``OTEL_TRACES_SAMPLER_ARG`` would set it),
-and prints microseconds per request; the proxy spends about 380 µs of CPU per request
-(~2,600 req/s per worker, bench/proxy_bench.py), so the share is the added cost.
+and prints microseconds per request beside the same loop with the hooks off (the baseline, same
+run). The share is the added cost against ``--request-us``, what a whole proxy request costs in
+CPU: 254 µs by default, bench/store_bench.py's "off" figure on a quiet machine (2026-12-01).
 
-    python bench/observability_bench.py [--requests 20000]
+    python bench/observability_bench.py [--requests 20000] [--request-us 254]
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ async def per_request(telemetry: Telemetry, n: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20000)
+    parser.add_argument(
+        "--request-us", type=float, default=254.0, help="CPU of one whole proxy request, for the share"
+    )
     args = parser.parse_args(argv)
     groups = {"bench-chat"}
     setups = {"off": Telemetry(groups=groups), "metrics": Telemetry(Metrics(), groups=groups)}
@@ -81,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         us = asyncio.run(per_request(telemetry, args.requests))
         base = us if base is None else base
         print(
-            f"{name:>15}: {us:7.2f} µs per request (+{us - base:.2f} µs, {100 * (us - base) / 380:.1f}% of 380 µs)"
+            f"{name:>15}: {us:7.2f} µs per request (+{us - base:.2f} µs, "
+            f"{100 * (us - base) / args.request_us:.1f}% of a {args.request_us:g} µs request)"
         )
     return 0
 
