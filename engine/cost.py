@@ -16,12 +16,16 @@ cover (cached tokens without a cached-input price, say), costs ``None``.
 
 from __future__ import annotations
 
+import logging
+import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from engine.compiler import Expression, compile_jmespath, pattern_regex
+
+log = logging.getLogger("vertexlate")
 
 if TYPE_CHECKING:
     from engine.api import Call
@@ -90,7 +94,18 @@ def is_regional(location: Any) -> bool:
     return location != GLOBAL
 
 
+COUNTS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "cache_creation_input_tokens",
+    "reasoning_tokens",
+)
+
+
 def _token_cost(price: Price, q: dict[str, Any]) -> float | None:
+    if any(q.get(name) is not None and _int(q.get(name)) is None for name in COUNTS):
+        return None  # a count that is there but is no count (a string, NaN, negative): no guess
     prompt = _int(q.get("prompt_tokens"))
     completion = _int(q.get("completion_tokens"))
     if prompt is None and completion is None:
@@ -119,7 +134,12 @@ def _token_cost(price: Price, q: dict[str, Any]) -> float | None:
 
 
 def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    """A token count from a usage block, or None (not a finite, non-negative number: not priced)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return int(value) if value >= 0 else None
 
 
 @dataclass
@@ -265,6 +285,8 @@ def completion_cost(
     ``regional`` premium is added for any location but ``global``; without one it is the ``global``
     figure. Unknown price: None.
     """
+    location = _location(vertex_location, kwargs)
+    batch = _flag(batch, "batch")
     hidden = getattr(completion_response, "_hidden_params", None) or {}
     if completion_response is not None and model is None:
         cost = hidden.get("response_cost")
@@ -276,24 +298,86 @@ def completion_cost(
             model = completion_response.get("model")
         price = _model_price(model) if isinstance(model, str) else None
         return None if price is None else cost * (1.0 - price.batch_discount)
-    if model is None and isinstance(completion_response, dict):
-        model = completion_response.get("model")
-    if not isinstance(model, str):
-        return None
+    _check_model(model)
     price = _model_price(model)
     if price is None:
         return None
     q: dict[str, Any] = {}
     if isinstance(completion_response, dict) and isinstance(completion_response.get("usage"), dict):
-        q.update(completion_response["usage"])
-        q.setdefault("cached_tokens", (q.get("prompt_tokens_details") or {}).get("cached_tokens"))
-        q.setdefault("reasoning_tokens", (q.get("completion_tokens_details") or {}).get("reasoning_tokens"))
-    location = vertex_location or kwargs.get("vertex_ai_location")
+        usage = completion_response["usage"]
+        q.update(usage)
+        prompt_details, completion_details = (
+            usage.get("prompt_tokens_details"),
+            usage.get("completion_tokens_details"),
+        )
+        if isinstance(prompt_details, dict):
+            q.setdefault("cached_tokens", prompt_details.get("cached_tokens"))
+        if isinstance(completion_details, dict):
+            q.setdefault("reasoning_tokens", completion_details.get("reasoning_tokens"))
     if prompt_tokens is not None:
-        q["prompt_tokens"] = prompt_tokens
+        q["prompt_tokens"] = _count(prompt_tokens, "prompt_tokens")
     if completion_tokens is not None:
-        q["completion_tokens"] = completion_tokens
+        q["completion_tokens"] = _count(completion_tokens, "completion_tokens")
     return price.cost(q, batch=batch, regional=location is not None and is_regional(location))
+
+
+# completion_cost arguments of LiteLLM's that would change the figure and are not supported here:
+# refused by name rather than ignored (a wrong cost is worse than an error).
+UNSUPPORTED_COST_ARGS = frozenset(
+    {"custom_cost_per_token", "custom_cost_per_second", "base_model", "messages", "prompt", "completion",
+     "size", "quality", "n", "custom_pricing", "standard_built_in_tools_params"}
+)  # fmt: skip
+LOCATION_ALIASES = ("vertex_ai_location", "region_name")  # LiteLLM's other names for the location
+IGNORED_COST_ARGS = frozenset({"custom_llm_provider", "call_type", "optional_params", "litellm_logging_obj"})
+
+
+def _location(vertex_location: Any, kwargs: dict[str, Any]) -> str | None:
+    from engine.errors import UnsupportedParamsError
+
+    refused = sorted(set(kwargs) & UNSUPPORTED_COST_ARGS)
+    unknown = sorted(set(kwargs) - UNSUPPORTED_COST_ARGS - IGNORED_COST_ARGS - set(LOCATION_ALIASES))
+    if refused or unknown:
+        raise UnsupportedParamsError(
+            f"completion_cost does not take {', '.join(refused + unknown)}: prices come from the specs",
+            param=(refused + unknown)[0],
+        )
+    location = vertex_location
+    for alias in LOCATION_ALIASES:
+        if location is None:
+            location = kwargs.get(alias)
+    if location is not None and not isinstance(location, str):
+        from engine.errors import BadRequestError
+
+        raise BadRequestError(
+            "vertex_location: must be a string such as 'global' or 'us-central1'", param="vertex_location"
+        )
+    return location
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        from engine.errors import BadRequestError
+
+        raise BadRequestError(f"{name}: must be true or false", param=name)
+    return value
+
+
+def _count(value: Any, name: str) -> int:
+    """An explicit token count: a non-negative int (a wrong type is an error, not a zero)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        from engine.errors import BadRequestError
+
+        raise BadRequestError(f"{name}: must be a non-negative integer", param=name)
+    return value
+
+
+def _check_model(model: Any) -> None:
+    from engine.errors import BadRequestError
+    from engine.options import check_model
+
+    if not isinstance(model, str) or not model:
+        raise BadRequestError("model: a model name is required (or a completion_response)", param="model")
+    check_model(model)
 
 
 def _model_price(model: str) -> Price | None:
@@ -319,6 +403,9 @@ def cost_per_token(
     model: str, prompt_tokens: int = 0, completion_tokens: int = 0
 ) -> tuple[float, float] | None:
     """LiteLLM's ``cost_per_token``: (prompt cost, completion cost) in USD, or None without a price."""
+    _check_model(model)
+    prompt_tokens = _count(prompt_tokens, "prompt_tokens")
+    completion_tokens = _count(completion_tokens, "completion_tokens")
     price = _model_price(model)
     if price is None or price.rates.input is None:
         return None

@@ -219,11 +219,6 @@ class ChatStream:
         if not self.chunk_finalize and type(self).feed is ChatStream.feed:
             self.feed = self._feed  # type: ignore[method-assign]  # nothing to run per chunk: one call less per event
 
-    def spec_for(self, event: Any) -> ResponseSpec | None:
-        if self.event_key is None:
-            return self.chunk_spec
-        return self.events.get(self.event_key.search(event))
-
     def feed(self, event: Any) -> list[ModelResponseStream]:
         chunks = self._feed(event)
         for fn in self.chunk_finalize:

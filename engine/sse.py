@@ -27,7 +27,7 @@ _new = tuple.__new__  # builds an Event without NamedTuple's Python-level __new_
 
 
 class SSEError(ValueError):
-    """The stream cannot be SSE (a line beyond :data:`MAX_LINE_BYTES`)."""
+    """The stream cannot be SSE (a line beyond :data:`MAX_LINE_BYTES`, or one that is not UTF-8)."""
 
 
 class SSEDecoder:
@@ -53,7 +53,10 @@ class SSEDecoder:
             return []
         self._buffer = buffer[end + 1 :] + held
         # bytes.splitlines ends lines at LF, CR and CRLF only (SSE's three), unlike str.splitlines.
-        return self._lines(buffer[: end + 1].splitlines())
+        try:
+            return self._lines(buffer[: end + 1].splitlines())
+        except UnicodeDecodeError as exc:  # a whole line that is not UTF-8: not an event stream
+            raise SSEError(f"a server-sent-events line that is not UTF-8 ({exc.reason})") from None
 
     def close(self) -> list[Event]:
         """End of stream: a final event without its blank line still counts."""

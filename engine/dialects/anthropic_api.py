@@ -25,7 +25,7 @@ from engine.dialects import priced
 from engine.errors import APIResponseValidationError, BadRequestError, NotFoundError
 from engine.registry import Registry, default_registry
 from engine.request import ENGINE_OPTIONS
-from engine.sse import SSEDecoder
+from engine.sse import SSEDecoder, SSEError
 from engine.transport import connection_error
 from engine.types import OpenAIObject
 
@@ -147,6 +147,8 @@ def _native_events(
                 yield event
     except httpx.HTTPError as exc:
         raise connection_error(exc, call.model) from None
+    except SSEError as exc:
+        raise APIResponseValidationError(f"unreadable stream from Claude: {exc}", model=call.model) from None
     finally:
         response.close()
     priced.price_native(call, usage, hidden)
@@ -169,6 +171,8 @@ async def _anative_events(
                 yield event
     except httpx.HTTPError as exc:
         raise connection_error(exc, call.model) from None
+    except SSEError as exc:
+        raise APIResponseValidationError(f"unreadable stream from Claude: {exc}", model=call.model) from None
     finally:
         await response.aclose()
     priced.price_native(call, usage, hidden)

@@ -24,13 +24,18 @@ COST = "response_cost"
 USAGE = "openai_usage"
 
 
+def count_of(value: Any) -> int:
+    """A token count from a provider's usage block: a non-negative int, else 0 (never an exception)."""
+    return value if type(value) is int and value >= 0 else 0
+
+
 def anthropic_to_openai_usage(usage: Any) -> dict[str, Any]:
     """Anthropic usage → OpenAI's: prompt tokens include cache reads and writes, which are reported apart."""
     usage = usage if isinstance(usage, dict) else {}
-    fresh = int(usage.get("input_tokens") or 0)
-    read = int(usage.get("cache_read_input_tokens") or 0)
-    written = int(usage.get("cache_creation_input_tokens") or 0)
-    output = int(usage.get("output_tokens") or 0)
+    fresh = count_of(usage.get("input_tokens"))
+    read = count_of(usage.get("cache_read_input_tokens"))
+    written = count_of(usage.get("cache_creation_input_tokens"))
+    output = count_of(usage.get("output_tokens"))
     prompt = fresh + read + written
     return {
         "prompt_tokens": prompt,

@@ -251,8 +251,7 @@ def _build(source: Source, environment: dict[str, str]) -> ProxyConfig:
         groups.setdefault(deployment.model_name, []).append(deployment)
     known = {entry["model_name"] for entry in data["model_list"]}
     fallbacks = {kind: _fallbacks(source, kind, known) for kind in FALLBACK_KINDS}
-    redis = shared_redis(router, os.environ)
-    cache = cache_settings(litellm, redis, os.environ)
+    redis, cache = _redis_settings(source, router, litellm)
     if cache is not None and cache.type == "redis" and cache.redis is None:
         source.problem(
             ("litellm_settings", "cache_params", "type"),
@@ -464,6 +463,27 @@ def _defaults_for(
     ):
         chosen["safety_settings"] = litellm["vertex_ai_safety_settings"]
     return chosen
+
+
+def _redis_settings(source: Source, router: dict[str, Any], litellm: dict[str, Any]) -> tuple[Any, Any]:
+    """The shared Redis and the cache settings; a port that is no port number is a problem naming its key."""
+    params = litellm.get("cache_params") if isinstance(litellm.get("cache_params"), dict) else {}
+    bad = False
+    for keys, value in (
+        (("router_settings", "redis_port"), router.get("redis_port")),
+        (("litellm_settings", "cache_params", "port"), params.get("port")),
+    ):
+        if value is not None and not (str(value).isdigit() and 0 < int(value) < 65536):
+            source.problem(keys, "must be a port number (1-65535)")
+            bad = True
+    if bad:
+        return None, None
+    try:
+        redis = shared_redis(router, os.environ)
+        return redis, cache_settings(litellm, redis, os.environ)
+    except ValueError:  # REDIS_PORT from the environment
+        source.problem(("router_settings", "redis_port"), "REDIS_PORT must be a port number (1-65535)")
+        return None, None
 
 
 def _unique_ids(source: Source, deployments: list[Deployment]) -> None:

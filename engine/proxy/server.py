@@ -26,7 +26,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from engine.proxy.app import CONFIG_ENV, GRACE_ENV, create_app, freeze_heap
+from engine.proxy.app import CONFIG_ENV, GRACE_ENV, create_app, freeze_heap, gc_thresholds
 from engine.proxy.config import ProxyConfig, load_config
 from engine.proxy.handlers import Proxy
 from engine.proxy.observability.exposition import prepare_workers
@@ -154,6 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config)
     except ConfigError as exc:
+        print(f"vertexlate serve: {exc}", file=sys.stderr)
+        return 2
+    try:
+        gc_thresholds()  # here, once: not in every worker a bad value would then crash
+    except ValueError as exc:
         print(f"vertexlate serve: {exc}", file=sys.stderr)
         return 2
     if config.database_url is not None:  # a database that cannot be reached or migrated stops the start here

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.sse import SSEDecoder
+from engine.sse import Event, SSEDecoder
 
 # Framing as Gemini's streamGenerateContent?alt=sse sends it (data lines, CRLF CRLF), plus an
 # Anthropic-style event line and a comment, a multi-line data field and a non-ASCII character.
@@ -60,3 +61,13 @@ def test_lone_cr_and_data_without_colon_and_bad_utf8_at_the_end() -> None:
     assert decode([stream]) == [(None, "a\n"), (None, "b"), ("e", "\ufffd")]
     for cut in range(len(stream) + 1):
         assert decode([stream[:cut], stream[cut:]]) == [(None, "a\n"), (None, "b"), ("e", "\ufffd")], cut
+
+
+def test_a_line_that_is_not_utf8_is_an_sse_error() -> None:
+    """Engine streams turn SSEError into APIResponseValidationError, never a bare UnicodeDecodeError."""
+    from engine.sse import SSEError
+
+    decoder = SSEDecoder()
+    assert decoder.feed("data: é\n\n".encode()) == [Event(None, "é")]
+    with pytest.raises(SSEError, match="not UTF-8"):
+        decoder.feed(b"data: \xff\xfe\n\n")

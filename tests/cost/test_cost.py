@@ -175,11 +175,55 @@ def test_dialect_streams_carry_their_cost_once_ended(vx: dict[str, Any]) -> None
     )
     assert translated._hidden_params == {}  # not known before the end
     list(translated)
-    assert translated._hidden_params["response_cost"] > 0
     reply = engine.responses(input="hi", model="vertex_ai/gemini-2.5-flash", store=False, stream=True, **vx)
     list(reply)
-    assert reply._hidden_params["response_cost"] > 0
-    assert reply._hidden_params["openai_usage"]["total_tokens"] > 0
+    for stream in (translated, reply):  # Gemini 2.5 Flash: $0.30 input, $2.50 output per 1M tokens
+        usage = stream._hidden_params["openai_usage"]
+        assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+        expected = (usage["prompt_tokens"] * 0.30 + usage["completion_tokens"] * 2.50) / MILLION
+        assert stream._hidden_params["response_cost"] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"prompt_tokens": "1000"}, "prompt_tokens"),
+        ({"prompt_tokens": -1}, "prompt_tokens"),
+        ({"completion_tokens": True}, "completion_tokens"),
+        ({"completion_tokens": 1.5}, "completion_tokens"),
+        ({"vertex_location": 5}, "vertex_location"),
+        ({"batch": "no"}, "batch"),
+        ({"custom_cost_per_token": {"input_cost_per_token": 1}}, "custom_cost_per_token"),
+        ({"base_model": "gemini-2.5-pro"}, "base_model"),
+        ({"no_such_argument": 1}, "no_such_argument"),
+    ],
+)
+def test_cost_arguments_are_checked_by_name(kwargs: dict[str, Any], error: str) -> None:
+    """A wrong type or an argument that would change the figure is an error naming it, never a wrong cost."""
+    with pytest.raises(engine.BadRequestError) as caught:
+        completion_cost(
+            model="vertex_ai/gemini-3.5-flash", **{"prompt_tokens": 10, "completion_tokens": 1, **kwargs}
+        )
+    assert caught.value.param == error
+    for model in (None, ["a"], "x" * 600):
+        with pytest.raises(engine.BadRequestError):
+            cost_per_token(model, 1, 1)  # type: ignore[arg-type]
+
+
+def test_cost_of_odd_usage_is_none_and_litellm_location_names_apply() -> None:
+    model = "vertex_ai/gemini-3.5-flash"  # $1.50 / $9 per 1M tokens global, 10% more elsewhere
+    for bad in ("1000", float("nan"), -5, [1]):
+        assert completion_cost({"usage": {"prompt_tokens": bad, "completion_tokens": 1}}, model=model) is None
+    details = {"prompt_tokens": 10, "completion_tokens": 1, "prompt_tokens_details": "x"}
+    assert completion_cost({"usage": details}, model=model) == pytest.approx((10 * 1.5 + 9) / MILLION)
+    regional = completion_cost(
+        model=model, prompt_tokens=MILLION, completion_tokens=0, region_name="europe-west4"
+    )
+    assert regional == pytest.approx(1.65)
+    assert (
+        completion_cost(model=model, prompt_tokens=MILLION, completion_tokens=0, call_type="completion")
+        == 1.5
+    )
 
 
 def test_cross_checked_partner_figures() -> None:

@@ -270,3 +270,23 @@ def test_default_vertex_config_is_checked_at_start(write_config: Any, deployment
         broken.value
     )
     assert "{not json" not in str(broken.value)
+
+
+def test_relayed_usage_counts_thoughts_once_and_survives_odd_values() -> None:
+    from engine.proxy.dialects.vertex import Usage
+
+    # Gemini usageMetadata whose candidates already include the thoughts (total - prompt = 30):
+    # the chat path's rule (engine/transforms/gemini_usage.py) bounds completion by total - prompt.
+    relayed = Usage()
+    relayed.feed(
+        b'{"usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 30,'
+        b' "thoughtsTokenCount": 20, "totalTokenCount": 40}}'
+    )
+    usage = relayed.openai()
+    assert usage["completion_tokens"] == 30 and usage["total_tokens"] == 40
+    odd = Usage()
+    odd.feed(b'{"usageMetadata": {"promptTokenCount": "abc", "totalTokenCount": -3}, "message": "text"}')
+    assert odd.tokens() == 0 and odd.openai()["prompt_tokens"] == 0
+    claude = Usage()
+    claude.feed(b'{"usage": {"input_tokens": [1], "output_tokens": 1e400}}')
+    assert claude.tokens() == 0

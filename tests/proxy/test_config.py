@@ -117,6 +117,20 @@ BAD_CASES = [
         "model_list[0].model_info.mode",
         "does not fit",
     ),
+    (
+        "model_list:\n  - model_name: m\n    litellm_params:\n      model: vertex_ai/gemini-2.5-flash\n"
+        "router_settings:\n  redis_host: 127.0.0.1\n  redis_port: abc\n",
+        7,
+        "router_settings.redis_port",
+        "port number",
+    ),
+    (
+        "model_list:\n  - model_name: m\n    litellm_params:\n      model: vertex_ai/gemini-2.5-flash\n"
+        "litellm_settings:\n  cache: true\n  cache_params:\n    type: redis\n    host: 127.0.0.1\n    port: 99999\n",
+        10,
+        "litellm_settings.cache_params.port",
+        "port number",
+    ),
 ]
 
 

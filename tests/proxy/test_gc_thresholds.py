@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from typing import Any
 
 import pytest
 
@@ -32,3 +33,17 @@ def test_freeze_heap_applies_them(monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         gc.set_threshold(*before)
         gc.unfreeze()
+
+
+def test_serve_refuses_a_bad_value_before_starting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engine.proxy.server import main
+
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "model_list:\n  - model_name: m\n    litellm_params:\n      model: vertex_ai/gemini-3.5-flash\n"
+    )
+    monkeypatch.setenv(GC_ENV, "a,b,c")
+    assert main(["--config", str(config), "--port", "0"]) == 2
+    assert GC_ENV in capsys.readouterr().err

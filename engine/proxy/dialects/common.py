@@ -54,6 +54,13 @@ async def guarded(
             caller, name, body = await start(request)
         except APIError as exc:
             return respond(exc)
+        except Exception:  # a bug before admission: still the dialect's error format, and logged
+            log.exception("unexpected error while handling %s", request.url.path)
+            return respond(
+                InternalServerError(
+                    "internal error in the proxy (the proxy's log has the details)", llm_provider="proxy"
+                )
+            )
         try:
             return await serve(request, caller, name, body, started)
         except APIError as exc:

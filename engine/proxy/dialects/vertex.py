@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from engine import auth
-from engine.dialects.priced import USAGE, anthropic_to_openai_usage
+from engine.dialects.priced import USAGE, anthropic_to_openai_usage, count_of
 from engine.errors import (
     APIError,
     AuthenticationError,
@@ -50,6 +50,7 @@ from engine.errors import (
 from engine.proxy.dialects.common import authorization
 from engine.proxy.handlers import Proxy, client_closed
 from engine.proxy.intake import read_body
+from engine.transforms.gemini_usage import gemini_completion_tokens
 from engine.transport import async_client, connection_error
 from engine.types import OpenAIObject
 
@@ -304,32 +305,44 @@ class Usage:
         for item in data if isinstance(data, list) else [data]:
             if not isinstance(item, dict):
                 continue
-            usage = item.get("usageMetadata") or item.get("usage") or (item.get("message") or {}).get("usage")
+            message = item.get("message")
+            usage = (
+                item.get("usageMetadata")
+                or item.get("usage")
+                or (message.get("usage") if isinstance(message, dict) else None)
+            )
             if isinstance(usage, dict):
                 self.last = {**self.last, **usage}
 
-    def tokens(self) -> int:
+    def _settle(self) -> None:
+        """A JSON reply is read once it is whole (a stream's events as they come)."""
         if self.json and self.buffer:
             self._read(self.buffer)
             self.buffer = b""
+
+    def tokens(self) -> int:
+        self._settle()
         usage = self.last
         if "totalTokenCount" in usage:
-            return int(usage.get("totalTokenCount") or 0)
-        return sum(int(usage.get(k) or 0) for k in ("input_tokens", "output_tokens"))
+            return count_of(usage.get("totalTokenCount"))
+        return count_of(usage.get("input_tokens")) + count_of(usage.get("output_tokens"))
 
     def openai(self) -> dict[str, Any]:
         """The usage seen, in OpenAI's names (Gemini's ``usageMetadata`` or Claude's ``usage``)."""
+        self._settle()
         usage = self.last
         if "input_tokens" in usage or "output_tokens" in usage:
             return anthropic_to_openai_usage(usage)
-        prompt = int(usage.get("promptTokenCount") or 0)
-        thoughts = int(usage.get("thoughtsTokenCount") or 0)
-        completion = int(usage.get("candidatesTokenCount") or 0) + thoughts
+        prompt = count_of(usage.get("promptTokenCount"))
+        thoughts = count_of(usage.get("thoughtsTokenCount"))
+        completion = (
+            gemini_completion_tokens(usage) or 0
+        )  # the chat path's rule: thoughts never counted twice
         return {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
-            "total_tokens": int(usage.get("totalTokenCount") or prompt + completion),
-            "prompt_tokens_details": {"cached_tokens": int(usage.get("cachedContentTokenCount") or 0)},
+            "total_tokens": count_of(usage.get("totalTokenCount")) or prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": count_of(usage.get("cachedContentTokenCount"))},
             "completion_tokens_details": {"reasoning_tokens": thoughts},
         }
 

@@ -31,13 +31,26 @@ def _usage(result: Any) -> tuple[Any, float | None]:
     return usage, hidden.get("response_cost")
 
 
+MAX_END_USER = 128  # characters of an end_user label; a longer or unencodable one is not kept
+
+
 def end_user_of(body: dict[str, Any]) -> str:
     """The end user a request names, where LiteLLM looks (``user``, else Anthropic's ``metadata.user_id``)."""
     user = body.get("user")
     if user is None:
         metadata = body.get("metadata")
         user = metadata.get("user_id") if isinstance(metadata, dict) else None
-    return str(user) if isinstance(user, (str, int)) and not isinstance(user, bool) else ""  # no dict labels
+    if isinstance(user, bool) or not isinstance(user, (str, int)):
+        return ""  # no dict labels
+    text = str(user)
+    # A label must encode (a lone surrogate would break every later /metrics scrape) and stay short.
+    if len(text) > MAX_END_USER or not text.isprintable():
+        return ""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return ""
+    return text
 
 
 class NullTrail:
@@ -109,8 +122,8 @@ class Trail(NullTrail):
         """
         if self.telemetry.end_user and isinstance(body, dict):
             self.end_user = end_user_of(body)
-        if name not in self.telemetry.groups:
-            return
+        if not isinstance(name, str) or name not in self.telemetry.groups:
+            return  # (a list or dict is the handler's 400 to give, not a label)
         self.name = name
         if self.span is not None:
             self.span.set_attribute("gen_ai.request.model", name)

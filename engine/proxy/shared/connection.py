@@ -14,6 +14,10 @@ socket write and read) than the script costs the server. Calls made in the same
 event-loop turn go out as one pipeline on one connection, so under load the proxy pays
 that overhead per batch instead of per request (bench/shared_bench.py). Each call is
 still its own atomic script, answered in order.
+
+A call whose caller is cancelled (a client that disconnected) or gives up still runs once
+it is queued or written: the caller may pass ``cancelled``, called with the reply (None
+when the batch failed) once it is known, so it can undo what the script did (a lease).
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ FIRST_BACKOFF = 0.5
 MAX_CONNECTIONS = 50  # per process; batching (below) keeps far fewer busy
 MAX_BACKOFF = 10.0
 T = TypeVar("T")
+# one queued script call: the script, its args, the caller's future, what to call if the caller left
+Call = tuple["AsyncScript", list[Any], "asyncio.Future[Any]", "Callable[[Any], None] | None"]
 
 
 class SharedRedis:
@@ -60,8 +66,9 @@ class SharedRedis:
             health_check_interval=0,
         )
         self.client: Redis = Redis(connection_pool=pool)
-        self._queue: list[tuple[AsyncScript, list[Any], asyncio.Future[Any]]] = []
+        self._queue: list[Call] = []
         self._scheduled = False
+        self._tasks: set[asyncio.Task[None]] = set()  # batches in flight (a reference each, for close)
         self.failures = 0  # failed commands since start (every one, not once per outage)
         # called with (operation, error) on every failure: the proxy's redis-failure metric
         self.on_failure: Callable[[str, BaseException | None], None] | None = None
@@ -94,37 +101,53 @@ class SharedRedis:
             self.down_since, self._backoff = None, FIRST_BACKOFF
         return result
 
-    async def script(self, script: AsyncScript, args: list[Any]) -> Any:
-        """Run a registered script with ``args`` in the next batch; its reply, or None (Redis failed or down)."""
+    async def script(
+        self, script: AsyncScript, args: list[Any], cancelled: Callable[[Any], None] | None = None
+    ) -> Any:
+        """Run a registered script with ``args`` in the next batch; its reply, or None (Redis failed or down).
+
+        ``cancelled``: called with the reply (None: unknown) when this caller is cancelled
+        after the call was queued, once the script ran (or its batch failed).
+        """
         if self.down_since is not None and self.clock() < self._retry_at:
             return None
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queue.append((script, args, future))
+        self._queue.append((script, args, future, cancelled))
         if not self._scheduled:
             self._scheduled = True
             loop.call_soon(self._send)
-        return await future
+        try:
+            return await future
+        except asyncio.CancelledError:
+            # answered, but the caller was cancelled before it resumed: the reply is known now
+            if cancelled is not None and future.done() and not future.cancelled():
+                cancelled(future.result())
+            raise  # else the future was cancelled: _batch calls ``cancelled`` after the reply
 
     def _send(self) -> None:
         self._scheduled = False
         batch, self._queue = self._queue, []
         if batch:
-            asyncio.ensure_future(self._batch(batch))
+            task = asyncio.ensure_future(self._batch(batch))
+            self._tasks.add(task)  # referenced until done (the loop keeps only weak ones)
+            task.add_done_callback(self._tasks.discard)
 
-    async def _batch(self, batch: list[tuple[AsyncScript, list[Any], asyncio.Future[Any]]]) -> None:
+    async def _batch(self, batch: list[Call]) -> None:
         replies = await self.run(lambda: self._exchange(batch))
-        for (_, _, future), reply in zip(batch, replies or [None] * len(batch), strict=True):
-            if future.done():
-                continue
+        for (_, _, future, cancelled), reply in zip(batch, replies or [None] * len(batch), strict=True):
             if isinstance(reply, Exception):  # a script error: this call fails open, the others stand
                 self.failures += 1
                 if self.on_failure is not None:
                     self.on_failure("evalsha", reply)
                 reply = None
+            if future.done():  # the caller was cancelled: it ran anyway (or may have)
+                if cancelled is not None and future.cancelled():
+                    cancelled(reply)
+                continue
             future.set_result(reply)
 
-    async def _exchange(self, batch: list[tuple[AsyncScript, list[Any], asyncio.Future[Any]]]) -> list[Any]:
+    async def _exchange(self, batch: list[Call]) -> list[Any]:
         """EVALSHA for every call, written at once on one pooled connection; the replies in order.
 
         Packed here rather than by redis-py's pipeline: its per-argument encoding was the
@@ -136,7 +159,7 @@ class SharedRedis:
         conn = await pool.get_connection()
         try:
             await conn.send_packed_command(
-                b"".join(_pack(b"EVALSHA", script.sha, 0, *args) for script, args, _ in batch),
+                b"".join(_pack(b"EVALSHA", script.sha, 0, *args) for script, args, _, _ in batch),
                 check_health=False,
             )
             replies: list[Any] = []
@@ -151,11 +174,11 @@ class SharedRedis:
         finally:
             await pool.release(conn)
         if any(isinstance(r, NoScriptError) for r in replies):  # a restarted Redis: load, then once more
-            for script in {id(s): s for s, _, _ in batch}.values():
+            for script in {id(s): s for s, _, _, _ in batch}.values():
                 await self.client.script_load(script.script)
             replies = [
                 await self.client.evalsha(s.sha, 0, *a) if isinstance(r, NoScriptError) else r
-                for (s, a, _), r in zip(batch, replies, strict=True)
+                for (s, a, _, _), r in zip(batch, replies, strict=True)
             ]
         return replies
 
@@ -177,7 +200,17 @@ class SharedRedis:
             self._backoff = min(self._backoff * 2, MAX_BACKOFF)
         self._retry_at = now + self._backoff
 
+    @property
+    def retry_in(self) -> float:
+        """Seconds (of ``clock``) until a reconnect may be tried; 0 when Redis is up or due."""
+        return 0.0 if self.down_since is None else max(0.0, self._retry_at - self.clock())
+
     async def close(self) -> None:
+        """Wait for the batches in flight (their callers get their replies), then close the pool."""
+        while self._queue or self._tasks:
+            if self._queue:
+                self._send()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         with contextlib.suppress(Exception):  # closing a dead connection: nothing to do
             await self.client.aclose()
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from engine.proxy.config import ProxyConfig
 from engine.proxy.shared.cache import ResponseCache
 from engine.proxy.shared.connection import SharedRedis
+from engine.proxy.shared.settings import RedisSettings
 from engine.proxy.shared.state import LocalState, RedisState, StateBackend
 
 log = logging.getLogger("vertexlate.proxy.shared")
@@ -34,7 +35,7 @@ class Shared:
 
     async def close(self) -> None:
         if isinstance(self.backend, RedisState):
-            await self.backend.drain()
+            await self.backend.close()
         for client in self.clients:
             await client.close()
 
@@ -43,22 +44,29 @@ def build(config: ProxyConfig, clock: Callable[[], float] = time.monotonic) -> S
     """The backend (Redis when ``config.redis``, else this process's memory) and the cache, if configured.
 
     No I/O: redis-py connects on the first command, so an unreachable Redis at start-up
-    is an outage like any other (served on local state), not a failed start.
+    is an outage like any other (served on local state), not a failed start. The cache
+    shares the state's client when it names the same Redis with the same socket timeout
+    and pool size; else it gets its own (those settings are per pool in redis-py).
     """
     local = LocalState(clock)
-    clients: dict[str, SharedRedis] = {}
+    clients: dict[tuple[str, float, int | None], SharedRedis] = {}
     backend: StateBackend = local
     timeout = max((d.timeout for d in config.deployments), default=600.0)
     if config.redis is not None:
-        redis = clients[config.redis.url] = SharedRedis(config.redis)
+        redis = clients[_client_key(config.redis)] = SharedRedis(config.redis)
         backend = RedisState(redis, local, prefix=f"{config.redis.namespace}:", lease_timeout=timeout)
     cache = None
     if config.cache is not None:
         settings = config.cache
         redis = None
         if settings.redis is not None:
-            redis = clients.get(settings.redis.url)
+            redis = clients.get(_client_key(settings.redis))
             if redis is None:
-                redis = clients[settings.redis.url] = SharedRedis(settings.redis)
+                redis = clients[_client_key(settings.redis)] = SharedRedis(settings.redis)
         cache = ResponseCache(settings, redis)
     return Shared(backend, cache, list(clients.values()))
+
+
+def _client_key(settings: RedisSettings) -> tuple[str, float, int | None]:
+    """What makes two clients differ (the namespace does not: it is only the keys' prefix)."""
+    return settings.url, settings.socket_timeout, settings.max_connections

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.errors import APIError, RateLimitError
 from engine.proxy.limits import LIMIT_TEXT, Usage
-from engine.proxy.shared.connection import SharedRedis
+from engine.proxy.shared.connection import MAX_BACKOFF, SharedRedis
 from engine.proxy.shared.scripts import ACQUIRE, COOL, FINISH, SPEND
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ log = logging.getLogger("vertexlate.proxy.shared")
 
 CODES = {1: "cooldown", 2: "rpm", 3: "tpm", 4: "parallel"}
 LATENCY_WEIGHT = 0.2  # EWMA factor of latency-based routing's averages, local (router.py) and shared alike
+MAX_PENDING = 100_000  # finish updates kept while Redis is down; past it the oldest go (their leases expire)
 Choose = Callable[[list["DeploymentState"]], "DeploymentState"]
 
 
@@ -174,6 +175,16 @@ class RedisState:
     nobody measured within the hour counts as 0 (tried first), as an unmeasured one does
     locally. When Redis fails, the local averages decide (fail open), and samples measured
     meanwhile are not written (the shared average continues from the others' samples).
+
+    Leases are released whatever happens. A caller cancelled while its script is queued or
+    running (a client that disconnected) has its lease released on every counter it sent,
+    once the script's reply is known (before, the release could overtake it). A finish
+    update that could not be written waits (at most :data:`MAX_PENDING`, the oldest dropped
+    with one warning) and is retried when Redis may be tried again, so slots held by
+    requests that ended during an outage are freed when it ends, not a lease timeout later.
+    Their tokens are not written late: the windows are fixed minutes, and tokens written
+    after the outage would count against a later minute than the one they were used in
+    (this process's own counters counted them meanwhile, as fail open means).
     """
 
     shared = True
@@ -203,6 +214,9 @@ class RedisState:
         self._pending: list[Any] = []
         self._samples: list[Any] = []  # latency samples to write: name, seconds, ...
         self._flushing: asyncio.Task[None] | None = None
+        self._retry: asyncio.TimerHandle | None = None  # the next attempt at writing kept updates
+        self._warned = False  # the drop of kept updates is logged once per outage
+        self.dropped = 0  # finish updates dropped because too many waited for Redis (metrics read it)
         self.finished = 0  # finish updates written (tests and metrics read it)
         self.measurements = 0  # latency samples written
 
@@ -226,8 +240,10 @@ class RedisState:
         if not self.redis.available:
             return await self.local.admit(counters)
         lease = self._lease()
-        answer = await self.redis.script(self._acquire, self._argv("first", lease, counters, 0))
-        if answer is None:  # Redis failed just now: this process's counters decide
+        release = self._releaser(lease, counters)
+        answer = await self.redis.script(self._acquire, self._argv("first", lease, counters, 0), release)
+        if answer is None:  # Redis failed just now (maybe after counting): this process's counters decide
+            release(None)
             return await self.local.admit(counters)
         self._admitted(answer, counters)
         return lease
@@ -283,8 +299,10 @@ class RedisState:
                 _limit(d.max_parallel_requests),
                 d.timeout,
             )
-        answer = await self.redis.script(self._acquire, argv)
+        release = self._releaser(lease, callers, order)
+        answer = await self.redis.script(self._acquire, argv, release)
         if answer is None:
+            release(None)
             if admission is not None:
                 await self._admit_pending(admission)
             return await self.local.acquire(ready, choose)
@@ -325,6 +343,22 @@ class RedisState:
         return await self.local.failed(state, is_429, allowed_fails, seconds)
 
     # ------------------------------------------------------------------ request ends
+    def _releaser(
+        self, lease: str, callers: Sequence[tuple[str, Usage]], order: Sequence[DeploymentState] = ()
+    ) -> Callable[[Any], None]:
+        """What releases ``lease`` on every counter an acquire script was sent (ZREM: a no-op where it holds none).
+
+        Called when the script may have counted the lease but its caller will not finish it:
+        the caller was cancelled, or Redis failed (the script may have run before it did).
+        """
+
+        def release(_reply: Any) -> None:
+            for name in [u.name for _, u in callers] + [s.usage.name for s in order]:
+                self._pending += (name, lease, 0)
+            self._schedule()
+
+        return release
+
     def finish(self, usage: Usage, lease: str, tokens: int) -> None:
         """Local counters now; the shared ones in the next batch (one script call for everything pending)."""
         usage.finish(tokens)
@@ -352,14 +386,51 @@ class RedisState:
             while self._pending or self._samples:
                 batch, self._pending = self._pending, []
                 samples, self._samples = self._samples, []
-                argv = [self.prefix, self._now(), len(batch) // 3, *batch]
-                if samples:
-                    argv += (LATENCY_WEIGHT, *samples)
-                if await self.redis.script(self._finish, argv) is not None:
-                    self.finished += len(batch) // 3
-                    self.measurements += len(samples) // 2
+                if self.redis.available:
+                    argv = [self.prefix, self._now(), len(batch) // 3, *batch]
+                    if samples:
+                        argv += (LATENCY_WEIGHT, *samples)
+                    if await self.redis.script(self._finish, argv) is not None:
+                        self.finished += len(batch) // 3
+                        self.measurements += len(samples) // 2
+                        self._warned = False
+                        continue
+                self._keep(batch)  # Redis failed or is down: wait for it (samples go, see the class doc)
+                self._retry_later()
+                return
         finally:
             self._flushing = None
+
+    def _keep(self, batch: list[Any]) -> None:
+        """Put the leases of an unwritten batch back before the updates queued since (tokens go: see the class doc)."""
+        kept: list[Any] = []
+        for i in range(0, len(batch), 3):
+            if batch[i + 1]:
+                kept += (batch[i], batch[i + 1], 0)
+        self._pending[:0] = kept
+        excess = len(self._pending) // 3 - MAX_PENDING
+        if excess > 0:
+            del self._pending[: 3 * excess]
+            self.dropped += excess
+            if not self._warned:
+                self._warned = True
+                log.warning(
+                    "redis is down and %d finish updates wait: dropping the oldest (their leases expire by themselves)",
+                    MAX_PENDING,
+                )
+
+    def _retry_later(self) -> None:
+        """Try the kept updates again when Redis may be tried (a timer: drain() does not wait for it)."""
+        if self._retry is not None:
+            return
+        delay = min(max(self.redis.retry_in, 0.05), MAX_BACKOFF)
+
+        def retry() -> None:
+            self._retry = None
+            if self._pending:
+                self._schedule()
+
+        self._retry = asyncio.get_running_loop().call_later(delay, retry)  # called from _flush: a loop runs
 
     async def drain(self) -> None:
         """Wait for pending finish and spend updates (shutdown, tests)."""
@@ -368,6 +439,13 @@ class RedisState:
                 await asyncio.shield(self._flushing)
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Write what is pending (shutdown); updates still waiting for a Redis that is down are not retried."""
+        await self.drain()
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
 
     # ------------------------------------------------------------------ budgets (store/accounts.py)
     @staticmethod

@@ -8,6 +8,7 @@ refused with its name rather than ignored; a key is shown in clear once, at crea
 
 from __future__ import annotations
 
+import json
 import math
 import time
 import uuid
@@ -245,7 +246,17 @@ class Management:
 
     # ----------------------------------------------------------------- helpers
     async def _body(self, request: Request) -> dict[str, Any]:
-        return json_object(await request.body())
+        body = json_object(await request.body())
+        for name, value in body.items():  # a lone surrogate cannot be stored (UTF-8): the field's 400
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _bad("a field name is not valid Unicode text (a lone surrogate)") from None
+            try:
+                json.dumps(value, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                raise _bad(f"{name}: not valid Unicode text (a lone surrogate)", name) from None
+        return body
 
     def _check_models(self, models: list[str] | None) -> None:
         known = set(self.proxy.router.states)

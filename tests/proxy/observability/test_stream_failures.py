@@ -173,3 +173,40 @@ def test_spend_rows_of_failed_streams_say_failure(
             outcome["cut" if fault else "ok"] = (row["status"], row["metadata"]["error_type"])
         assert outcome["ok"] == ("success", None), path
         assert outcome["cut"][0] == "failure" and outcome["cut"][1], path
+
+
+def test_careless_model_and_user_values_never_break_metrics(
+    start_proxy: Callable[..., BackgroundProxy], deployment: Callable[..., dict[str, Any]]
+) -> None:
+    """A list as the model is the handler's 400 (not a 500 from the metrics' label check); an end user
+    that cannot be a label (a lone surrogate, or very long) is not kept, so /metrics keeps working."""
+    proxy = start_proxy(
+        {
+            "model_list": [deployment("vision", VISION), deployment("flash", FLASH)],
+            "litellm_settings": {
+                "callbacks": ["prometheus"],
+                "enable_end_user_cost_tracking_prometheus_only": True,
+            },
+            "general_settings": {"master_key": MASTER_KEY},
+        }
+    )
+    for path, body in (
+        ("/v1/chat/completions", {"model": ["vision"], "messages": HELLO}),
+        ("/v1/messages", {"model": {"x": 1}, "max_tokens": 8, "messages": HELLO}),
+        ("/v1/responses", {"model": ["flash"], "input": "hi"}),
+    ):
+        reply = httpx.post(proxy.url + path, json=body, headers=AUTH, timeout=30)
+        assert reply.status_code == 400, (path, reply.text)
+    for user in ("\ud800", "u" * 500):
+        raw = json.dumps({"model": "vision", "messages": HELLO, "user": user})  # "\ud800" stays an escape
+        reply = httpx.post(
+            proxy.url + "/v1/chat/completions",
+            content=raw,
+            headers={**AUTH, "content-type": "application/json"},
+        )
+        assert reply.status_code == 200
+    scrape = httpx.get(proxy.url + "/metrics", headers=AUTH, timeout=30)
+    assert scrape.status_code == 200
+    assert {
+        s.labels["end_user"] for s in samples(proxy)[REQUESTS] if s.labels["requested_model"] == "vision"
+    } == {""}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -507,3 +508,22 @@ def test_soft_budget_is_logged_once_and_keys_list_by_owner(
     assert listed["total_count"] == 1 and listed["keys"][0]["token"] == hash_key(key)
     assert key not in str(listed)
     assert admin(proxy, "GET", "/key/list", params={"page": "0"}).status_code == 400
+
+
+def test_management_fields_that_cannot_be_stored_are_a_400(
+    start_proxy: Callable[..., BackgroundProxy], store_config: Callable[..., dict[str, Any]]
+) -> None:
+    """A lone surrogate (valid JSON escape, not UTF-8) in any field: the field's 400, not the driver's 500."""
+    proxy = start_proxy(store_config())
+    for path, field in (
+        ("/key/generate", "key_alias"),
+        ("/team/new", "team_alias"),
+        ("/user/new", "user_email"),
+    ):
+        raw = json.dumps({field: "bad \ud800 text"})
+        reply = httpx.post(
+            proxy.url + path, content=raw, headers={**MASTER, "content-type": "application/json"}, timeout=30
+        )
+        assert reply.status_code == 400, (path, reply.text)
+        assert reply.json()["error"]["param"] == field
+    assert admin(proxy, "POST", "/key/generate", json={"key_alias": "fine"}).status_code == 200
