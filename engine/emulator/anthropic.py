@@ -63,7 +63,7 @@ def version_ok(value: Any, extra: tuple[str, ...]) -> bool:
         day = datetime.date(*(int(part) for part in match.groups()))
     except ValueError:
         return False
-    return FIRST_VERSION <= day <= datetime.datetime.now(datetime.UTC).date()
+    return FIRST_VERSION <= day <= datetime.datetime.now(datetime.timezone.utc).date()
 
 
 def anthropic_shape(reply: Reply) -> Any:
@@ -83,6 +83,26 @@ def request_error(message: str, status: int = 400) -> JSONResponse:
     )
 
 
+def _messages_shape(messages: Any) -> str | None:
+    """Anthropic's validation message when ``messages`` is not a list of messages with text or block content."""
+    if not isinstance(messages, list):
+        return "messages: Input should be a valid list"
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            return f"messages.{index}: Input should be a valid dictionary"
+        if "content" not in message:
+            return f"messages.{index}.content: Field required"
+        content = message["content"]
+        if isinstance(content, str):
+            continue
+        if not isinstance(content, list):
+            return f"messages.{index}.content: Input should be a valid list"
+        for place, block in enumerate(content):
+            if not isinstance(block, dict):
+                return f"messages.{index}.content.{place}: Input should be a valid dictionary"
+    return None
+
+
 def _problem(body: Any, counting: bool, versions: tuple[str, ...]) -> str | None:
     """What Anthropic's validation would say about ``body``, if anything."""
     if not isinstance(body, dict):
@@ -95,6 +115,9 @@ def _problem(body: Any, counting: bool, versions: tuple[str, ...]) -> str | None
         return "model: Extra inputs are not permitted"
     if not body.get("messages"):
         return "messages: Field required"
+    shape = _messages_shape(body["messages"])
+    if shape:
+        return shape
     if "max_tokens" not in body and not counting:
         return "max_tokens: Field required"
     return None

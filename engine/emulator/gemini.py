@@ -102,9 +102,13 @@ def default_reply(body: dict[str, Any]) -> Reply:
 AUDIO_FORMATS = {"AUDIO_MP3": "audio/mpeg", "AUDIO_OGG_OPUS": "audio/ogg", "AUDIO_WAV": "audio/wav"}
 
 
-def _audio(text: str, config: dict[str, Any]) -> tuple[str, bytes]:
-    """The mime type and bytes of the generated speech for ``text``."""
-    wanted = next(
+# Sample rates the emulator will synthesise (Hz): telephony to studio; outside them a 400, not GBs of PCM.
+SAMPLE_RATES = (8000, 48000)
+
+
+def _audio_format(config: dict[str, Any]) -> dict[str, Any]:
+    """The requested ``responseFormat[].audio`` (AudioResponseFormat), {} when none."""
+    return next(
         (
             f.get("audio") or {}
             for f in config.get("responseFormat") or []
@@ -112,6 +116,11 @@ def _audio(text: str, config: dict[str, Any]) -> tuple[str, bytes]:
         ),
         {},
     )
+
+
+def _audio(text: str, config: dict[str, Any]) -> tuple[str, bytes]:
+    """The mime type and bytes of the generated speech for ``text``."""
+    wanted = _audio_format(config)
     rate = int(wanted.get("sampleRate") or 24000)
     pcm = media.pcm16(text, 0.3, rate)
     kind = wanted.get("mimeType") or "AUDIO_L16"
@@ -298,7 +307,9 @@ def _candidates(response: dict[str, Any], count: Any) -> dict[str, Any]:
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return (
+        datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    )
 
 
 def _cached_tokens(call: Call) -> int | Response:
@@ -326,6 +337,9 @@ async def _generate(call: Call, streaming: bool) -> Response:
         )
     # candidateCount: 1 to 8 (GenerationConfig reference); a larger count must be a 400, not a huge reply.
     refused = out_of_range("candidateCount", _config(call.body).get("candidateCount"), 1, 8)
+    if refused is None:
+        rate = _audio_format(_config(call.body)).get("sampleRate") or None  # 0 is proto3 for unset
+        refused = out_of_range("sampleRate", rate, *SAMPLE_RATES)
     if refused is not None:
         return refused
     cached = _cached_tokens(call)

@@ -87,6 +87,11 @@ def out_of_range(
     return None
 
 
+def max_dimensions(model: str) -> int:
+    """The largest output dimensionality ``model`` offers (``DEFAULT_MAX_DIMENSIONS`` when unlisted)."""
+    return next((n for prefix, n in MAX_DIMENSIONS if model.startswith(prefix)), DEFAULT_MAX_DIMENSIONS)
+
+
 def predict_limits(model: str, parameters: Any) -> Response | None:
     """The 400 for a ``:predict`` whose parameters ask for more than the model allows."""
     if not isinstance(parameters, dict):
@@ -96,8 +101,9 @@ def predict_limits(model: str, parameters: Any) -> Response | None:
         return out_of_range("sampleCount", parameters.get("sampleCount"), 1, most)
     if model.startswith("multimodalembedding"):
         return out_of_range("dimension", parameters.get("dimension"), 1, 1408, MULTIMODAL_DIMENSIONS)
-    most = next((n for prefix, n in MAX_DIMENSIONS if model.startswith(prefix)), DEFAULT_MAX_DIMENSIONS)
-    return out_of_range("outputDimensionality", parameters.get("outputDimensionality"), 1, most)
+    return out_of_range(
+        "outputDimensionality", parameters.get("outputDimensionality"), 1, max_dimensions(model)
+    )
 
 
 MIN_VIDEO_INTERVAL = 4  # multimodal-embeddings-api: "The minimum value for intervalSec is 4"

@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 
 from engine.emulator import catalogue
 from engine.emulator.errors import google_error, not_found
+from engine.emulator.limits import max_dimensions, out_of_range
 from engine.emulator.reply import Reply
 from engine.emulator.routing import (
     ENDPOINT,
@@ -82,12 +83,26 @@ async def compute_tokens(call: Call) -> Response:
     return respond(call, {"tokensInfo": infos}, "GoogleCloudAiplatformV1ComputeTokensResponse")
 
 
+def _dimensionality(request: dict[str, Any]) -> Any:
+    """The requested outputDimensionality (the config field or its deprecated top-level twin), else None."""
+    config = request.get("embedContentConfig") or {}
+    return config.get("outputDimensionality") or request.get("outputDimensionality")
+
+
+def _dimension_problem(call: Call, requests: list[Any]) -> Response | None:
+    """Vertex's 400 when a request asks for more (or fewer) dimensions than the model has."""
+    most = max_dimensions(call.model or "")
+    for request in requests:
+        refused = out_of_range("outputDimensionality", _dimensionality(request), 1, most)
+        if refused is not None:
+            return refused
+    return None
+
+
 def _embedding(request: dict[str, Any]) -> tuple[list[float], int]:
     """(vector, prompt tokens) for one EmbedContentRequest (config fields or their deprecated top-level twins)."""
     config = request.get("embedContentConfig") or {}
-    size = int(
-        config.get("outputDimensionality") or request.get("outputDimensionality") or DEFAULT_DIMENSIONS
-    )
+    size = int(_dimensionality(request) or DEFAULT_DIMENSIONS)
     task = config.get("taskType") or request.get("taskType") or ""
     text = " ".join(collect_texts((request.get("content") or {}).get("parts") or []))
     return embed(f"{task}|{text}", size), max(1, count_tokens(text))
@@ -105,6 +120,9 @@ async def embed_content(call: Call) -> Response:
     done = await early(call.reply(Reply()))
     if done is not None:
         return done
+    refused = _dimension_problem(call, [call.body])
+    if refused is not None:
+        return refused
     values, tokens = _embedding(call.body)
     payload = {"embedding": {"values": values}, "truncated": False, "usageMetadata": _usage(tokens)}
     return respond(call, payload, "GoogleCloudAiplatformV1EmbedContentResponse")
@@ -118,7 +136,11 @@ async def batch_embed_contents(call: Call) -> Response:
     done = await early(call.reply(Reply()))
     if done is not None:
         return done
-    found = [_embedding(request) for request in call.body.get("requests") or []]
+    requests = call.body.get("requests") or []
+    refused = _dimension_problem(call, requests)
+    if refused is not None:
+        return refused
+    found = [_embedding(request) for request in requests]
     payload = {
         "embeddings": [{"values": values} for values, _ in found],
         "usageMetadata": _usage(sum(tokens for _, tokens in found)),

@@ -42,17 +42,44 @@ USAGE_ON_LAST_CHUNK = frozenset({"mistralai", "ai21"})
 
 
 def body_model(params: dict[str, str], body: Any) -> str | None:
-    """Script key of the MaaS endpoint: the ``model`` named in the body."""
-    return body.get("model") if isinstance(body, dict) else None
+    """Script key of the MaaS endpoint: the ``model`` named in the body (a string), else None."""
+    model = body.get("model") if isinstance(body, dict) else None
+    return model if isinstance(model, str) else None
+
+
+def _model_problem(call: Call) -> Response | None:
+    """The 400 for an ``endpoints/openapi`` call whose ``model`` is not a ``"<publisher>/<model>"`` string."""
+    if "/endpoints/openapi/" not in call.request.url.path or not isinstance(call.body, dict):
+        return None
+    model = call.body.get("model")
+    if body_publisher_model(call.params, call.body) is not None:
+        return None
+    shown = json.dumps(model)[:80]
+    return google_error(400, f'Invalid value for model: {shown}. It must be "<publisher>/<model>".')
+
+
+def _messages_problem(body: dict[str, Any]) -> Response | None:
+    """The 400 for ``messages`` that are not a list of message objects with text or content-part content."""
+    messages = body.get("messages")
+    if messages is None:
+        return None
+    if not isinstance(messages, list):
+        return google_error(400, "Invalid request: 'messages' must be an array of message objects.")
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            return google_error(400, f"Invalid request: 'messages[{index}]' must be an object.")
+        content = message.get("content")
+        if content is not None and not isinstance(content, (str, list)):
+            return google_error(
+                400, f"Invalid request: 'messages[{index}].content' must be a string or an array."
+            )
+    return None
 
 
 def body_publisher_model(params: dict[str, str], body: Any) -> tuple[str, str] | None:
     """(publisher, model) of a MaaS call, from ``"model": "<publisher>/<id>"``; checked against the catalogue."""
-    model = body_model(params, body)
-    if not isinstance(model, str) or "/" not in model:
-        return None
-    publisher, _, name = model.partition("/")
-    return publisher, name
+    publisher, _, name = (body_model(params, body) or "").partition("/")
+    return (publisher, name) if publisher and name else None  # else the handler's 400 (_model_problem)
 
 
 def _message_text(message: dict[str, Any]) -> str:
@@ -186,8 +213,14 @@ def chunk_events(
 
 async def chat(call: Call, force_stream: bool = False) -> Response:
     """Chat completions (and Mistral FIM, whose body has ``prompt`` instead of ``messages``)."""
+    refused = _model_problem(call)
+    if refused is not None:
+        return refused
     if not isinstance(call.body, dict) or not (call.body.get("messages") or "prompt" in call.body):
         return google_error(400, "Invalid request: 'messages' is a required property.")
+    refused = _messages_problem(call.body)
+    if refused is not None:
+        return refused
     reply = call.reply(default_reply(call.body))
     streaming = force_stream or bool(call.body.get("stream"))
     done = await early(reply, streaming)
@@ -213,6 +246,9 @@ async def stream_raw_predict(call: Call) -> Response:
 
 async def embeddings(call: Call) -> Response:
     """OpenAI ``/embeddings`` on an endpoint: deterministic vectors per input."""
+    refused = _model_problem(call)
+    if refused is not None:
+        return refused
     if not isinstance(call.body, dict) or "input" not in call.body:
         return google_error(400, "Invalid request: 'input' is a required property.")
     done = await early(call.reply(Reply()))

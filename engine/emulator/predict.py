@@ -182,6 +182,8 @@ async def predict(call: Call) -> Response:
     if done is not None:
         return done
     parameters = call.body.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        return google_error(400, "Request contains an invalid argument: parameters must be an object.")
     model = call.model or ""
     refused = predict_limits(model, parameters) or video_limits(instances)
     if refused is not None:

@@ -81,7 +81,7 @@ KINDS = (
 
 
 def _stamp(seconds: float) -> str:
-    moment = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
+    moment = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
@@ -120,7 +120,9 @@ def _job_outputs(stored: dict[str, Any]) -> dict[str, Any]:
             "tunedModel": {"model": f"{parent}/models/{ident}", "endpoint": f"{parent}/endpoints/{ident}"}
         }
     destination = stored.get("outputConfig") or {}
-    stamp = datetime.datetime.fromtimestamp(stored["_wall"], datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    stamp = datetime.datetime.fromtimestamp(stored["_wall"], datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ"
+    )
     if "gcsDestination" in destination:
         prefix = destination["gcsDestination"].get("outputUriPrefix", "").rstrip("/")
         return {"outputInfo": {"gcsOutputDirectory": f"{prefix}/prediction-model-{stamp}"}}
@@ -155,7 +157,7 @@ def _prediction(call: Call, request: dict[str, Any], model: str) -> dict[str, An
     """One output line: the request and the model's answer to it (or, for a scripted fault, the error)."""
     line = Call(call.request, call.state, call.params, request, model)
     reply = line.reply(default_reply(request))
-    done = {"processed_time": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")}
+    done = {"processed_time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")}
     if reply.status is not None and reply.status >= 400:
         return {"status": reply.message or f"HTTP {reply.status}", **done, "request": request}
     response = reply.raw_json if reply.has_json else _merge(_events(line, reply, 0))

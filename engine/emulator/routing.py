@@ -185,7 +185,7 @@ async def dispatch(request: Request, state: EmulatorState, routes: list[Route]) 
         return denied
     if not ok:
         return google_error(400, "Invalid JSON payload received. Unexpected token.")
-    if model is not None and state.is_unknown(model):
+    if isinstance(model, str) and state.is_unknown(model):
         return not_found(candidate.missing(params))
     refused = _not_served(candidate, path, params, body, state)
     if refused is not None:

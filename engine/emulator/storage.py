@@ -47,7 +47,7 @@ class Blob:
 
 
 def _stamp(seconds: float) -> str:
-    moment = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
+    moment = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -82,19 +82,31 @@ def put(state: EmulatorState, bucket: str, name: str, data: bytes, content_type:
         return blob
 
 
-async def write(state: EmulatorState, bucket: str, name: str, data: bytes, content_type: str) -> None:
-    """Store ``gs://bucket/name`` in the Cloud Storage the emulator uses: ``state.storage_url`` if set, else built in."""
+async def write(
+    state: EmulatorState, bucket: str, name: str, data: bytes, content_type: str
+) -> Response | None:
+    """Store ``gs://bucket/name`` in the Cloud Storage the emulator uses: ``state.storage_url`` if set, else built in.
+
+    None when stored; Google's 503 UNAVAILABLE when the ``--storage-url`` service cannot be reached or
+    refuses the write (an httpx error must not become a bare 500).
+    """
     if not state.storage_url:
         put(state, bucket, name, data, content_type)
-        return
-    async with httpx.AsyncClient(base_url=state.storage_url.rstrip("/"), timeout=10) as client:
-        answer = await client.post(
-            f"/upload/storage/v1/b/{bucket}/o",
-            params={"uploadType": "media", "name": name},
-            content=data,
-            headers={"content-type": content_type},
+        return None
+    try:
+        async with httpx.AsyncClient(base_url=state.storage_url.rstrip("/"), timeout=10) as client:
+            answer = await client.post(
+                f"/upload/storage/v1/b/{bucket}/o",
+                params={"uploadType": "media", "name": name},
+                content=data,
+                headers={"content-type": content_type},
+            )
+            answer.raise_for_status()
+    except httpx.HTTPError as error:
+        return google_error(
+            503, f"Cloud Storage write of gs://{bucket}/{name} failed: {type(error).__name__}."
         )
-        answer.raise_for_status()
+    return None
 
 
 def get(state: EmulatorState, bucket: str, name: str) -> Blob | None:
@@ -145,11 +157,14 @@ async def upload(request: Request, state: EmulatorState) -> Response:
         if parsed is None:
             return google_error(400, "Invalid multipart request.")
         metadata, media, media_type = parsed
+        if not isinstance(metadata, dict):
+            return google_error(400, "Invalid multipart request: the metadata part must be a JSON object.")
         name = request.query_params.get("name") or metadata.get("name")
-        media_type = metadata.get("contentType") or media_type
+        given = metadata.get("contentType")
+        media_type = given if isinstance(given, str) and given else media_type
     else:
         return google_error(400, f"Upload type {kind} is not supported by the emulator's Cloud Storage.")
-    if not name:
+    if not isinstance(name, str) or not name:
         return google_error(400, "Required parameter: name")
     blob = put(state, bucket, name, media, media_type)
     return JSONResponse(resource(_base(request), bucket, name, blob))

@@ -19,14 +19,6 @@ from engine.emulator.errors import google_error, invalid_argument
 from engine.emulator.routing import Call
 
 
-def invalid(body: Any, schema: str, api: str = "aiplatform.v1") -> Response | None:
-    """The 400 response for ``body`` when it breaks ``schema`` (canonical spelling only), else None."""
-    if not isinstance(body, dict):
-        return google_error(400, "Invalid JSON payload received. Expected an object.")
-    found = discovery.violations(api, schema, body)
-    return invalid_argument(found) if found else None
-
-
 def api_of(call: Call, api: str | None = None) -> str:
     """The discovery document for this call: ``api`` if given, else Vertex's for the path's version."""
     return api or f"aiplatform.{call.params.get('version', 'v1')}"
@@ -53,8 +45,11 @@ def parse(call: Call, schema: str, api: str | None = None) -> Response | None:
         return google_error(400, "Invalid JSON payload received. Expected an object.")
     name = api_of(call, api)
     schema = protojson.schema_id(name, schema)
-    parsed = protojson.canonical(name, schema, call.body)
-    found = parsed.violations + discovery.violations(name, schema, parsed.body)
+    try:
+        parsed = protojson.canonical(name, schema, call.body)
+        found = parsed.violations + discovery.violations(name, schema, parsed.body)
+    except RecursionError:  # nesting deeper than the walk can follow: invalid JSON, as routing._body says
+        return google_error(400, "Invalid JSON payload received. Unexpected token.")
     if call.state.strict:
         found += parsed.spellings
     if found:

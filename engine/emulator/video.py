@@ -50,17 +50,34 @@ async def predict_long_running(call: Call) -> Response:
     if not instances:
         return google_error(400, "Required field instances is missing.")
     parameters = call.body.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        return google_error(400, "Request contains an invalid argument: parameters must be an object.")
     count = parameters.get("sampleCount", 1)
-    if not isinstance(count, int) or not 1 <= count <= MAX_SAMPLES:
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SAMPLES:
         return google_error(400, f"sampleCount must be between 1 and {MAX_SAMPLES}, got {count}.")
+    target = parameters.get("storageUri")
+    if target is not None and not _bucket_of(target):
+        return google_error(
+            400, f"Invalid value for storageUri: {str(target)[:80]}. It must be gs://bucket[/path]."
+        )
     path = call.request.url.path.split("/", 2)[2].rpartition(":")[0]
     name = f"{path}/operations/{uuid.uuid4()}"
-    _operations(call)[name] = {"polls": 0, "count": count, "storage": parameters.get("storageUri")}
+    _operations(call)[name] = {"polls": 0, "count": count, "storage": target}
     return JSONResponse({"name": name})
 
 
-async def _videos(call: Call, name: str, found: dict[str, Any]) -> list[dict[str, Any]]:
-    """The finished videos, written to Cloud Storage when the request named a ``storageUri``."""
+def _bucket_of(target: Any) -> str:
+    """The bucket of a ``gs://bucket[/path]`` URI, "" when ``target`` is not one."""
+    if not isinstance(target, str) or not target.startswith("gs://"):
+        return ""
+    return target.removeprefix("gs://").partition("/")[0]
+
+
+async def _videos(call: Call, name: str, found: dict[str, Any]) -> list[dict[str, Any]] | Response:
+    """The finished videos, written to Cloud Storage when the request named a ``storageUri``.
+
+    Cloud Storage's error response when a write fails (the operation stays pollable).
+    """
     target = found["storage"]
     if not target:
         data = base64.b64encode(FAKE_MP4).decode("ascii")
@@ -70,7 +87,9 @@ async def _videos(call: Call, name: str, found: dict[str, Any]) -> list[dict[str
     videos = []
     for i in range(found["count"]):
         key = "/".join(p for p in (folder, ident, f"sample_{i}.mp4") if p)
-        await storage.write(call.state, bucket, key, FAKE_MP4, MIME)
+        failed = await storage.write(call.state, bucket, key, FAKE_MP4, MIME)
+        if failed is not None:
+            return failed
         videos.append({"gcsUri": f"gs://{bucket}/{key}", "mimeType": MIME})
     return videos
 
@@ -88,7 +107,10 @@ async def fetch_predict_operation(call: Call) -> Response:
     if found["polls"] < POLLS_UNTIL_DONE:
         return JSONResponse({"name": name, "done": False})
     if "videos" not in found:
-        found["videos"] = await _videos(call, name, found)
+        videos = await _videos(call, name, found)
+        if isinstance(videos, Response):
+            return videos
+        found["videos"] = videos
     response = {"raiMediaFilteredCount": 0, "videos": found["videos"]}
     return JSONResponse({"name": name, "done": True, "response": response})
 
