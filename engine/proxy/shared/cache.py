@@ -19,7 +19,9 @@ Entries are bytes: one JSON line (kind, stored at, ttl), then the reply exactly 
 (a JSON body, or the JSON array of a stream's chunks, replayed as chunks). In Redis
 (``type: redis``) an entry is a string key ``<namespace>:<sha256>`` with an expiry; a
 Redis failure is a miss, never an error. ``type: local`` keeps up to ``max_size``
-entries in this process, least recently used dropped first.
+entries (and :data:`LOCAL_MAX_BYTES`) in this process, least recently used dropped first.
+A reply larger than :data:`MAX_ENTRY_BYTES` is not cached, so that one client's huge replies
+cannot fill the cache (or a shared Redis) for everyone.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ from engine.proxy.shared.connection import SharedRedis
 from engine.proxy.shared.settings import MAX_CACHE_TTL, CacheSettings
 
 CACHE_KEY_HEADER = "x-litellm-cache-key"  # LiteLLM's header: present when the reply came from the cache
+MAX_ENTRY_BYTES = 4 * 2**20  # a reply above this is served but not cached
+LOCAL_MAX_BYTES = 256 * 2**20  # all local entries together
+
 CONTROLS = {
     "ttl": f"a number of seconds above 0 and at most {MAX_CACHE_TTL}",
     "s-maxage": f"a number of seconds, 0 to {MAX_CACHE_TTL}",
@@ -97,6 +102,7 @@ class ResponseCache:
         self.redis = redis if settings.type == "redis" else None
         self.clock = clock
         self.local: OrderedDict[str, tuple[float, bytes]] = OrderedDict()  # key -> (expires, entry)
+        self.local_bytes = 0  # the local entries' size (bounded by LOCAL_MAX_BYTES as well as max_size)
         self.hits = 0
         self.misses = 0
 
@@ -159,14 +165,20 @@ class ResponseCache:
         now = self.clock()
         head = json.dumps({"kind": kind, "at": now, "ttl": lookup.ttl}, separators=(",", ":")).encode()
         raw = head + b"\n" + body
+        if len(raw) > MAX_ENTRY_BYTES:  # one huge reply must not crowd out everyone's entries
+            return
         if self.redis is not None:
             seconds = max(1, math.ceil(lookup.ttl))
             await self.redis.run(lambda: self.redis.client.set(lookup.key, raw, ex=seconds))  # type: ignore[union-attr]
             return
+        previous = self.local.pop(lookup.key, None)
+        if previous is not None:
+            self.local_bytes -= len(previous[1])
         self.local[lookup.key] = (now + lookup.ttl, raw)
-        self.local.move_to_end(lookup.key)
-        while len(self.local) > self.settings.max_size:
-            self.local.popitem(last=False)
+        self.local_bytes += len(raw)
+        while len(self.local) > self.settings.max_size or self.local_bytes > LOCAL_MAX_BYTES:
+            _, (_, dropped) = self.local.popitem(last=False)
+            self.local_bytes -= len(dropped)
 
 
 def _parse(raw: bytes) -> tuple[dict[str, Any], bytes] | None:

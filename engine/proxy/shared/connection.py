@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -76,6 +77,7 @@ class SharedRedis:
         self.down_since: float | None = None
         self._retry_at = 0.0
         self._backoff = FIRST_BACKOFF
+        self._refusal_logged = -math.inf
 
     @property
     def available(self) -> bool:
@@ -90,8 +92,11 @@ class SharedRedis:
             result = await command()
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # ConnectionError, TimeoutError, ResponseError, OSError: all mean "no Redis"
-            self.failed(exc)
+        except Exception as exc:
+            if _answered(exc):  # Redis is up and refused this one command (OOM, a wrong type): not an outage
+                self.refused(exc)
+            else:  # ConnectionError, TimeoutError, OSError: no Redis
+                self.failed(exc)
             return None
         if self.down_since is not None:
             log.warning(
@@ -182,6 +187,20 @@ class SharedRedis:
             ]
         return replies
 
+    def refused(self, exc: BaseException) -> None:
+        """Count a command Redis answered with an error; logged at most once a minute.
+
+        Why not :meth:`failed`: a full Redis (``maxmemory``) refusing a cache write would
+        otherwise count as an outage and switch every process's shared limits to local ones.
+        """
+        self.failures += 1
+        if self.on_failure is not None:
+            self.on_failure("command", exc)
+        now = self.clock()
+        if now >= self._refusal_logged + 60.0:
+            self._refusal_logged = now
+            log.warning("redis refused a command (%s: %s)", type(exc).__name__, str(exc)[:200])
+
     def failed(self, exc: BaseException) -> None:
         """Count one failed command; the first of an outage is logged (with the error, never the URL)."""
         self.failures += 1
@@ -232,3 +251,10 @@ def _bulk(arg: Any) -> bytes:
         data = arg.encode()
         return b"$%d\r\n%s\r\n" % (len(data), data)
     return _bulk_cached(arg)
+
+
+def _answered(exc: BaseException) -> bool:
+    """Whether Redis itself answered with this error (a ``ResponseError``), so it is reachable."""
+    from redis.exceptions import ResponseError
+
+    return isinstance(exc, ResponseError)

@@ -7,6 +7,7 @@ cached reply carries ``x-litellm-cache-key``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -248,3 +249,40 @@ def test_call_types_not_cached_are_warned_with_the_reason(
     assert config.cache is not None and {"acompletion", "aresponses"} <= config.cache.call_types
     notes = [w for w in config.warnings if "supported_call_types" in w]
     assert len(notes) == 1 and "'anthropic_messages' is not cached by this proxy, nor by LiteLLM" in notes[0]
+
+
+def test_a_command_redis_refuses_is_not_an_outage(redis_url: str, redis_namespace: str) -> None:
+    """A full Redis refusing a cache write (a ResponseError: it answered) keeps shared limits on."""
+    from engine.proxy.shared.connection import SharedRedis
+    from engine.proxy.shared.settings import RedisSettings
+
+    async def run() -> None:
+        redis = SharedRedis(RedisSettings(redis_url))
+        try:
+            key = f"{redis_namespace}:a-list"
+            await redis.client.rpush(key, "x")
+            assert await redis.run(lambda: redis.client.get(key)) is None  # WRONGTYPE: refused
+            assert redis.down_since is None and redis.available and redis.outages == 0
+            assert redis.failures == 1
+        finally:
+            await redis.close()
+
+    asyncio.run(run())
+
+
+def test_huge_replies_are_not_cached_and_the_local_cache_is_bounded_in_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from engine.proxy.shared import cache as cache_module
+    from engine.proxy.shared.settings import CacheSettings
+
+    cache = cache_module.ResponseCache(CacheSettings(type="local"), None)
+    lookup = cache.lookup("acompletion", "m", {"messages": []}, "key-a")
+    assert lookup is not None
+    asyncio.run(cache.put(lookup, "json", b"x" * (cache_module.MAX_ENTRY_BYTES + 1)))
+    assert not cache.local and cache.local_bytes == 0
+    monkeypatch.setattr(cache_module, "LOCAL_MAX_BYTES", 3000)
+    for i in range(5):
+        asyncio.run(cache.put(cache.lookup("acompletion", "m", {"n": i}, "key-a"), "json", b"y" * 1000))
+    assert len(cache.local) == 2 and cache.local_bytes <= 3000  # the oldest went first
+    assert cache.local_bytes == sum(len(raw) for _, raw in cache.local.values())
