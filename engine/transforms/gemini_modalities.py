@@ -78,6 +78,20 @@ def wav(pcm: bytes, rate: int, channels: int = 1, bits: int = 16) -> bytes:
     return header + b"data" + struct.pack("<I", len(pcm)) + pcm
 
 
+PCM_RATE = 24000  # Google's audio output: 16-bit PCM, 24 kHz, mono
+MAX_RATE = 768_000  # a rate beyond any audio format's (the header's byte rate must fit 32 bits)
+
+
+def pcm_as_wav(pcm: bytes, mime: str) -> bytes:
+    """Raw PCM as a WAV file at the rate its MIME type names (``rate=``), else 24 kHz.
+
+    A rate out of range (an upstream gone wrong) is not trusted: the default is used.
+    """
+    match = _RATE.search(mime)
+    rate = int(match.group(1)) if match else PCM_RATE
+    return wav(pcm, rate if 0 < rate <= MAX_RATE else PCM_RATE)
+
+
 @register("gemini_audio", kind="extractor", keeps_null=True)
 def gemini_audio(parts: Any) -> dict[str, Any] | None:
     """Extractor transform over a candidate's parts: audio parts → OpenAI ``message.audio``
@@ -99,8 +113,7 @@ def gemini_audio(parts: Any) -> dict[str, Any] | None:
     raw = b"".join(base64.b64decode(a.get("data") or "") for a in audio)
     mime = str(audio[0].get("mimeType"))
     if mime.lower().startswith("audio/l16"):
-        match = _RATE.search(mime)
-        raw = wav(raw, int(match.group(1)) if match else 24000)
+        raw = pcm_as_wav(raw, mime)
     transcript = "".join(p.get("text") or "" for p in parts if isinstance(p, dict) and not p.get("thought"))
     return {
         "id": "audio_" + hashlib.sha1(raw).hexdigest()[:24],

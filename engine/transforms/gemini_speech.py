@@ -17,17 +17,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 import struct
 from typing import Any
 
 from engine.errors import BadRequestError
 from engine.transforms import register
-from engine.transforms.gemini_modalities import wav
+from engine.transforms.gemini_modalities import pcm_as_wav
 from engine.transforms.gemini_tools import camel_keys
 
-_RATE = re.compile(r"rate=(\d+)")
-DEFAULT_RATE = 24000  # Google: 16-bit PCM, 24 kHz, mono
 # Google's audio MIME types -> the media type OpenAI's client sees (audio/L16 is handled apart).
 MEDIA_TYPES = {
     "audio/mp3": "audio/mpeg",
@@ -109,8 +106,7 @@ def gemini_speech_container(obj: Any, raw: Any, ctx: Any) -> Any:
         if want_pcm:
             obj.media_type = "audio/pcm"
         else:
-            match = _RATE.search(mime)
-            obj.content = wav(obj.content, int(match.group(1)) if match else DEFAULT_RATE)
+            obj.content = pcm_as_wav(obj.content, mime)
             obj.media_type = "audio/wav"
         return obj
     base = mime.split(";", 1)[0].strip()

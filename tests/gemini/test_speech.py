@@ -187,3 +187,15 @@ def test_reply_without_audio_is_an_error(emulator: Any, vx: dict[str, Any]) -> N
 async def test_async(emulator: Any, vx: dict[str, Any]) -> None:
     resp = await engine.aspeech(model=f"vertex_ai/{NEW}", input="hi", **_global(vx))
     assert resp.media_type == "audio/wav"
+
+
+def test_pcm_with_an_impossible_rate_is_wrapped_at_the_default() -> None:
+    """An upstream MIME naming an absurd rate must not raise from struct.pack (a bare struct.error)."""
+    import struct
+
+    from engine.transforms.gemini_modalities import PCM_RATE, pcm_as_wav
+
+    for mime in ("audio/L16;codec=pcm;rate=99999999999", "audio/L16;rate=0", "audio/L16"):
+        header = pcm_as_wav(b"\x00\x01" * 4, mime)
+        assert struct.unpack("<I", header[24:28])[0] == PCM_RATE
+    assert struct.unpack("<I", pcm_as_wav(b"", "audio/L16;rate=16000")[24:28])[0] == 16000
