@@ -115,7 +115,7 @@ def compare(args: argparse.Namespace) -> None:
             argv = [sys.executable, __file__, "--streams", str(args.streams), "--rounds", "1"]
             argv += ["--concurrency", str(args.concurrency)] + (["--plain"] if args.plain else [])
             argv += ["--normalize"] if args.normalize else []
-            argv += ["--events", str(args.events)]
+            argv += ["--events", str(args.events), "--stream-seconds", str(args.stream_seconds)]
             env = {**os.environ, "PYTHONPATH": str(tree)}
             out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
             figures[name].append(float(re.search(r"median (\d+) us", out).group(1)))  # type: ignore[union-attr]
@@ -128,7 +128,7 @@ def compare(args: argparse.Namespace) -> None:
     print(f"this tree / against: {ratio:.2f}")
 
 
-def normalize_only(streams: int, rounds: int) -> None:
+def normalize_only(streams: int, rounds: int, events: int = 20) -> None:
     """CPU per stream of SSE decode -> JSON -> ChatStream -> chunk JSON, in process (``--normalize``)."""
     sys.path.insert(0, os.environ.get("PYTHONPATH", str(ROOT)).split(os.pathsep)[0])
     from fast_upstream import stream_events
@@ -139,7 +139,7 @@ def normalize_only(streams: int, rounds: int) -> None:
     from engine.sse import SSEDecoder
 
     spec = next(f for f in default_registry().families if f.name == "gemini").operations["chat"].stream
-    body = b"".join(event.split(b"\r\n", 1)[1][:-2] for event in stream_events(20))  # HTTP chunking off
+    body = b"".join(event.split(b"\r\n", 1)[1][:-2] for event in stream_events(events))  # HTTP chunking off
 
     def one() -> int:
         normalizer = ChatStream(spec.events, spec.chunk, spec.event_key, "bench-chat", True)
@@ -183,9 +183,11 @@ def main() -> None:
     parser.add_argument("--normalize", action="store_true", help="the engine's event path alone (no proxy)")
     args = parser.parse_args()
     if args.against is not None:
+        if args.profile:
+            parser.error("--profile profiles one tree: leave out --against")
         return compare(args)
     if args.normalize:
-        return normalize_only(args.streams, args.rounds)
+        return normalize_only(args.streams, args.rounds, args.events)
     sys.path.insert(0, os.environ.get("PYTHONPATH", str(ROOT)).split(os.pathsep)[0])
     from engine.proxy.app import create_app, freeze_heap
 
