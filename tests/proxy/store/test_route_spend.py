@@ -124,14 +124,14 @@ def test_pass_through_writes_rows_without_a_price(proxy: BackgroundProxy) -> Non
     ok = httpx.post(proxy.url + path + ":generateContent", json=body, headers=headers, timeout=30)
     assert ok.status_code == 200
     missing = httpx.post(proxy.url + path + ":noSuchMethod", json=body, headers=headers, timeout=30)
-    assert missing.status_code >= 400
+    assert missing.status_code == 404, missing.text
 
     rows = _logs(proxy, key)
     assert [r["status"] for r in rows] == ["success", "failure"]
     assert {r["call_type"] for r in rows} == {"pass_through_endpoint"}
     assert rows[0]["model_group"] == "gemini-2.5-flash" and rows[0]["prompt_tokens"] > 0
     assert rows[0]["total_tokens"] > 0 and rows[0]["metadata"]["cost_known"] is False
-    assert rows[1]["metadata"]["error_type"]
+    assert rows[1]["metadata"]["error_type"] == "not_found_error"
 
 
 def test_a_pass_through_stream_cut_mid_way_is_a_failure_row(proxy: BackgroundProxy, emulator: Any) -> None:
