@@ -206,6 +206,7 @@ class PassThrough:
             except APIError as exc:
                 return google_error(exc)
             model = _model(rest)
+            self.proxy.telemetry.adopt(caller, model)  # counted and traced when the reply has ended
             try:
                 return await self._forward(request, caller, target, url, started, model)
             except APIError as exc:

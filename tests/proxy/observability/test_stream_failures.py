@@ -211,3 +211,31 @@ def test_careless_model_and_user_values_never_break_metrics(
     assert {
         s.labels["end_user"] for s in samples(proxy)[REQUESTS] if s.labels["requested_model"] == "vision"
     } == {""}
+
+
+def test_pass_through_requests_are_counted(
+    start_proxy: Callable[..., BackgroundProxy],
+    deployment: Callable[..., dict[str, Any]],
+    emulator: Any,
+    service_account: dict[str, Any],
+) -> None:
+    proxy = start_proxy(
+        {
+            "model_list": [deployment("flash", FLASH)],
+            "default_vertex_config": {
+                "vertex_project": "proj-default",
+                "vertex_location": "us-central1",
+                "vertex_credentials": service_account,
+                "api_base": emulator.url,
+            },
+            "litellm_settings": {"callbacks": ["prometheus"]},
+            "general_settings": {"master_key": MASTER_KEY},
+        }
+    )
+    path = "/vertex_ai/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-flash"
+    body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+    assert httpx.post(proxy.url + path + ":generateContent", json=body, headers=AUTH).status_code == 200
+    assert httpx.post(proxy.url + path + ":noSuchMethod", json=body, headers=AUTH).status_code == 404
+    found = samples(proxy)
+    assert total(found, REQUESTS, status_code="200") == 1
+    assert total(found, REQUESTS, status_code="404") == 1
