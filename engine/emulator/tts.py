@@ -23,6 +23,7 @@ from engine.emulator.validation import parse
 
 SCRIPT_KEY = "texttospeech"
 DEFAULT_RATE = 24000
+SAMPLE_RATES = (8000, 48000)  # what the emulator renders (Gemini TTS takes the same range here)
 
 
 def tts_key(params: dict[str, str], body: Any) -> str:
@@ -37,9 +38,14 @@ def _missing(body: dict[str, Any]) -> str | None:
         return "Either `input.text` or `input.ssml` is required."
     if not (body.get("voice") or {}).get("languageCode"):
         return "Voice `language_code` is required."
-    encoding = (body.get("audioConfig") or {}).get("audioEncoding")
+    config = body.get("audioConfig") or {}
+    encoding = config.get("audioEncoding")
     if not encoding or encoding == "AUDIO_ENCODING_UNSPECIFIED":
         return "Invalid audio_encoding: AUDIO_ENCODING_UNSPECIFIED. audio_config.audio_encoding is required."
+    rate = config.get("sampleRateHertz")
+    if rate and not (isinstance(rate, int) and SAMPLE_RATES[0] <= rate <= SAMPLE_RATES[1]):
+        # (the emulator's bound: it renders the audio, so an absurd rate would be gigabytes)
+        return f"sample_rate_hertz {rate} is out of range: {SAMPLE_RATES[0]} to {SAMPLE_RATES[1]}."
     return None
 
 

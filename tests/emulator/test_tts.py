@@ -81,3 +81,15 @@ def test_tts_needs_a_token_and_can_be_scripted(emulator: Emulator, client: httpx
     assert httpx.post(f"{emulator.url}/v1/text:synthesize", json=BODY).status_code == 401
     emulator.script("texttospeech", [{"status": 503}])
     assert _synthesize(client, BODY).status_code == 503
+
+
+@pytest.mark.parametrize("rate", [-1, 2_000_000_000, 4000])
+def test_a_sample_rate_out_of_range_is_a_400(client: httpx.Client, rate: int) -> None:
+    reply = _synthesize(
+        client, {**BODY, "audioConfig": {"audioEncoding": "LINEAR16", "sampleRateHertz": rate}}
+    )
+    assert reply.status_code == 400
+    assert (
+        reply.json()["error"]["status"] == "INVALID_ARGUMENT"
+        and "sample_rate_hertz" in reply.json()["error"]["message"]
+    )
