@@ -290,16 +290,43 @@ def _build(source: Source, environment: dict[str, str]) -> ProxyConfig:
     )
 
 
+# cache_params keys that apply to one cache type only: set for the other, they are named, not lost
+REDIS_ONLY_CACHE_KEYS = (
+    "host",
+    "port",
+    "password",
+    "url",
+    "socket_timeout",
+    "max_connections",
+    "default_in_redis_ttl",
+)
+LOCAL_ONLY_CACHE_KEYS = ("default_in_memory_ttl",)
+
+
 def _cache_warnings(source: Source, cache: CacheSettings | None) -> list[str]:
-    """LiteLLM call types this proxy does not cache (it serves them elsewhere or not at all): named, not lost."""
+    """What of ``cache_params`` does not apply: call types this proxy does not cache, keys of the other
+    cache type, and the whole block while ``cache`` is off. Named with file and line, not lost."""
+    litellm = source.data.get("litellm_settings") if isinstance(source.data, dict) else None
+    params = litellm.get("cache_params") if isinstance(litellm, dict) else None
     if cache is None:
+        if isinstance(params, dict) and params:
+            return [
+                f"{source.where(('litellm_settings', 'cache_params'))}: ignored: litellm_settings.cache is off"
+            ]
         return []
     where = source.where(("litellm_settings", "cache_params", "supported_call_types"))
-    return [
+    found = [
         f"{where}: call type {kind!r} is not cached by this proxy{NOT_CACHED.get(kind, '')} "
         f"(it caches {', '.join(sorted(CALL_TYPES))})"
         for kind in sorted(cache.call_types - CALL_TYPES)
     ]
+    other = REDIS_ONLY_CACHE_KEYS if cache.type == "local" else LOCAL_ONLY_CACHE_KEYS
+    for key in other:
+        if isinstance(params, dict) and key in params:
+            found.append(
+                f"{source.where(('litellm_settings', 'cache_params', key))}: ignored by a {cache.type} cache"
+            )
+    return found
 
 
 SERVED_CALLBACKS = ("prometheus", "otel")  # the LiteLLM callbacks this proxy implements

@@ -251,6 +251,30 @@ def test_call_types_not_cached_are_warned_with_the_reason(
     assert len(notes) == 1 and "'anthropic_messages' is not cached by this proxy, nor by LiteLLM" in notes[0]
 
 
+def test_cache_params_that_do_not_apply_are_named(
+    write_config: Callable[..., Any], deployment: Callable[..., dict[str, Any]]
+) -> None:
+    from engine.proxy import load_config
+
+    def warnings(litellm: dict[str, Any]) -> list[str]:
+        return load_config(
+            write_config({"model_list": [deployment("flash", FLASH)], "litellm_settings": litellm})
+        ).warnings
+
+    local = warnings(
+        {"cache": True, "cache_params": {"type": "local", "host": "127.0.0.1", "default_in_redis_ttl": 5}}
+    )
+    assert any("cache_params.host: ignored by a local cache" in w for w in local)
+    assert any("cache_params.default_in_redis_ttl: ignored by a local cache" in w for w in local)
+    off = warnings({"cache": False, "cache_params": {"type": "local", "ttl": 5}})
+    assert any("cache_params: ignored: litellm_settings.cache is off" in w for w in off)
+    assert not [
+        w
+        for w in warnings({"cache": True, "cache_params": {"type": "local", "ttl": 5}})
+        if "cache_params" in w
+    ]
+
+
 def test_a_command_redis_refuses_is_not_an_outage(redis_url: str, redis_namespace: str) -> None:
     """A full Redis refusing a cache write (a ResponseError: it answered) keeps shared limits on."""
     from engine.proxy.shared.connection import SharedRedis
